@@ -1,0 +1,12 @@
+"""gaussmix: Gaussian mixture models by EM, as easy as scikit-learn and as complete as mclust."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .estimators import GaussianMixture
+
+try:
+    __version__ = version("gaussmix")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0+unknown"
+
+__all__ = ["GaussianMixture", "__version__"]

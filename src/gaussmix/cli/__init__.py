@@ -1,0 +1,1 @@
+"""The ``gaussmix`` command line."""

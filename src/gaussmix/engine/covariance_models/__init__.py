@@ -1,0 +1,13 @@
+"""Covariance models (mclust's parametrisations), one small class each, in one registry."""
+
+from ._base import CovarianceModel
+from .registry import ALIASES, COVARIANCE_TYPES, MODELS, canonical_name, get_covariance_model
+
+__all__ = [
+    "CovarianceModel",
+    "MODELS",
+    "ALIASES",
+    "COVARIANCE_TYPES",
+    "canonical_name",
+    "get_covariance_model",
+]

@@ -1,0 +1,356 @@
+"""Storage forms of the component covariances and the Gaussian log-density kernels.
+
+A covariance model (see :mod:`gaussmix.engine.covariance_models`) decides *which*
+covariances maximise the likelihood; a form decides how they are *stored* and
+evaluated. Fourteen models share four forms:
+
+=============  =========================  =====================================
+form           covariances shape          models stored in it
+=============  =========================  =====================================
+``full``       (K, d, d)                  VVV, EEV, VEV, EVV, VVE, EVE, VEE
+``tied``       (d, d)                     EEE
+``diag``       (K, d)                     VVI, EVI, VEI, EEI
+``spherical``  (K,)                       VII, EII
+=============  =========================  =====================================
+
+Each form keeps the covariances and the Cholesky factor ``P`` of the precision
+(``precision = P @ P.T``, ``P`` upper triangular, as scikit-learn stores it), so the
+squared Mahalanobis distance is ``||(x - mu) @ P||^2`` and the log-determinant of the
+precision is twice the sum of the logs of ``P``'s diagonal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy import linalg
+
+__all__ = [
+    "CovarianceForm",
+    "FullForm",
+    "TiedForm",
+    "DiagonalForm",
+    "SphericalForm",
+    "SingularCovarianceError",
+    "FORMS",
+]
+
+_LOG_2PI = np.log(2 * np.pi)
+
+
+class SingularCovarianceError(ValueError):
+    """A component covariance is not positive definite."""
+
+
+def singular_covariance_message(detail: str = "") -> str:
+    """Explain a singular covariance and what the user can change."""
+    return (
+        "Fitting the mixture failed: a component covariance is not positive definite"
+        f"{' (' + detail + ')' if detail else ''}, typically because a component collapsed "
+        "onto a single point or a constant direction. Increase reg_covar (e.g. reg_covar=1e-6), "
+        "use fewer components, or standardise the data."
+    )
+
+
+def _cholesky_of_precision(covariance: np.ndarray) -> np.ndarray:
+    """Upper-triangular ``P`` with ``P @ P.T == inv(covariance)`` for one (d, d) matrix."""
+    try:
+        lower = linalg.cholesky(covariance, lower=True, check_finite=True)
+    except (linalg.LinAlgError, ValueError) as exc:
+        raise SingularCovarianceError(singular_covariance_message()) from exc
+    identity = np.eye(covariance.shape[0], dtype=covariance.dtype)
+    return linalg.solve_triangular(lower, identity, lower=True).T
+
+
+def _covariance_from_precision_cholesky(precision_cholesky: np.ndarray) -> np.ndarray:
+    """``inv(P @ P.T)`` for one (d, d) triangular factor ``P`` (upper or lower)."""
+    inverse_factor = np.linalg.inv(precision_cholesky)
+    return inverse_factor.T @ inverse_factor
+
+
+def _precision_cholesky_from_precision(precision: np.ndarray) -> np.ndarray:
+    """Lower ``P`` with ``P @ P.T == precision``; raise if not positive definite."""
+    try:
+        return linalg.cholesky(precision, lower=True, check_finite=True)
+    except (linalg.LinAlgError, ValueError) as exc:
+        raise SingularCovarianceError(
+            "A precision matrix is not symmetric positive definite; check precisions_init."
+        ) from exc
+
+
+def _positive_variances(variances: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(variances)) or np.any(variances <= 0):
+        raise SingularCovarianceError(singular_covariance_message("a variance is not positive"))
+    return variances
+
+
+def _squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """``out[n, k] = ||points[n] - centres[k]||^2`` without cancellation far from the origin."""
+    differences = points[:, np.newaxis, :] - centres[np.newaxis, :, :]
+    return np.einsum("nkd,nkd->nk", differences, differences)
+
+
+@dataclass(frozen=True, eq=False)
+class CovarianceForm:
+    """Covariances of all components in one storage form, with their precision factors.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        The covariances in the form's compact shape.
+    precisions_cholesky : ndarray
+        Upper Cholesky factors of the precisions, same compact shape.
+    """
+
+    name: ClassVar[str]
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+    # --- construction -----------------------------------------------------------------
+    @classmethod
+    def from_covariances(cls, covariances: np.ndarray) -> CovarianceForm:
+        """Build the form from covariances; raise `SingularCovarianceError` if not PD."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_precisions_cholesky(cls, precisions_cholesky: np.ndarray) -> CovarianceForm:
+        """Build the form from upper Cholesky factors of the precisions."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_precisions(cls, precisions: np.ndarray) -> CovarianceForm:
+        """Build the form from precision matrices (or precision diagonals / scalars)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def compact_shape(n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of ``covariances`` in this form."""
+        raise NotImplementedError
+
+    @staticmethod
+    def add_to_diagonal(covariances: np.ndarray, value: float) -> np.ndarray:
+        """Return ``covariances`` with ``value`` added to every variance (the ridge)."""
+        return covariances + value * np.eye(covariances.shape[-1])
+
+    # --- evaluation -----------------------------------------------------------------------
+    @property
+    def precisions(self) -> np.ndarray:
+        """Precision matrices in the compact shape."""
+        raise NotImplementedError
+
+    def log_det_precision_cholesky(self, n_features: int) -> np.ndarray:
+        """``log det P_k`` for each component, shape (n_components,) or scalar."""
+        raise NotImplementedError
+
+    def squared_mahalanobis(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances, shape (n_samples, n_components), in X's dtype."""
+        raise NotImplementedError
+
+    def log_gaussian(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """``log N(x_n | mu_k, Sigma_k)`` for every row and component, in X's dtype."""
+        log_det = np.asarray(self.log_det_precision_cholesky(X.shape[1]), dtype=X.dtype)
+        distances = self.squared_mahalanobis(X, means.astype(X.dtype, copy=False))
+        return -0.5 * (X.shape[1] * _LOG_2PI + distances) + log_det
+
+    def dense_covariances(self, n_components: int, n_features: int) -> np.ndarray:
+        """Covariances as a (n_components, d, d) array whatever the form."""
+        raise NotImplementedError
+
+    def dense_precisions_cholesky(self, n_components: int, n_features: int) -> np.ndarray:
+        """Precision factors as a (n_components, d, d) array whatever the form."""
+        raise NotImplementedError
+
+    def astype(self, dtype: np.dtype) -> CovarianceForm:
+        """The same form with arrays cast to ``dtype``."""
+        return type(self)(
+            self.covariances.astype(dtype, copy=False),
+            self.precisions_cholesky.astype(dtype, copy=False),
+        )
+
+
+class FullForm(CovarianceForm):
+    """One full (d, d) covariance per component."""
+
+    name = "full"
+
+    @classmethod
+    def from_covariances(cls, covariances):
+        covariances = np.asarray(covariances)
+        factors = np.stack([_cholesky_of_precision(c) for c in covariances])
+        return cls(covariances, factors)
+
+    @classmethod
+    def from_precisions_cholesky(cls, precisions_cholesky):
+        factors = np.asarray(precisions_cholesky)
+        return cls(np.stack([_covariance_from_precision_cholesky(p) for p in factors]), factors)
+
+    @classmethod
+    def from_precisions(cls, precisions):
+        factors = np.stack([_precision_cholesky_from_precision(p) for p in precisions])
+        return cls.from_precisions_cholesky(factors)
+
+    @staticmethod
+    def compact_shape(n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    @property
+    def precisions(self):
+        return self.precisions_cholesky @ np.swapaxes(self.precisions_cholesky, 1, 2)
+
+    def log_det_precision_cholesky(self, n_features):
+        return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+
+    def squared_mahalanobis(self, X, means):
+        factors = self.precisions_cholesky.astype(X.dtype, copy=False)
+        n_components, n_features, _ = factors.shape
+        # One matrix product for all components: X @ [P_1 | P_2 | ... | P_K].
+        stacked = factors.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
+        projected = (X @ stacked).reshape(X.shape[0], n_components, n_features)
+        projected -= np.einsum("kd,kde->ke", means, factors)[np.newaxis]
+        return np.einsum("nkd,nkd->nk", projected, projected)
+
+    def dense_covariances(self, n_components, n_features):
+        return self.covariances
+
+    def dense_precisions_cholesky(self, n_components, n_features):
+        return self.precisions_cholesky
+
+
+class TiedForm(CovarianceForm):
+    """One (d, d) covariance shared by every component."""
+
+    name = "tied"
+
+    @classmethod
+    def from_covariances(cls, covariances):
+        covariances = np.asarray(covariances)
+        return cls(covariances, _cholesky_of_precision(covariances))
+
+    @classmethod
+    def from_precisions_cholesky(cls, precisions_cholesky):
+        factor = np.asarray(precisions_cholesky)
+        return cls(_covariance_from_precision_cholesky(factor), factor)
+
+    @classmethod
+    def from_precisions(cls, precisions):
+        return cls.from_precisions_cholesky(_precision_cholesky_from_precision(precisions))
+
+    @staticmethod
+    def compact_shape(n_components, n_features):
+        return (n_features, n_features)
+
+    @property
+    def precisions(self):
+        return self.precisions_cholesky @ self.precisions_cholesky.T
+
+    def log_det_precision_cholesky(self, n_features):
+        return np.log(np.diagonal(self.precisions_cholesky)).sum()
+
+    def squared_mahalanobis(self, X, means):
+        factor = self.precisions_cholesky.astype(X.dtype, copy=False)
+        return _squared_distances(X @ factor, means @ factor)
+
+    def dense_covariances(self, n_components, n_features):
+        return np.broadcast_to(self.covariances, (n_components, *self.covariances.shape)).copy()
+
+    def dense_precisions_cholesky(self, n_components, n_features):
+        factor = self.precisions_cholesky
+        return np.broadcast_to(factor, (n_components, *factor.shape)).copy()
+
+
+class DiagonalForm(CovarianceForm):
+    """One diagonal covariance per component, stored as its (d,) diagonal."""
+
+    name = "diag"
+
+    @classmethod
+    def from_covariances(cls, covariances):
+        variances = _positive_variances(np.asarray(covariances))
+        return cls(variances, 1.0 / np.sqrt(variances))
+
+    @classmethod
+    def from_precisions_cholesky(cls, precisions_cholesky):
+        factors = np.asarray(precisions_cholesky)
+        return cls(1.0 / factors**2, factors)
+
+    @classmethod
+    def from_precisions(cls, precisions):
+        return cls.from_covariances(1.0 / _positive_variances(np.asarray(precisions)))
+
+    @staticmethod
+    def compact_shape(n_components, n_features):
+        return (n_components, n_features)
+
+    @staticmethod
+    def add_to_diagonal(covariances, value):
+        return covariances + value
+
+    @property
+    def precisions(self):
+        return self.precisions_cholesky**2
+
+    def log_det_precision_cholesky(self, n_features):
+        return np.log(self.precisions_cholesky).sum(axis=1)
+
+    def squared_mahalanobis(self, X, means):
+        factors = self.precisions_cholesky.astype(X.dtype, copy=False)
+        scaled = X[:, np.newaxis, :] * factors[np.newaxis] - (means * factors)[np.newaxis]
+        return np.einsum("nkd,nkd->nk", scaled, scaled)
+
+    def dense_covariances(self, n_components, n_features):
+        return np.stack([np.diag(v) for v in self.covariances])
+
+    def dense_precisions_cholesky(self, n_components, n_features):
+        return np.stack([np.diag(p) for p in self.precisions_cholesky])
+
+
+class SphericalForm(CovarianceForm):
+    """One variance per component: ``Sigma_k = sigma_k^2 I``."""
+
+    name = "spherical"
+
+    @classmethod
+    def from_covariances(cls, covariances):
+        variances = _positive_variances(np.asarray(covariances))
+        return cls(variances, 1.0 / np.sqrt(variances))
+
+    @classmethod
+    def from_precisions_cholesky(cls, precisions_cholesky):
+        factors = np.asarray(precisions_cholesky)
+        return cls(1.0 / factors**2, factors)
+
+    @classmethod
+    def from_precisions(cls, precisions):
+        return cls.from_covariances(1.0 / _positive_variances(np.asarray(precisions)))
+
+    @staticmethod
+    def compact_shape(n_components, n_features):
+        return (n_components,)
+
+    @staticmethod
+    def add_to_diagonal(covariances, value):
+        return covariances + value
+
+    @property
+    def precisions(self):
+        return self.precisions_cholesky**2
+
+    def log_det_precision_cholesky(self, n_features):
+        return n_features * np.log(self.precisions_cholesky)
+
+    def squared_mahalanobis(self, X, means):
+        factors = self.precisions_cholesky.astype(X.dtype, copy=False)
+        return _squared_distances(X, means) * factors**2
+
+    def dense_covariances(self, n_components, n_features):
+        return self.covariances[:, np.newaxis, np.newaxis] * np.eye(n_features)
+
+    def dense_precisions_cholesky(self, n_components, n_features):
+        return self.precisions_cholesky[:, np.newaxis, np.newaxis] * np.eye(n_features)
+
+
+FORMS: dict[str, type[CovarianceForm]] = {
+    form.name: form for form in (FullForm, TiedForm, DiagonalForm, SphericalForm)
+}

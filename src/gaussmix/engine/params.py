@@ -1,0 +1,55 @@
+"""The parameters of a fitted mixture as one immutable value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .forms import CovarianceForm
+
+__all__ = ["MixtureParams"]
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureParams:
+    """Weights, means and covariances of a Gaussian mixture.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_components,)
+        Mixing proportions, summing to one.
+    means : ndarray of shape (n_components, n_features)
+        Component means.
+    covariance : CovarianceForm
+        Component covariances and precision factors in their storage form.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariance: CovarianceForm
+
+    @property
+    def n_components(self) -> int:
+        """Number of components."""
+        return self.means.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return self.means.shape[1]
+
+    def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``log pi_k + log N(x_n | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights).astype(X.dtype, copy=False)
+        return self.covariance.log_gaussian(X, self.means) + log_weights
+
+    def is_finite(self) -> bool:
+        """Whether every parameter is finite."""
+        return bool(
+            np.all(np.isfinite(self.weights))
+            and np.all(np.isfinite(self.means))
+            and np.all(np.isfinite(self.covariance.covariances))
+            and np.all(np.isfinite(self.covariance.precisions_cholesky))
+        )

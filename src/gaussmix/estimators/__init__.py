@@ -1,0 +1,5 @@
+"""scikit-learn-compatible estimators built on the engine."""
+
+from .gaussian_mixture import GaussianMixture
+
+__all__ = ["GaussianMixture"]

@@ -1,0 +1,600 @@
+"""`GaussianMixture`: a drop-in replacement for ``sklearn.mixture.GaussianMixture``."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
+from ..engine.data import ArrayData, default_chunk_rows
+from ..engine.em import EMMonitor, EMResult, best_of_restarts, run_em
+from ..engine.estep import chunk_statistics, log_responsibilities, statistics_from_responsibilities
+from ..engine.forms import FullForm, SingularCovarianceError
+from ..engine.initialization import INITIALIZERS, initial_responsibilities
+from ..engine.mstep import m_step
+from ..engine.params import MixtureParams
+from ._validation import (
+    boolean,
+    check_initial_array,
+    check_sample_weight,
+    integer,
+    one_of,
+    optional_array,
+    real,
+    seed_like,
+    validate_parameters,
+)
+
+__all__ = ["GaussianMixture"]
+
+_FLOAT_DTYPES = [np.float64, np.float32]
+
+
+class _VerboseMonitor(EMMonitor):
+    """Prints progress as scikit-learn's ``verbose`` does."""
+
+    def __init__(self, verbose: int, interval: int):
+        self.verbose = verbose
+        self.interval = interval
+
+    def run_started(self, run_index):
+        self._start = self._last = time.perf_counter()
+        print(f"Initialization {run_index}")
+
+    def iteration_done(self, n_iter, lower_bound, change):
+        if n_iter % self.interval:
+            return
+        now = time.perf_counter()
+        if self.verbose == 1:
+            print(f"  Iteration {n_iter}")
+        else:
+            print(
+                f"  Iteration {n_iter}\t time lapse {now - self._last:.5f}s"
+                f"\t ll change {change:.5f}"
+            )
+        self._last = now
+
+    def run_finished(self, result):
+        status = "converged" if result.converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {status}.")
+        else:
+            print(
+                f"Initialization {status}. time lapse {time.perf_counter() - self._start:.5f}s"
+                f"\t lower bound {result.lower_bound:.5f}"
+            )
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by Expectation-Maximization.
+
+    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture` with the same
+    parameters, attributes and methods, plus exact sample weights, all of mclust's
+    covariance parametrisations, float32 computation and bounded memory (the E-step
+    runs over row chunks and only accumulates sufficient statistics).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : str, default="full"
+        The covariance model: a scikit-learn name (``"full"``, ``"tied"``, ``"diag"``,
+        ``"spherical"``) or an mclust code (``"VVV"``, ``"EEE"``, ``"VVI"``, ``"VII"``, ...).
+        scikit-learn names give scikit-learn's attribute shapes; mclust codes give
+        covariances of shape (n_components, n_features, n_features).
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood per sample.
+    reg_covar : float, default=1e-6
+        Non-negative ridge added to every variance; 0 is allowed.
+    max_iter : int, default=100
+        Maximum number of EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the one with the highest final log-likelihood is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How the initial responsibilities are chosen.
+    weights_init : array-like of shape (n_components,), default=None
+        Initial mixing weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        Initial means.
+    precisions_init : array-like, default=None
+        Initial precisions (inverse covariances), shaped as ``precisions_`` is.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation.
+    warm_start : bool, default=False
+        If True, each ``fit`` starts from the previous solution (and ``n_init`` is ignored).
+    verbose : int, default=0
+        0 silent, 1 prints each initialisation, 2 also prints iterations.
+    verbose_interval : int, default=10
+        Iterations between progress lines.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing weights.
+    means_ : ndarray of shape (n_components, n_features)
+        Component means.
+    covariances_ : ndarray
+        Component covariances: (n_components, n_features, n_features) for ``"full"`` and
+        every mclust code, (n_features, n_features) for ``"tied"``,
+        (n_components, n_features) for ``"diag"``, (n_components,) for ``"spherical"``.
+    precisions_ : ndarray
+        Inverses of the covariances, same shape.
+    precisions_cholesky_ : ndarray
+        Cholesky factors ``P`` of the precisions (``precision = P @ P.T``), same shape.
+    converged_ : bool
+        Whether the kept initialisation converged.
+    n_iter_ : int
+        EM iterations of the kept initialisation.
+    lower_bound_ : float
+        Mean log-likelihood per sample at the last iteration of the kept initialisation.
+    lower_bounds_ : list of float
+        Mean log-likelihood per sample at every iteration of the kept initialisation.
+    n_parameters_ : int
+        Number of free parameters (as mclust counts them), used by `bic` and `aic`.
+    n_features_in_ : int
+        Number of features seen in `fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when `fit` was given a DataFrame with string column names.
+
+    See Also
+    --------
+    sklearn.mixture.GaussianMixture : the estimator this one replaces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.round(np.sort(gm.means_[:, 0]))
+    array([-0.,  6.])
+    """
+
+    _rules = {
+        "n_components": integer(1),
+        "covariance_type": one_of(COVARIANCE_TYPES),
+        "tol": real(0.0),
+        "reg_covar": real(0.0),
+        "max_iter": integer(0),
+        "n_init": integer(1),
+        "init_params": one_of(INITIALIZERS),
+        "weights_init": optional_array(),
+        "means_init": optional_array(),
+        "precisions_init": optional_array(),
+        "random_state": seed_like(),
+        "warm_start": boolean(),
+        "verbose": integer(0),
+        "verbose_interval": integer(1),
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the mixture's parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; a DataFrame's column names are kept.
+        y : Ignored
+            Present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. Integer weights give the same model as
+            repeating rows.
+
+        Returns
+        -------
+        self : GaussianMixture
+            The fitted estimator.
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model and return the most probable component of each row.
+
+        Equivalent to ``fit(X).predict(X)`` but with one final E-step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        validate_parameters(self.get_params(deep=False), self._rules)
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2, reset=True)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        n_weighted_rows = int(np.count_nonzero(weights))
+        if n_weighted_rows < self.n_components:
+            raise ValueError(
+                f"Expected at least n_components={self.n_components} rows with positive "
+                f"weight, got {n_weighted_rows}. Use fewer components or more data."
+            )
+        model = get_covariance_model(self.covariance_type)
+        data = ArrayData(X, weights, default_chunk_rows(X.shape[1], self.n_components, X.itemsize))
+        initial = self._checked_initial_parameters(X.shape[1])
+
+        def e_step(params):
+            return data.map_reduce(
+                lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk, params, model.scatter)
+            )
+
+        def update(stats, params):
+            return m_step(stats, model, self.reg_covar, params.covariance)
+
+        warm = self.warm_start and hasattr(self, "converged_")
+        random_state = check_random_state(self.random_state)
+        monitor = _VerboseMonitor(self.verbose, self.verbose_interval) if self.verbose else None
+
+        def run(run_index: int) -> EMResult:
+            if monitor:
+                monitor.run_started(run_index)
+            start = (
+                self._params
+                if warm
+                else self._initial_params(X, weights, model, initial, random_state)
+            )
+            result = run_em(
+                start,
+                e_step,
+                update,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                lower_bound=self.lower_bound_ if warm else -np.inf,
+                monitor=monitor,
+            )
+            if monitor:
+                monitor.run_finished(result)
+            return result
+
+        try:
+            best = best_of_restarts(1 if warm else self.n_init, run)
+        except SingularCovarianceError as exc:
+            raise ValueError(str(exc)) from exc
+
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                f"Best of {self.n_init} initialisation(s) did not converge in "
+                f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter or "
+                "tol, or check the data's scale.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._store_fit(best, model, X.dtype)
+        return self.predict(X)
+
+    def _checked_initial_parameters(self, n_features: int) -> dict:
+        """Validate weights_init, means_init and precisions_init against the data's shape."""
+        n_components = self.n_components
+        initial = {}
+        if self.weights_init is not None:
+            weights = check_initial_array("weights_init", self.weights_init, (n_components,))
+            if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
+                raise ValueError(
+                    "weights_init must be non-negative and sum to 1; got sum "
+                    f"{weights.sum():.6g}. Divide the weights by their sum."
+                )
+            initial["weights"] = weights
+        if self.means_init is not None:
+            initial["means"] = check_initial_array(
+                "means_init", self.means_init, (n_components, n_features)
+            )
+        if self.precisions_init is not None:
+            form = self._public_form()
+            precisions = check_initial_array(
+                "precisions_init",
+                self.precisions_init,
+                form.compact_shape(n_components, n_features),
+            )
+            try:
+                initial["covariance"] = form.from_precisions(precisions)
+            except SingularCovarianceError as exc:
+                raise ValueError(
+                    "precisions_init must be symmetric positive definite (positive for "
+                    "'diag' and 'spherical'); pass inverse covariances."
+                ) from exc
+        return initial
+
+    def _public_form(self):
+        """The storage form in which users see (and give) covariances and precisions."""
+        if self.covariance_type in ALIASES:
+            return get_covariance_model(self.covariance_type).form
+        return FullForm
+
+    def _initial_params(self, X, weights, model, initial, random_state) -> MixtureParams:
+        """Parameters from the initial responsibilities, overridden by user-given ones."""
+        resp = initial_responsibilities(
+            self.init_params, X, weights, self.n_components, random_state
+        )
+        shift = np.broadcast_to(np.average(X, axis=0, weights=weights), (self.n_components,
+                                                                          X.shape[1]))
+        stats = statistics_from_responsibilities(X, weights, resp, shift.astype(np.float64),
+                                                 model.scatter)
+        params = m_step(stats, model, self.reg_covar)
+        return MixtureParams(
+            weights=initial.get("weights", params.weights),
+            means=initial.get("means", params.means),
+            covariance=initial.get("covariance", params.covariance),
+        )
+
+    def _store_fit(self, result: EMResult, model, dtype) -> None:
+        self._params = result.params
+        self._model = model
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bounds_ = [float(v) for v in result.lower_bounds]
+        self.lower_bound_ = result.lower_bound
+        self.n_parameters_ = int(model.n_parameters(*result.params.means.shape))
+        self._output_dtype = dtype
+        self._dense_covariances = self.covariance_type not in ALIASES
+
+    # ------------------------------------------------------------------ fitted attributes
+    def _public(self, array: np.ndarray) -> np.ndarray:
+        return array.astype(self._output_dtype, copy=False)
+
+    def _covariance_view(self, kind: str) -> np.ndarray:
+        """``covariances``, ``precisions`` or ``precisions_cholesky`` in the public shape."""
+        params = self._fitted_params()
+        form = params.covariance
+        if self._dense_covariances:
+            shape = params.means.shape
+            form = FullForm(form.dense_covariances(*shape), form.dense_precisions_cholesky(*shape))
+        return self._public(getattr(form, kind))
+
+    @property
+    def weights_(self):
+        """Mixing weights, shape (n_components,)."""
+        return self._public(self._fitted_params().weights)
+
+    @property
+    def means_(self):
+        """Component means, shape (n_components, n_features)."""
+        return self._public(self._fitted_params().means)
+
+    @property
+    def covariances_(self):
+        """Component covariances (shape depends on ``covariance_type``)."""
+        return self._covariance_view("covariances")
+
+    @property
+    def precisions_(self):
+        """Component precisions (shape depends on ``covariance_type``)."""
+        return self._covariance_view("precisions")
+
+    @property
+    def precisions_cholesky_(self):
+        """Cholesky factors of the precisions (shape depends on ``covariance_type``)."""
+        return self._covariance_view("precisions_cholesky")
+
+    def _fitted_params(self) -> MixtureParams:
+        try:
+            return self._params
+        except AttributeError:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first."
+            ) from None
+
+    # ------------------------------------------------------------------ inference
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self, "converged_")
+        return validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+
+    def _rowwise(self, X, func) -> np.ndarray:
+        """Apply ``func(X_chunk, params)`` over bounded chunks and concatenate."""
+        params = self._params
+        chunk_rows = default_chunk_rows(X.shape[1], params.n_components, X.itemsize)
+        data = ArrayData(X, np.ones(X.shape[0], dtype=X.dtype), chunk_rows)
+        return data.map_concatenate(lambda chunk: func(chunk, params))
+
+    def score_samples(self, X):
+        """Log-density of each row under the mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        X = self._check_X(X)
+        return self._rowwise(X, lambda chunk, params: log_responsibilities(chunk, params)[0])
+
+    def score(self, X, y=None, sample_weight=None):
+        """Weighted mean log-likelihood per row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        log_density = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, log_density.shape[0], np.float64)
+        return float(np.average(log_density, weights=weights))
+
+    def predict_proba(self, X):
+        """Responsibilities: posterior probability of each component for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        X = self._check_X(X)
+        return self._rowwise(X, lambda chunk, params: np.exp(log_responsibilities(chunk, params)[1]))
+
+    def predict(self, X):
+        """Most probable component of each row (hard clustering).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = self._check_X(X)
+        return self._rowwise(
+            X, lambda chunk, params: params.weighted_log_prob(chunk).argmax(axis=1)
+        )
+
+    def uncertainty(self, X):
+        """Classification uncertainty ``1 - max_k p(k | x)`` of each row (as mclust).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        uncertainty : ndarray of shape (n_samples,)
+            0 for a certain assignment, up to ``1 - 1/n_components``.
+        """
+        return 1.0 - self.predict_proba(X).max(axis=1)
+
+    def entropy(self, X):
+        """Normalised entropy of the responsibilities of each row.
+
+        ``-sum_k r_k log r_k / log(n_components)``: 0 for a certain assignment, 1 when
+        every component is equally likely (0 everywhere for a single component).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        entropy : ndarray of shape (n_samples,)
+        """
+        resp = self.predict_proba(X)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(resp > 0, resp * np.log(resp), 0.0)
+        if resp.shape[1] == 1:
+            return np.zeros(resp.shape[0], dtype=resp.dtype)
+        return (-terms.sum(axis=1) / np.log(resp.shape[1])).astype(resp.dtype, copy=False)
+
+    def sample(self, n_samples=1):
+        """Draw rows from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of each row, sorted.
+        """
+        check_is_fitted(self, "converged_")
+        integer(1).check("n_samples", n_samples)
+        params = self._params
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, params.weights)
+        covariances = params.covariance.dense_covariances(*params.means.shape)
+        blocks = [
+            rng.multivariate_normal(mean, covariance, int(count), method="cholesky")
+            for mean, covariance, count in zip(params.means, covariances, counts)
+        ]
+        labels = np.repeat(np.arange(params.n_components), counts)
+        return self._public(np.vstack(blocks)), labels
+
+    # ------------------------------------------------------------------ criteria
+    def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
+        log_density = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, log_density.shape[0], np.float64)
+        return float(weights @ log_density.astype(np.float64)), float(weights.sum())
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion ``-2 log L + p log n``; lower is better.
+
+        mclust reports ``2 log L - p log n`` (higher is better): the same number with
+        the opposite sign.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights; n is their sum.
+
+        Returns
+        -------
+        bic : float
+        """
+        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        return -2 * log_likelihood + self.n_parameters_ * np.log(n)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion ``-2 log L + 2 p``; lower is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        aic : float
+        """
+        log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
+        return -2 * log_likelihood + 2 * self.n_parameters_
+
+    def _n_parameters(self):
+        """Number of free parameters (scikit-learn's private name, kept for drop-in use)."""
+        return self.n_parameters_
