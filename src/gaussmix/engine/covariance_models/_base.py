@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..forms import CovarianceForm
+from ..forms import CovarianceForm, SingularCovarianceError, singular_covariance_message
 from ..scatter import Scatter
 
 __all__ = ["CovarianceModel"]
@@ -88,7 +88,13 @@ class CovarianceModel:
         previous: CovarianceForm | None = None,
     ) -> CovarianceForm:
         """M-step for the covariances: constrained estimate plus ``reg_covar`` ridge."""
-        covariances = self.estimate_covariances(scatter, counts, previous)
+        # Degenerate statistics (an emptied or collapsed component) give non-finite values
+        # here; the form then raises SingularCovarianceError with a helpful message.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            try:
+                covariances = self.estimate_covariances(scatter, counts, previous)
+            except np.linalg.LinAlgError as exc:
+                raise SingularCovarianceError(singular_covariance_message()) from exc
         return self.form.from_covariances(self.form.add_to_diagonal(covariances, reg_covar))
 
     def __repr__(self) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ._base import CovarianceModel
-from .diagonal import VVI
-from .ellipsoidal import EEE, VVV
-from .spherical import VII
+from .diagonal import EEI, EVI, VEI, VVI
+from .ellipsoidal import EEE, EEV, EVE, EVV, VEE, VEV, VVE, VVV
+from .spherical import EII, VII
 
 __all__ = [
     "MODELS",
@@ -16,7 +16,10 @@ __all__ = [
 ]
 
 #: Registered models by mclust code, in mclust's order.
-MODELS: dict[str, type[CovarianceModel]] = {model.name: model for model in (VII, VVI, EEE, VVV)}
+MODELS: dict[str, type[CovarianceModel]] = {
+    model.name: model
+    for model in (EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV)
+}
 
 #: scikit-learn's covariance types and the mclust model each one is.
 ALIASES: dict[str, str] = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
