@@ -2,11 +2,11 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .estimators import GaussianMixture
+from .estimators import AnomalyDetector, GaussianMixture
 
 try:
     __version__ = version("gaussmix")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["GaussianMixture", "__version__"]
+__all__ = ["AnomalyDetector", "GaussianMixture", "__version__"]
