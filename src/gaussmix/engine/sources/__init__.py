@@ -1,0 +1,193 @@
+"""Data sources: where the rows of an EM fit come from.
+
+Every source offers the same small interface, so the EM driver, mini-batch EM and
+``partial_fit`` never ask where the data lives:
+
+``n_samples``, ``n_features``, ``dtype``, ``feature_names``
+    The shape and element type of the data (``feature_names`` is None or an array of
+    column names).
+``map_reduce(func)``
+    ``func(X_chunk, w_chunk) + func(...) + ...`` over all rows in bounded chunks;
+    ``func`` returns something that adds (a `Stats`, a NumPy array).
+``initialization_sample(random_state)``
+    ``(X, w)`` in memory: every row for small in-memory data, otherwise a bounded,
+    reproducible random sample on which k-means (or another initialiser) runs.
+``batches(batch_rows, random_state)``
+    ``(X, w)`` batches for mini-batch EM (sources that cannot stream raise TypeError).
+
+`as_data_source` turns what a user passes to ``fit`` into a source by the first entry
+of `SOURCE_ADAPTERS` that accepts it; adding a kind of input is adding one entry.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from .arrays import INITIALIZATION_ROWS, ArraySource, MemmapSource
+from .parquet import ParquetSource
+
+__all__ = [
+    "DataSource",
+    "SourceAdapter",
+    "SOURCE_ADAPTERS",
+    "as_data_source",
+    "is_dask_collection",
+    "INITIALIZATION_ROWS",
+    "ArraySource",
+    "MemmapSource",
+    "ParquetSource",
+]
+
+T = TypeVar("T")
+
+class DataSource(Protocol):
+    """What the EM machinery needs from the data (see the module docstring)."""
+
+    n_samples: int
+    n_features: int
+    dtype: np.dtype
+    feature_names: np.ndarray | None
+
+    def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T: ...
+
+    def initialization_sample(
+        self, random_state: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def _loaded_type(module: str, name: str) -> type | None:
+    """``module.name`` if that module is already imported (no import otherwise)."""
+    return getattr(sys.modules.get(module), name, None)
+
+
+def _is_instance(value: Any, module: str, name: str) -> bool:
+    cls = _loaded_type(module, name)
+    return cls is not None and isinstance(value, cls)
+
+
+def is_dask_array(value: Any) -> bool:
+    """Whether ``value`` is a ``dask.array.Array`` (without importing dask)."""
+    return _is_instance(value, "dask.array", "Array")
+
+
+def is_dask_dataframe(value: Any) -> bool:
+    """Whether ``value`` is a ``dask.dataframe.DataFrame`` (without importing dask)."""
+    return _is_instance(value, "dask.dataframe", "DataFrame")
+
+
+def is_dask_collection(value: Any) -> bool:
+    """Whether ``value`` is a Dask array or a Dask DataFrame."""
+    return is_dask_array(value) or is_dask_dataframe(value)
+
+
+def _is_data_source(value: Any) -> bool:
+    return all(hasattr(value, name) for name in ("map_reduce", "initialization_sample"))
+
+
+@dataclass(frozen=True)
+class SourceAdapter:
+    """One kind of input: how to recognise it and how to turn it into a source.
+
+    Parameters
+    ----------
+    name : str
+        What the input is, for messages.
+    accepts : callable
+        ``accepts(X) -> bool``.
+    build : callable
+        ``build(X, sample_weight, n_components, check_array, check_weights) -> DataSource``.
+    """
+
+    name: str
+    accepts: Callable[[Any], bool]
+    build: Callable[..., DataSource]
+
+
+def _build_existing_source(X, sample_weight, n_components, check_array, check_weights):
+    if sample_weight is not None:
+        raise TypeError(
+            f"sample_weight cannot be given with a {type(X).__name__}; name a weight column "
+            "in the source instead (e.g. ParquetSource(path, weight_column='w'))."
+        )
+    return X
+
+
+def _build_dask_array(X, sample_weight, n_components, check_array, check_weights):
+    from .dask_source import DaskSource
+
+    return DaskSource(X, sample_weight, check_weights=check_weights)
+
+
+def _build_dask_dataframe(X, sample_weight, n_components, check_array, check_weights):
+    from .dask_source import DaskSource
+
+    return DaskSource.from_dataframe(X, sample_weight, check_weights=check_weights)
+
+
+def _build_memmap(X, sample_weight, n_components, check_array, check_weights):
+    X = check_array(X)
+    return MemmapSource(X, check_weights(sample_weight, X.shape[0], X.dtype), n_components)
+
+
+def _build_array(X, sample_weight, n_components, check_array, check_weights):
+    X = check_array(X)
+    return ArraySource(X, check_weights(sample_weight, X.shape[0], X.dtype), n_components)
+
+
+#: Kinds of input in the order they are tried; the last accepts any array-like.
+SOURCE_ADAPTERS: list[SourceAdapter] = [
+    SourceAdapter("data source", _is_data_source, _build_existing_source),
+    SourceAdapter("Dask array", is_dask_array, _build_dask_array),
+    SourceAdapter("Dask DataFrame", is_dask_dataframe, _build_dask_dataframe),
+    SourceAdapter("NumPy memmap", lambda X: isinstance(X, np.memmap), _build_memmap),
+    SourceAdapter("array-like", lambda X: True, _build_array),
+]
+
+
+def _no_check_array(X):
+    return np.asarray(X)
+
+
+def as_data_source(
+    X,
+    sample_weight=None,
+    *,
+    n_components: int = 1,
+    check_array: Callable[[Any], np.ndarray] = _no_check_array,
+    check_weights: Callable[..., np.ndarray] | None = None,
+) -> DataSource:
+    """The data source for ``X``, chosen by the first adapter in `SOURCE_ADAPTERS` that accepts it.
+
+    Parameters
+    ----------
+    X : array-like, numpy.memmap, dask.array.Array, dask.dataframe.DataFrame or DataSource
+        The data.
+    sample_weight : array-like of shape (n_samples,), dask array or None
+        Row weights.
+    n_components : int, default=1
+        Components of the model, used to size in-memory chunks.
+    check_array : callable, default=numpy.asarray
+        Validates and converts in-memory array-likes (the estimator passes scikit-learn's
+        ``validate_data``, which records feature names).
+    check_weights : callable, optional
+        ``check_weights(sample_weight, n_samples, dtype) -> ndarray``: validates weights
+        held in memory. By default None means unit weights and others are taken as given.
+
+    Returns
+    -------
+    DataSource
+    """
+    check_weights = check_weights or _unchecked_weights
+    adapter = next(adapter for adapter in SOURCE_ADAPTERS if adapter.accepts(X))
+    return adapter.build(X, sample_weight, n_components, check_array, check_weights)
+
+
+def _unchecked_weights(sample_weight, n_samples, dtype):
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    return np.asarray(sample_weight, dtype=dtype)

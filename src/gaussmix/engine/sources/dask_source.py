@@ -1,0 +1,248 @@
+"""Dask arrays as data sources: statistics are computed where the blocks live.
+
+Each call of `DaskSource.map_reduce` builds one small graph: ``func`` (which carries
+the current parameters, K x d^2 numbers) enters it once as its own key, every block
+is reduced to a `Stats` on the worker that holds it, and the partial results are
+added in a tree (`SPLIT_EVERY` at a time) before one small value comes back to the
+client. The rows themselves never travel to the client; persisted arrays stay where
+they are. The graph runs on whatever scheduler is active: the threaded scheduler by
+default, or a ``dask.distributed.Client`` when one has been created.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from .arrays import INITIALIZATION_ROWS, sample_row_indices
+
+__all__ = ["DaskSource", "as_dask_rows", "lazy_rowwise", "tree_reduce"]
+
+T = TypeVar("T")
+
+#: How many partial results one reduction task adds.
+SPLIT_EVERY = 8
+
+def _import_dask():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            "Fitting Dask collections needs Dask; install it with "
+            "`pip install 'gaussmix[dask]'`."
+        ) from exc
+    return dask, da
+
+
+def as_dask_rows(X, n_features: int | None = None):
+    """A 2-d floating Dask array with one chunk across the columns.
+
+    Parameters
+    ----------
+    X : dask.array.Array or dask.dataframe.DataFrame
+    n_features : int, optional
+        Columns the data must have (the number seen in ``fit``).
+    """
+    _, da = _import_dask()
+    if hasattr(X, "to_dask_array"):
+        X = X.to_dask_array(lengths=True)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-d Dask array of shape (n_samples, n_features), got {X.ndim} "
+            "dimension(s); reshape it, e.g. X.reshape(-1, 1) for a single feature."
+        )
+    if any(np.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            "The Dask array has unknown chunk sizes; call X.compute_chunk_sizes() first "
+            "(or to_dask_array(lengths=True) on a DataFrame)."
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but the model was fitted with {n_features}; "
+            "pass the same columns as in fit."
+        )
+    if X.dtype.kind not in "fiub":
+        raise TypeError(
+            f"A Dask array of dtype {X.dtype} cannot be fitted; pass numeric columns."
+        )
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def _check_block(X: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(X)):
+        raise ValueError(
+            "Input contains NaN or infinity; remove or impute those rows before fitting."
+        )
+    return X
+
+
+def _check_weight_block(w: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(
+            "sample_weight contains negative, NaN or infinite values; weights must be "
+            "finite and >= 0."
+        )
+    return w
+
+
+class _Carried:
+    """A value that travels in a graph as one literal key (a bare callable would not)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _apply(carried, X, w):
+    func = carried.value
+    X = _check_block(np.asarray(X))
+    w = np.ones(X.shape[0], dtype=X.dtype) if w is None else _check_weight_block(np.asarray(w))
+    return func(X, w)
+
+
+def _add_all(parts):
+    return functools.reduce(operator.add, parts)
+
+
+def tree_reduce(parts: list, split_every: int = SPLIT_EVERY):
+    """Add delayed values in a tree, ``split_every`` at a time; one delayed value comes back."""
+    dask, _ = _import_dask()
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(_add_all, pure=True)(parts[i : i + split_every])
+            for i in range(0, len(parts), split_every)
+        ]
+    return parts[0]
+
+
+class DaskSource:
+    """A Dask array (or DataFrame of numeric columns) with optional Dask or NumPy weights.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+    sample_weight : dask.array.Array, array-like or None
+        Row weights; NumPy weights are split into the row chunks of ``X``.
+    check_weights : callable, optional
+        Validates weights held in memory: ``check_weights(w, n_samples, dtype)``.
+    feature_names : ndarray of str, optional
+        Column names (from a DataFrame).
+    """
+
+    def __init__(self, X, sample_weight=None, *, check_weights=None, feature_names=None):
+        self.X = as_dask_rows(X)
+        self.feature_names = feature_names
+        self.sample_weight = self._weights(sample_weight, check_weights)
+
+    @classmethod
+    def from_dataframe(cls, frame, sample_weight=None, *, check_weights=None) -> DaskSource:
+        """A source over the numeric columns of a Dask DataFrame; column names are kept."""
+        non_numeric = [str(c) for c, t in frame.dtypes.items() if t.kind not in "fiub"]
+        if non_numeric:
+            raise TypeError(
+                f"Columns {non_numeric} are not numeric; select numeric columns, e.g. "
+                "frame[numeric_columns]."
+            )
+        columns = [str(c) for c in frame.columns]
+        names = np.asarray(columns, dtype=object) if all(
+            isinstance(c, str) for c in frame.columns
+        ) else None
+        return cls(frame, sample_weight, check_weights=check_weights, feature_names=names)
+
+    def _weights(self, sample_weight, check_weights):
+        _, da = _import_dask()
+        if sample_weight is None:
+            return None
+        if hasattr(sample_weight, "to_dask_array"):
+            sample_weight = sample_weight.to_dask_array(lengths=True)
+        if isinstance(sample_weight, da.Array):
+            if sample_weight.ndim != 1 or sample_weight.shape[0] != self.n_samples:
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape} but X has "
+                    f"{self.n_samples} rows; pass one weight per row."
+                )
+            return sample_weight.astype(np.float64).rechunk((self.X.chunks[0],))
+        if check_weights is not None:
+            weights = check_weights(sample_weight, self.n_samples, np.float64)
+        else:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+        return da.from_array(weights, chunks=(self.X.chunks[0],))
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns."""
+        return int(self.X.shape[1])
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Element type of the rows."""
+        return self.X.dtype
+
+    def _delayed_blocks(self):
+        blocks = list(self.X.to_delayed().ravel())
+        if self.sample_weight is None:
+            return [(block, None) for block in blocks]
+        return list(zip(blocks, self.sample_weight.to_delayed().ravel()))
+
+    def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
+        """``func(block, weights)`` on every block where it lives, added in a tree."""
+        dask, _ = _import_dask()
+        shared_func = dask.delayed(_Carried(func), pure=True, traverse=False)
+        parts = [
+            dask.delayed(_apply, pure=True)(shared_func, block, weights)
+            for block, weights in self._delayed_blocks()
+        ]
+        (total,) = dask.compute(tree_reduce(parts))
+        return total
+
+    def initialization_sample(self, random_state: np.random.RandomState):
+        """At most `INITIALIZATION_ROWS` random rows (and weights), fetched without the rest."""
+        dask, _ = _import_dask()
+        rows = sample_row_indices(self.n_samples, INITIALIZATION_ROWS, random_state)
+        X_rows = self.X[rows]
+        if self.sample_weight is None:
+            (X_sample,) = dask.compute(X_rows)
+            return _check_block(np.asarray(X_sample)), np.ones(len(rows), dtype=X_sample.dtype)
+        X_sample, w_sample = dask.compute(X_rows, self.sample_weight[rows])
+        return _check_block(np.asarray(X_sample)), _check_weight_block(
+            np.asarray(w_sample, dtype=X_sample.dtype)
+        )
+
+    def batches(self, batch_rows, random_state):
+        """Mini-batch EM would pull blocks to the client; Dask data is fitted by full EM."""
+        raise TypeError(
+            "batch_size is not supported for Dask input: full EM already runs on the "
+            "workers chunk by chunk. Set batch_size=None, or call partial_fit once per block."
+        )
+
+
+def lazy_rowwise(X, func: Callable[[np.ndarray], np.ndarray]):
+    """``func`` applied to every row block of a Dask array, lazily, chunked like ``X``.
+
+    ``func`` maps an (n, d) block to an (n,) or (n, m) array; its output's trailing
+    shape and dtype are read from a one-row probe.
+    """
+    probe = func(np.zeros((1, X.shape[1]), dtype=X.dtype))
+    if probe.ndim == 1:
+        return X.map_blocks(
+            func, drop_axis=1, dtype=probe.dtype, meta=np.empty((0,), dtype=probe.dtype)
+        )
+    return X.map_blocks(
+        func,
+        chunks=(X.chunks[0], (probe.shape[1],)),
+        dtype=probe.dtype,
+        meta=np.empty((0, 0), dtype=probe.dtype),
+    )
