@@ -37,7 +37,7 @@ __all__ = [
     "FORMS",
 ]
 
-_LOG_2PI = np.log(2 * np.pi)
+_LOG_2PI = float(np.log(2 * np.pi))
 
 
 class SingularCovarianceError(ValueError):

@@ -1,0 +1,37 @@
+"""Shared fixtures: data drawn from known mixtures, generated independently of gaussmix."""
+
+import numpy as np
+import pytest
+
+CHAPTER_MEANS = np.array([[0.0, 0.0], [3.0, 3.0], [-2.0, 3.0]])
+CHAPTER_COVARIANCES = np.array(
+    [[[1.0, 0.5], [0.5, 1.0]], [[0.8, 0.0], [0.0, 0.8]], [[2.0, -0.5], [-0.5, 0.5]]]
+)
+CHAPTER_WEIGHTS = np.array([0.3, 0.4, 0.3])
+
+
+def draw_mixture(n_samples, means, covariances, weights, seed):
+    """Rows and labels drawn from a Gaussian mixture with NumPy alone."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(len(weights), size=n_samples, p=weights)
+    X = np.empty((n_samples, means.shape[1]))
+    for k, (mean, covariance) in enumerate(zip(means, covariances)):
+        rows = labels == k
+        X[rows] = rng.multivariate_normal(mean, covariance, rows.sum())
+    return X, labels
+
+
+@pytest.fixture(scope="session")
+def chapter_data():
+    """1,500 rows from the chapter's three-component mixture."""
+    return draw_mixture(1500, CHAPTER_MEANS, CHAPTER_COVARIANCES, CHAPTER_WEIGHTS, seed=42)
+
+
+@pytest.fixture(scope="session")
+def five_d_data():
+    """600 rows from a 5-d, three-component mixture with random full covariances."""
+    rng = np.random.default_rng(7)
+    means = rng.normal(scale=4.0, size=(3, 5))
+    factors = rng.normal(size=(3, 5, 5))
+    covariances = factors @ factors.transpose(0, 2, 1) / 5 + 0.3 * np.eye(5)
+    return draw_mixture(600, means, covariances, np.array([0.5, 0.3, 0.2]), seed=8)
