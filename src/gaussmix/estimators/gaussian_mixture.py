@@ -2,76 +2,32 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ..engine.data import ArrayData, default_chunk_rows
-from ..engine.em import EMMonitor, EMResult, best_of_restarts, run_em
-from ..engine.estep import chunk_statistics, log_responsibilities, statistics_from_responsibilities
+from ..engine.em import EMResult, best_of_restarts, run_em
+from ..engine.estep import chunk_statistics, statistics_from_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
-from ..engine.initialization import INITIALIZERS, initial_responsibilities
+from ..engine.initialization import initial_responsibilities
 from ..engine.mstep import m_step
 from ..engine.params import MixtureParams
+from ._base import MixtureBase
 from ._validation import (
-    boolean,
     check_initial_array,
     check_sample_weight,
-    integer,
     one_of,
     optional_array,
-    real,
-    seed_like,
     validate_parameters,
 )
 
 __all__ = ["GaussianMixture"]
 
-_FLOAT_DTYPES = [np.float64, np.float32]
-
-
-class _VerboseMonitor(EMMonitor):
-    """Prints progress as scikit-learn's ``verbose`` does."""
-
-    def __init__(self, verbose: int, interval: int):
-        self.verbose = verbose
-        self.interval = interval
-
-    def run_started(self, run_index):
-        self._start = self._last = time.perf_counter()
-        print(f"Initialization {run_index}")
-
-    def iteration_done(self, n_iter, lower_bound, change):
-        if n_iter % self.interval:
-            return
-        now = time.perf_counter()
-        if self.verbose == 1:
-            print(f"  Iteration {n_iter}")
-        else:
-            print(
-                f"  Iteration {n_iter}\t time lapse {now - self._last:.5f}s"
-                f"\t ll change {change:.5f}"
-            )
-        self._last = now
-
-    def run_finished(self, result):
-        status = "converged" if result.converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {status}.")
-        else:
-            print(
-                f"Initialization {status}. time lapse {time.perf_counter() - self._start:.5f}s"
-                f"\t lower bound {result.lower_bound:.5f}"
-            )
-
-
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureBase):
     """Gaussian mixture model fitted by Expectation-Maximization.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture` with the same
@@ -158,20 +114,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """
 
     _rules = {
-        "n_components": integer(1),
+        **MixtureBase._rules,
         "covariance_type": one_of(COVARIANCE_TYPES),
-        "tol": real(0.0),
-        "reg_covar": real(0.0),
-        "max_iter": integer(0),
-        "n_init": integer(1),
-        "init_params": one_of(INITIALIZERS),
         "weights_init": optional_array(),
         "means_init": optional_array(),
         "precisions_init": optional_array(),
-        "random_state": seed_like(),
-        "warm_start": boolean(),
-        "verbose": integer(0),
-        "verbose_interval": integer(1),
     }
 
     def __init__(
@@ -208,27 +155,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the mixture's parameters by EM.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; a DataFrame's column names are kept.
-        y : Ignored
-            Present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row. Integer weights give the same model as
-            repeating rows.
-
-        Returns
-        -------
-        self : GaussianMixture
-            The fitted estimator.
-        """
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the model and return the most probable component of each row.
 
@@ -249,14 +175,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Component labels.
         """
         validate_parameters(self.get_params(deep=False), self._rules)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2, reset=True)
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        n_weighted_rows = int(np.count_nonzero(weights))
-        if n_weighted_rows < self.n_components:
-            raise ValueError(
-                f"Expected at least n_components={self.n_components} rows with positive "
-                f"weight, got {n_weighted_rows}. Use fewer components or more data."
-            )
+        X, weights = self._check_training_data(X, sample_weight)
         model = get_covariance_model(self.covariance_type)
         data = ArrayData(X, weights, default_chunk_rows(X.shape[1], self.n_components, X.itemsize))
         initial = self._checked_initial_parameters(X.shape[1])
@@ -271,7 +190,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         warm = self.warm_start and hasattr(self, "converged_")
         random_state = check_random_state(self.random_state)
-        monitor = _VerboseMonitor(self.verbose, self.verbose_interval) if self.verbose else None
+        monitor = self._progress_monitor()
 
         def run(run_index: int) -> EMResult:
             if monitor:
@@ -375,186 +294,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._output_dtype = dtype
         self._dense_covariances = self.covariance_type not in ALIASES
 
-    # ------------------------------------------------------------------ fitted attributes
-    def _public(self, array: np.ndarray) -> np.ndarray:
-        return array.astype(self._output_dtype, copy=False)
-
-    def _covariance_view(self, kind: str) -> np.ndarray:
-        """``covariances``, ``precisions`` or ``precisions_cholesky`` in the public shape."""
-        params = self._fitted_params()
-        form = params.covariance
-        if self._dense_covariances:
-            shape = params.means.shape
-            form = FullForm(form.dense_covariances(*shape), form.dense_precisions_cholesky(*shape))
-        return self._public(getattr(form, kind))
-
-    @property
-    def weights_(self):
-        """Mixing weights, shape (n_components,)."""
-        return self._public(self._fitted_params().weights)
-
-    @property
-    def means_(self):
-        """Component means, shape (n_components, n_features)."""
-        return self._public(self._fitted_params().means)
-
-    @property
-    def covariances_(self):
-        """Component covariances (shape depends on ``covariance_type``)."""
-        return self._covariance_view("covariances")
-
-    @property
-    def precisions_(self):
-        """Component precisions (shape depends on ``covariance_type``)."""
-        return self._covariance_view("precisions")
-
-    @property
-    def precisions_cholesky_(self):
-        """Cholesky factors of the precisions (shape depends on ``covariance_type``)."""
-        return self._covariance_view("precisions_cholesky")
-
-    def _fitted_params(self) -> MixtureParams:
-        try:
-            return self._params
-        except AttributeError:
-            raise AttributeError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit first."
-            ) from None
-
-    # ------------------------------------------------------------------ inference
-    def _check_X(self, X) -> np.ndarray:
-        check_is_fitted(self, "converged_")
-        return validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-
-    def _rowwise(self, X, func) -> np.ndarray:
-        """Apply ``func(X_chunk, params)`` over bounded chunks and concatenate."""
-        params = self._params
-        chunk_rows = default_chunk_rows(X.shape[1], params.n_components, X.itemsize)
-        data = ArrayData(X, np.ones(X.shape[0], dtype=X.dtype), chunk_rows)
-        return data.map_concatenate(lambda chunk: func(chunk, params))
-
-    def score_samples(self, X):
-        """Log-density of each row under the mixture.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_density : ndarray of shape (n_samples,)
-        """
-        X = self._check_X(X)
-        return self._rowwise(X, lambda chunk, params: log_responsibilities(chunk, params)[0])
-
-    def score(self, X, y=None, sample_weight=None):
-        """Weighted mean log-likelihood per row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        log_density = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_density.shape[0], np.float64)
-        return float(np.average(log_density, weights=weights))
-
-    def predict_proba(self, X):
-        """Responsibilities: posterior probability of each component for each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        X = self._check_X(X)
-        return self._rowwise(X, lambda chunk, params: np.exp(log_responsibilities(chunk, params)[1]))
-
-    def predict(self, X):
-        """Most probable component of each row (hard clustering).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        X = self._check_X(X)
-        return self._rowwise(
-            X, lambda chunk, params: params.weighted_log_prob(chunk).argmax(axis=1)
-        )
-
-    def uncertainty(self, X):
-        """Classification uncertainty ``1 - max_k p(k | x)`` of each row (as mclust).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        uncertainty : ndarray of shape (n_samples,)
-            0 for a certain assignment, up to ``1 - 1/n_components``.
-        """
-        return 1.0 - self.predict_proba(X).max(axis=1)
-
-    def entropy(self, X):
-        """Normalised entropy of the responsibilities of each row.
-
-        ``-sum_k r_k log r_k / log(n_components)``: 0 for a certain assignment, 1 when
-        every component is equally likely (0 everywhere for a single component).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        entropy : ndarray of shape (n_samples,)
-        """
-        resp = self.predict_proba(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(resp > 0, resp * np.log(resp), 0.0)
-        if resp.shape[1] == 1:
-            return np.zeros(resp.shape[0], dtype=resp.dtype)
-        return (-terms.sum(axis=1) / np.log(resp.shape[1])).astype(resp.dtype, copy=False)
-
-    def sample(self, n_samples=1):
-        """Draw rows from the fitted mixture.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            Component of each row, sorted.
-        """
-        check_is_fitted(self, "converged_")
-        integer(1).check("n_samples", n_samples)
-        params = self._params
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, params.weights)
-        covariances = params.covariance.dense_covariances(*params.means.shape)
-        blocks = [
-            rng.multivariate_normal(mean, covariance, int(count), method="cholesky")
-            for mean, covariance, count in zip(params.means, covariances, counts)
-        ]
-        labels = np.repeat(np.arange(params.n_components), counts)
-        return self._public(np.vstack(blocks)), labels
-
     # ------------------------------------------------------------------ criteria
     def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
         log_density = self.score_samples(X)
@@ -598,3 +337,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self):
         """Number of free parameters (scikit-learn's private name, kept for drop-in use)."""
         return self.n_parameters_
+
+    # ------------------------------------------------------------------ persistence
+    @classmethod
+    def _from_fitted(
+        cls,
+        init_params: dict,
+        params: MixtureParams,
+        *,
+        lower_bounds,
+        converged: bool,
+        n_iter: int,
+        output_dtype="float64",
+        feature_names=None,
+    ) -> GaussianMixture:
+        """A fitted estimator rebuilt from saved parameters (the hook of `gaussmix.load`).
+
+        ``params`` must already be validated; the fit bookkeeping goes through
+        `_store_fit`, exactly as after `fit`.
+        """
+        estimator = cls(**init_params)
+        result = EMResult(params, np.asarray(lower_bounds, dtype=np.float64), converged, n_iter)
+        model = get_covariance_model(estimator.covariance_type)
+        estimator._store_fit(result, model, np.dtype(output_dtype))
+        estimator.n_features_in_ = params.n_features
+        if feature_names is not None:
+            estimator.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        return estimator
