@@ -62,6 +62,7 @@ def run_em(
     max_iter: int,
     lower_bound: float = -np.inf,
     monitor: EMMonitor | None = None,
+    objective: Callable[[Stats, MixtureParams], float] | None = None,
 ) -> EMResult:
     """Iterate E- and M-steps until the mean log-likelihood changes by less than ``tol``.
 
@@ -81,14 +82,19 @@ def run_em(
         Mean log-likelihood before the first iteration (warm starts pass the last one).
     monitor : EMMonitor, optional
         Progress receiver.
+    objective : callable, optional
+        ``objective(stats, new_params) -> float``: the bound whose change decides
+        convergence, from an E-step's statistics and the parameters the M-step made of
+        them. Default: ``stats.mean_log_likelihood``. Variational fits pass their ELBO.
     """
     monitor = monitor or EMMonitor()
+    objective = objective or (lambda stats, _: stats.mean_log_likelihood)
     lower_bounds: list[float] = []
     converged = False
     for n_iter in range(1, max_iter + 1):
         stats = e_step(params)
         params = m_step(stats, params)
-        previous, lower_bound = lower_bound, stats.mean_log_likelihood
+        previous, lower_bound = lower_bound, objective(stats, params)
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         monitor.iteration_done(n_iter, lower_bound, change)
