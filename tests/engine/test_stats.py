@@ -18,7 +18,9 @@ def problem():
     X = rng.normal(size=(257, 3)) + np.array([1.0, -2.0, 0.5])
     weights = rng.uniform(0.0, 2.0, size=257)
     means = rng.normal(size=(4, 3))
-    params = MixtureParams(np.full(4, 0.25), means, FullForm.from_covariances(np.stack([np.eye(3)] * 4)))
+    params = MixtureParams(
+        np.full(4, 0.25), means, FullForm.from_covariances(np.stack([np.eye(3)] * 4))
+    )
     return X, weights, params
 
 
@@ -32,7 +34,9 @@ def test_chunked_statistics_equal_whole_data_statistics(problem, name, chunk_row
         lambda Xc, wc: chunk_statistics(Xc, wc, params, scatter)
     )
     for field in ("counts", "first", "second"):
-        np.testing.assert_allclose(getattr(chunked, field), getattr(whole, field), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            getattr(chunked, field), getattr(whole, field), rtol=1e-12, atol=1e-12
+        )
     assert chunked.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
     assert chunked.total_weight == pytest.approx(weights.sum(), rel=1e-12)
 
@@ -42,7 +46,9 @@ def test_statistics_match_direct_weighted_moments(problem):
     rng = np.random.default_rng(1)
     resp = rng.dirichlet(np.ones(2), size=X.shape[0])
     shift = rng.normal(size=(2, 3))
-    stats = statistics_from_responsibilities(X, weights, resp, shift, get_covariance_model("full").scatter)
+    stats = statistics_from_responsibilities(
+        X, weights, resp, shift, get_covariance_model("full").scatter
+    )
     for k in range(2):
         wr = weights * resp[:, k]
         diff = X - shift[k]

@@ -18,8 +18,14 @@ SKLEARN_TYPES = ["full", "tied", "diag", "spherical"]
 @pytest.mark.parametrize("seed", [0, 1])
 def test_log_likelihood_never_decreases(five_d_data, covariance_type, seed):
     X, _ = five_d_data
-    gm = GaussianMixture(4, covariance_type=covariance_type, init_params="random",
-                         random_state=seed, tol=0, max_iter=40)
+    gm = GaussianMixture(
+        4,
+        covariance_type=covariance_type,
+        init_params="random",
+        random_state=seed,
+        tol=0,
+        max_iter=40,
+    )
     with pytest.warns(ConvergenceWarning):
         gm.fit(X)
     bounds = np.asarray(gm.lower_bounds_)
@@ -37,7 +43,8 @@ def test_recovers_the_chapter_mixture(chapter_data):
     n_rows = CHAPTER_WEIGHTS * len(X)
     variances = np.diagonal(CHAPTER_COVARIANCES, axis1=1, axis2=2)
     standard_errors = np.sqrt(
-        (variances[:, :, None] * variances[:, None, :] + CHAPTER_COVARIANCES**2) / n_rows[:, None, None]
+        (variances[:, :, None] * variances[:, None, :] + CHAPTER_COVARIANCES**2)
+        / n_rows[:, None, None]
     )
     assert np.all(np.abs(gm.covariances_[order] - CHAPTER_COVARIANCES) < 4 * standard_errors)
     np.testing.assert_allclose(gm.weights_[order], CHAPTER_WEIGHTS, atol=0.04)
@@ -64,9 +71,15 @@ def test_integer_sample_weights_equal_repeated_rows(five_d_data, covariance_type
     X, _ = five_d_data
     counts = np.random.default_rng(0).integers(0, 4, size=X.shape[0])
     init = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
-    settings = dict(n_components=3, covariance_type=covariance_type, tol=1e-8, max_iter=200,
-                    weights_init=init.weights_, means_init=init.means_,
-                    precisions_init=init.precisions_)
+    settings = dict(
+        n_components=3,
+        covariance_type=covariance_type,
+        tol=1e-8,
+        max_iter=200,
+        weights_init=init.weights_,
+        means_init=init.means_,
+        precisions_init=init.precisions_,
+    )
     weighted = GaussianMixture(**settings).fit(X, sample_weight=counts)
     repeated = GaussianMixture(**settings).fit(np.repeat(X, counts, axis=0))
     np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-9, atol=1e-9)
@@ -199,7 +212,9 @@ def test_mclust_names_give_dense_covariances(five_d_data):
     assert tied.covariances_.shape == (5, 5)
     assert eee.covariances_.shape == (3, 5, 5)
     np.testing.assert_allclose(eee.covariances_, np.broadcast_to(tied.covariances_, (3, 5, 5)))
-    np.testing.assert_allclose(eee.precisions_ @ eee.covariances_, np.broadcast_to(np.eye(5), (3, 5, 5)), atol=1e-10)
+    np.testing.assert_allclose(
+        eee.precisions_ @ eee.covariances_, np.broadcast_to(np.eye(5), (3, 5, 5)), atol=1e-10
+    )
     assert eee.score(X) == pytest.approx(tied.score(X))
     assert eee.n_parameters_ == tied.n_parameters_
 

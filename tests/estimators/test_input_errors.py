@@ -130,6 +130,7 @@ def test_sample_needs_a_positive_count():
 
 # ---------------------------------------------------------------- degenerate data
 
+
 def assert_finite_model(gm, X):
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         assert np.all(np.isfinite(getattr(gm, name))), name

@@ -28,13 +28,21 @@ def starting_parameters(X, n_components, covariance_type, seed=0):
         "spherical": np.full(n_components, 1 / variances.mean()),
     }
     weights = np.full(n_components, 1 / n_components)
-    return dict(weights_init=weights, means_init=means, precisions_init=precision_of[covariance_type])
+    return dict(
+        weights_init=weights, means_init=means, precisions_init=precision_of[covariance_type]
+    )
 
 
 def fit_both(X, covariance_type, n_components=3, **kwargs):
     init = starting_parameters(X, n_components, covariance_type)
-    settings = dict(n_components=n_components, covariance_type=covariance_type, tol=1e-10,
-                    max_iter=60, **init, **kwargs)
+    settings = dict(
+        n_components=n_components,
+        covariance_type=covariance_type,
+        tol=1e-10,
+        max_iter=60,
+        **init,
+        **kwargs,
+    )
     ours = GaussianMixture(**settings).fit(X)
     theirs = SklearnGaussianMixture(**settings).fit(X)
     return ours, theirs
@@ -101,8 +109,14 @@ def test_same_random_state_starts_like_scikit_learn(chapter_data, covariance_typ
             "covariance differs from the weighted scatter gaussmix computes."
         )
     X, _ = chapter_data
-    settings = dict(n_components=3, covariance_type=covariance_type, init_params=init_params,
-                    random_state=3, n_init=2, max_iter=500)
+    settings = dict(
+        n_components=3,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        random_state=3,
+        n_init=2,
+        max_iter=500,
+    )
     ours = GaussianMixture(**settings).fit(X)
     theirs = SklearnGaussianMixture(**settings).fit(X)
     assert ours.score(X) == pytest.approx(theirs.score(X), rel=1e-8)
