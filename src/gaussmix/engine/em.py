@@ -1,4 +1,4 @@
-"""The EM driver: iterations, convergence, restarts. Written once for every model and data source."""
+"""The EM driver: iterations, convergence, restarts; written once for every model and source."""
 
 from __future__ import annotations
 
