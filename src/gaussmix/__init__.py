@@ -3,10 +3,11 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .estimators import AnomalyDetector, GaussianMixture
+from .io import load, save
 
 try:
     __version__ = version("gaussmix")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["AnomalyDetector", "GaussianMixture", "__version__"]
+__all__ = ["AnomalyDetector", "GaussianMixture", "load", "save", "__version__"]

@@ -1,0 +1,442 @@
+"""`save` and `load`: fitted gaussmix models as versioned, validated JSON.
+
+File layout (format version 1)::
+
+    {
+      "format": "gaussmix-model",
+      "format_version": 1,
+      "gaussmix_version": "0.1.0",
+      "model": {"class": "GaussianMixture", "init_params": {...}, "fitted": {...}},
+      "metadata": {...}                      # optional, free JSON object
+    }
+
+An `AnomalyDetector` stores its threshold and its fitted mixture (itself a
+``GaussianMixture`` entry) under ``fitted``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+
+from ..engine.covariance_models import canonical_name, get_covariance_model
+from ..engine.forms import SingularCovarianceError
+from ..engine.params import MixtureParams
+from ..estimators.anomaly import AnomalyDetector
+from ..estimators.gaussian_mixture import GaussianMixture
+from ._json import read_json, write_json_atomic
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save", "load", "read_model_file"]
+
+FORMAT_NAME = "gaussmix-model"
+FORMAT_VERSION = 1
+
+#: Sanity limits checked before any array is built.
+MAX_COMPONENTS = 10_000
+MAX_FEATURES = 10_000
+MAX_COVARIANCE_VALUES = 10_000_000
+MAX_HISTORY = 1_000_000
+
+_OUTPUT_DTYPES = ("float64", "float32")
+
+
+class _Invalid(ValueError):
+    """A problem in one field of a model file (the loader adds the file name)."""
+
+
+# ---------------------------------------------------------------------------- encoding
+def package_version() -> str:
+    """The installed gaussmix version (recorded in every file, for the reader's benefit)."""
+    try:
+        return version("gaussmix")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _plain(value):
+    """A constructor parameter as JSON: scalars as they are, arrays as nested lists."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.random.RandomState):
+        return None  # the fitted parameters do not depend on it; sample() draws afresh
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (numbers.Real, np.floating)):
+        return float(value)
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return np.asarray(value, dtype=np.float64).tolist()
+    raise TypeError(
+        f"cannot save a parameter of type {type(value).__name__}; set it to a number, string "
+        "or array before saving."
+    )
+
+
+def _check_fitted(model) -> None:
+    if not hasattr(model, "converged_") and not hasattr(model, "threshold_"):
+        raise ValueError(f"This {type(model).__name__} is not fitted; call fit before saving it.")
+
+
+def _encode_gaussian_mixture(model: GaussianMixture) -> dict:
+    _check_fitted(model)
+    params = model._params
+    n_components, n_features = params.means.shape
+    feature_names = getattr(model, "feature_names_in_", None)
+    return {
+        "class": "GaussianMixture",
+        "init_params": {k: _plain(v) for k, v in model.get_params(deep=False).items()},
+        "fitted": {
+            "covariance_model": model._model.name,
+            "n_components": n_components,
+            "n_features": n_features,
+            "weights": params.weights.tolist(),
+            "means": params.means.tolist(),
+            "covariances": params.covariance.covariances.tolist(),
+            "precisions_cholesky": params.covariance.precisions_cholesky.tolist(),
+            "converged": bool(model.converged_),
+            "n_iter": int(model.n_iter_),
+            "lower_bounds": [float(v) for v in model.lower_bounds_],
+            "output_dtype": np.dtype(model._output_dtype).name,
+            "feature_names": None if feature_names is None else [str(f) for f in feature_names],
+        },
+    }
+
+
+def _encode_anomaly_detector(detector: AnomalyDetector) -> dict:
+    _check_fitted(detector)
+    if type(detector.mixture_) is not GaussianMixture:
+        raise TypeError(
+            "gaussmix.save stores anomaly detectors built on gaussmix.GaussianMixture only; "
+            f"this one uses {type(detector.mixture_).__name__}."
+        )
+    init_params = detector.get_params(deep=False)
+    template = init_params.pop("mixture")
+    encoded = {k: _plain(v) for k, v in init_params.items()}
+    encoded["mixture"] = (
+        None if template is None
+        else {k: _plain(v) for k, v in template.get_params(deep=False).items()}
+    )
+    return {
+        "class": "AnomalyDetector",
+        "init_params": encoded,
+        "fitted": {
+            "threshold": float(detector.threshold_),
+            "mixture": _encode_gaussian_mixture(detector.mixture_),
+        },
+    }
+
+
+_ENCODERS = {GaussianMixture: _encode_gaussian_mixture, AnomalyDetector: _encode_anomaly_detector}
+
+
+def save(model, path, *, metadata=None) -> None:
+    """Save a fitted model as JSON (never pickle), atomically.
+
+    Parameters
+    ----------
+    model : GaussianMixture or AnomalyDetector
+        A fitted model.
+    path : str or path-like
+        Destination file (conventionally ``*.json``); its folder must exist. An existing
+        file is replaced only once the new one is completely written.
+    metadata : dict, default=None
+        Extra JSON-serialisable information stored beside the model (for example how
+        the data were preprocessed); `read_model_file` returns it.
+
+    Raises
+    ------
+    TypeError
+        If the model is of a class gaussmix cannot save.
+    ValueError
+        If the model is not fitted or the folder does not exist.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os, gaussmix
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> model = gaussmix.GaussianMixture(2, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+    >>> gaussmix.save(model, path)
+    >>> bool((gaussmix.load(path).predict(X) == model.predict(X)).all())
+    True
+    """
+    encoder = _ENCODERS.get(type(model))
+    if encoder is None:
+        raise TypeError(
+            f"gaussmix.save stores GaussianMixture and AnomalyDetector models; got "
+            f"{type(model).__name__}."
+        )
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict or None; got {type(metadata).__name__}.")
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "gaussmix_version": package_version(),
+        "model": encoder(model),
+        "metadata": metadata or {},
+    }
+    write_json_atomic(path, document)
+
+
+# ---------------------------------------------------------------------------- validation
+def _field(mapping: dict, key: str, where: str):
+    if not isinstance(mapping, dict):
+        raise _Invalid(f"{where} must be a JSON object")
+    if key not in mapping:
+        raise _Invalid(f"{where} has no {key!r} field")
+    return mapping[key]
+
+
+def _integer(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _Invalid(f"{name} must be an integer in [{low}, {high}], got {value!r:.60}")
+    return value
+
+
+def _finite_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Invalid(f"{name} must be a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = np.inf
+    if not np.isfinite(number):
+        raise _Invalid(f"{name} must be finite")
+    return number
+
+
+def _check_nested(node, shape: tuple[int, ...], name: str, depth: int = 0) -> None:
+    if depth == len(shape):
+        if isinstance(node, bool) or not isinstance(node, (int, float)):
+            raise _Invalid(f"{name} must contain only numbers, found {type(node).__name__}")
+        return
+    if not isinstance(node, list) or len(node) != shape[depth]:
+        found = f"a list of {len(node)}" if isinstance(node, list) else type(node).__name__
+        raise _Invalid(f"{name} must be nested lists of shape {shape}; found {found} at depth {depth}")
+    for item in node:
+        _check_nested(item, shape, name, depth + 1)
+
+
+def _array(value, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A finite float64 array of exactly ``shape`` from nested JSON lists."""
+    _check_nested(value, shape, name)
+    try:
+        array = np.array(value, dtype=np.float64).reshape(shape)
+    except OverflowError:
+        raise _Invalid(f"{name} contains a number too large for float64") from None
+    if not np.all(np.isfinite(array)):
+        raise _Invalid(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _plain_init_value(value, name: str):
+    if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, str) and len(value) > 100:
+            raise _Invalid(f"init_params[{name!r}] is too long")
+        return value
+    if isinstance(value, (int, float)):
+        return _finite_number(value, f"init_params[{name!r}]") if isinstance(value, float) else value
+    if isinstance(value, list):
+        array = np.asarray(value, dtype=object)
+        if array.size > MAX_COVARIANCE_VALUES:
+            raise _Invalid(f"init_params[{name!r}] is too large")
+        _check_nested(value, array.shape, f"init_params[{name!r}]")
+        return _array(value, array.shape, f"init_params[{name!r}]")
+    raise _Invalid(f"init_params[{name!r}] has unsupported type {type(value).__name__}")
+
+
+def _init_params(value, estimator_class, where: str, exclude=()) -> dict:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} must be a JSON object")
+    value = {name: v for name, v in value.items() if name not in exclude}
+    unknown = sorted(set(value) - set(estimator_class().get_params(deep=False)))
+    if unknown:
+        raise _Invalid(f"{where} has unknown parameter(s) {', '.join(map(repr, unknown[:5]))}")
+    return {name: _plain_init_value(v, name) for name, v in value.items()}
+
+
+def _checked_estimator(estimator_class, params: dict, where: str):
+    estimator = estimator_class(**params)
+    rules = getattr(estimator, "_rules", {})
+    try:
+        for name, rule in rules.items():
+            rule.check(name, getattr(estimator, name))
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(f"{where}: {exc}") from None
+    return estimator
+
+
+def _decode_gaussian_mixture(body) -> GaussianMixture:
+    if _field(body, "class", "model") != "GaussianMixture":
+        raise _Invalid(f"expected a GaussianMixture entry, found {body.get('class')!r:.60}")
+    init = _init_params(_field(body, "init_params", "model"), GaussianMixture, "init_params")
+    template = _checked_estimator(GaussianMixture, init, "init_params")
+    fitted = _field(body, "fitted", "model")
+
+    covariance_model = _field(fitted, "covariance_model", "fitted")
+    try:
+        model = get_covariance_model(covariance_model)
+        declared = canonical_name(template.covariance_type)
+    except (TypeError, ValueError):
+        raise _Invalid(f"unknown covariance model {covariance_model!r:.60}") from None
+    if model.name != declared:
+        raise _Invalid(
+            f"covariance model {model.name!r} does not match covariance_type "
+            f"{template.covariance_type!r}"
+        )
+    K = _integer(_field(fitted, "n_components", "fitted"), "n_components", 1, MAX_COMPONENTS)
+    d = _integer(_field(fitted, "n_features", "fitted"), "n_features", 1, MAX_FEATURES)
+    if K != template.n_components:
+        raise _Invalid(f"n_components={K} does not match init_params n_components={template.n_components}")
+    covariance_shape = model.form.compact_shape(K, d)
+    if int(np.prod(covariance_shape)) > MAX_COVARIANCE_VALUES:
+        raise _Invalid(f"{K} components in {d} dimensions exceed the size limit")
+
+    weights = _array(_field(fitted, "weights", "fitted"), (K,), "weights")
+    if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-6:
+        raise _Invalid(f"weights must be non-negative and sum to 1 (sum is {weights.sum():.6g})")
+    means = _array(_field(fitted, "means", "fitted"), (K, d), "means")
+    covariances = _array(_field(fitted, "covariances", "fitted"), covariance_shape, "covariances")
+    factors = _array(
+        _field(fitted, "precisions_cholesky", "fitted"), covariance_shape, "precisions_cholesky"
+    )
+    try:
+        checked = model.form.from_covariances(covariances)
+    except SingularCovarianceError:
+        raise _Invalid("a covariance is not positive definite") from None
+    dense = checked.dense_covariances(K, d)
+    scale = max(float(np.abs(dense).max()), np.finfo(np.float64).tiny)
+    if np.abs(dense - np.swapaxes(dense, 1, 2)).max() > 1e-5 * scale:  # float32 fits
+        raise _Invalid("a covariance matrix is not symmetric")
+    if not np.allclose(checked.precisions_cholesky, factors, rtol=1e-6, atol=1e-12):
+        raise _Invalid("precisions_cholesky does not match the covariances")
+    params = MixtureParams(weights=weights, means=means, covariance=model.form(covariances, factors))
+
+    converged = _field(fitted, "converged", "fitted")
+    if not isinstance(converged, bool):
+        raise _Invalid("converged must be true or false")
+    n_iter = _integer(_field(fitted, "n_iter", "fitted"), "n_iter", 0, MAX_HISTORY)
+    history = _field(fitted, "lower_bounds", "fitted")
+    if not isinstance(history, list) or len(history) > MAX_HISTORY:
+        raise _Invalid(f"lower_bounds must be a list of at most {MAX_HISTORY} numbers")
+    lower_bounds = [_finite_number(v, "lower_bounds") for v in history]
+    output_dtype = _field(fitted, "output_dtype", "fitted")
+    if output_dtype not in _OUTPUT_DTYPES:
+        raise _Invalid(f"output_dtype must be one of {_OUTPUT_DTYPES}, got {output_dtype!r:.60}")
+    feature_names = _field(fitted, "feature_names", "fitted")
+    if feature_names is not None and (
+        not isinstance(feature_names, list)
+        or len(feature_names) != d
+        or not all(isinstance(name, str) and len(name) <= 1000 for name in feature_names)
+    ):
+        raise _Invalid(f"feature_names must be null or a list of {d} strings")
+    return GaussianMixture._from_fitted(
+        init,
+        params,
+        lower_bounds=lower_bounds,
+        converged=converged,
+        n_iter=n_iter,
+        output_dtype=output_dtype,
+        feature_names=feature_names,
+    )
+
+
+def _decode_anomaly_detector(body) -> AnomalyDetector:
+    init_value = _field(body, "init_params", "model")
+    init = _init_params(init_value, AnomalyDetector, "init_params", exclude=("mixture",))
+    template = _field(init_value, "mixture", "init_params")
+    init["mixture"] = None if template is None else _checked_estimator(
+        GaussianMixture,
+        _init_params(template, GaussianMixture, "init_params.mixture"),
+        "init_params.mixture",
+    )
+    _checked_estimator(AnomalyDetector, {k: v for k, v in init.items() if k != "mixture"}, "init_params")
+    contamination = init.get("contamination", 0.05)
+    if isinstance(contamination, bool) or not isinstance(contamination, (int, float)) or not (
+        0 <= contamination <= 0.5
+    ):
+        raise _Invalid("contamination must be a number in [0, 0.5]")
+    fitted = _field(body, "fitted", "model")
+    threshold = _finite_number(_field(fitted, "threshold", "fitted"), "threshold")
+    mixture = _decode_gaussian_mixture(_field(fitted, "mixture", "fitted"))
+    return AnomalyDetector._from_fitted(init, mixture, threshold)
+
+
+_DECODERS = {"GaussianMixture": _decode_gaussian_mixture, "AnomalyDetector": _decode_anomaly_detector}
+
+
+def read_model_file(path):
+    """Load a model file and its metadata, validating everything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by `save`.
+
+    Returns
+    -------
+    model : GaussianMixture or AnomalyDetector
+        The fitted model; its predictions equal the saved model's.
+    metadata : dict
+        The metadata saved with it (empty if none).
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not JSON, not a gaussmix model file, from a newer format
+        version, or fails any check (class, covariance model, shapes, finite values,
+        weights summing to one, positive definite covariances, size limits).
+    """
+    document = read_json(path, what="model file")
+    try:
+        if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+            raise _Invalid("it is not a gaussmix model file (no \"format\": \"gaussmix-model\")")
+        version = document.get("format_version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise _Invalid("format_version must be a positive integer")
+        if version > FORMAT_VERSION:
+            raise _Invalid(
+                f"it uses format version {version}, newer than this gaussmix understands "
+                f"({FORMAT_VERSION}); upgrade gaussmix"
+            )
+        body = _field(document, "model", "the file")
+        class_name = _field(body, "class", "model")
+        decoder = _DECODERS.get(class_name) if isinstance(class_name, str) else None
+        if decoder is None:
+            raise _Invalid(
+                f"unknown model class {class_name!r:.60}; gaussmix loads "
+                f"{', '.join(_DECODERS)}"
+            )
+        model = decoder(body)
+        metadata = document.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise _Invalid("metadata must be a JSON object")
+    except _Invalid as exc:
+        raise ValueError(
+            f"model file {str(path)!r} is invalid: {exc}. Re-create it with gaussmix.save."
+        ) from None
+    except RecursionError:
+        raise ValueError(f"model file {str(path)!r} is nested too deeply.") from None
+    return model, metadata
+
+
+def load(path):
+    """Load a model saved by `save`, validating the file first.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by `save`.
+
+    Returns
+    -------
+    model : GaussianMixture or AnomalyDetector
+        The fitted model.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid gaussmix model file; the message says why.
+    """
+    return read_model_file(path)[0]
