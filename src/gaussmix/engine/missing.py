@@ -1,0 +1,419 @@
+"""E-step and inference kernels for rows with missing values (NaN), by marginalisation.
+
+For a row with observed coordinates ``o`` and missing coordinates ``m`` (missing at
+random), component ``k`` of the mixture gives
+
+- the marginal density of what was seen, ``N(x_o | mu_o, Sigma_oo)``: it makes the
+  responsibilities and the observed-data log-likelihood;
+- the conditional distribution of what was not, ``N(xhat_m, C)`` with
+  ``xhat_m = mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o)`` and
+  ``C = Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om``.
+
+The E-step of Ghahramani & Jordan (1994) adds to `Stats` the expected moments of the
+completed row: the first moment uses ``xhat`` in place of the missing values, the
+second adds ``C`` to the outer product of the completed row. ``C`` enters the
+statistics as the scatter of the columns of a square-root factor (``C = B B^T``), so
+every `Scatter` (full or diagonal) accumulates exactly what its covariance models need
+and all the M-steps work unchanged.
+
+Rows are grouped by missingness pattern: one Cholesky factorisation of ``Sigma_oo`` per
+pattern and component, vectorised over the pattern's rows. Complete rows take the
+ordinary kernel (`gaussmix.engine.estep.chunk_statistics`). Rows with nothing observed
+carry no information and are skipped by the E-step (they add nothing to `Stats`, not
+even weight); inference gives them density 1 (log-density 0) and the prior weights as
+responsibilities.
+
+Optional ``labels`` (a component per row, -1 for unknown) fix the responsibilities of
+labelled rows to one-hot vectors (semi-supervised EM): their log-likelihood term is
+then ``log pi_y + log N(x_o | y)``, the joint density of the row and its label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from .estep import chunk_statistics, logsumexp_rows, statistics_from_responsibilities
+from .params import MixtureParams
+from .scatter import Scatter
+from .stats import Stats
+
+__all__ = [
+    "UNLABELLED",
+    "missingness_patterns",
+    "PatternConditionals",
+    "pattern_conditionals",
+    "observed_weighted_log_prob",
+    "incomplete_statistics",
+    "conditional_expectation",
+    "draw_imputations",
+]
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+#: Label of a row whose component is unknown (scikit-learn's convention).
+UNLABELLED = -1
+
+
+def missingness_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct patterns of observed coordinates and the pattern of each row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows with NaN where a value is missing.
+
+    Returns
+    -------
+    patterns : ndarray of bool, shape (n_patterns, n_features)
+        ``patterns[p, j]`` is True where coordinate ``j`` is observed in pattern ``p``.
+    pattern_of_row : ndarray of int, shape (n_samples,)
+        Index into ``patterns`` of each row.
+    """
+    observed = ~np.isnan(X)
+    n_features = X.shape[1]
+    packed = np.packbits(observed, axis=1, bitorder="little")
+    padding = (-packed.shape[1]) % 8
+    if padding:
+        packed = np.pad(packed, ((0, 0), (0, padding)))
+    keys = np.ascontiguousarray(packed).view(np.uint64)
+    if keys.shape[1] == 1:
+        _, first_row, pattern_of_row = np.unique(
+            keys[:, 0], return_index=True, return_inverse=True
+        )
+    else:
+        _, first_row, pattern_of_row = np.unique(
+            keys, axis=0, return_index=True, return_inverse=True
+        )
+    patterns = observed[first_row][:, :n_features]
+    return patterns, pattern_of_row.ravel()
+
+
+@dataclass(frozen=True)
+class PatternConditionals:
+    """What every component says about the rows of one missingness pattern.
+
+    Attributes
+    ----------
+    weighted_log_prob : ndarray of shape (n_rows, n_components)
+        ``log pi_k + log N(x_o | mu_ko, Sigma_koo)``.
+    completed : ndarray of shape (n_components, n_rows, n_features)
+        The rows with each missing value replaced by its conditional expectation under
+        component ``k``.
+    factors : ndarray of shape (n_components, n_missing, n_features)
+        Rows ``b_j`` (zero on observed coordinates) with ``sum_j b_j b_j^T`` equal to the
+        conditional covariance of the missing coordinates under component ``k``,
+        embedded in a (n_features, n_features) matrix.
+    """
+
+    weighted_log_prob: np.ndarray
+    completed: np.ndarray
+    factors: np.ndarray
+
+
+def _covariance_root_rows(covariance: np.ndarray) -> np.ndarray:
+    """Rows ``b_j`` with ``sum_j b_j b_j^T == covariance`` for a symmetric PSD matrix."""
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))).T
+
+
+def pattern_conditionals(
+    X: np.ndarray,
+    observed: np.ndarray,
+    params: MixtureParams,
+    dense_covariances: np.ndarray | None = None,
+    *,
+    conditionals: bool = True,
+) -> PatternConditionals:
+    """Marginal log-densities and conditional moments for rows sharing one pattern.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Rows whose observed coordinates are exactly ``observed`` (NaN elsewhere).
+    observed : ndarray of bool, shape (n_features,)
+        Which coordinates are observed; at least one must be.
+    params : MixtureParams
+        The mixture.
+    dense_covariances : ndarray of shape (n_components, n_features, n_features), optional
+        ``params.covariance.dense_covariances(K, d)``, if the caller already has it.
+    conditionals : bool, default=True
+        Whether to compute ``completed`` and ``factors`` (inference needs only the
+        log-densities; those two are then None).
+
+    Returns
+    -------
+    PatternConditionals
+    """
+    n_components, n_features = params.means.shape
+    if dense_covariances is None:
+        dense_covariances = params.covariance.dense_covariances(n_components, n_features)
+    obs = np.flatnonzero(observed)
+    mis = np.flatnonzero(~observed)
+    X = np.asarray(X, dtype=np.float64)
+    x_observed = X[:, obs]
+    n_rows = X.shape[0]
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(params.weights)
+    weighted_log_prob = np.empty((n_rows, n_components))
+    completed = np.empty((n_components, n_rows, n_features)) if conditionals else None
+    factors = np.empty((n_components, mis.size, n_features)) if conditionals else None
+    for k in range(n_components):
+        mean = params.means[k]
+        covariance = dense_covariances[k]
+        lower = linalg.cholesky(covariance[np.ix_(obs, obs)], lower=True, check_finite=False)
+        whitened = linalg.solve_triangular(
+            lower, (x_observed - mean[obs]).T, lower=True, check_finite=False
+        )
+        log_det = 2.0 * np.log(np.diag(lower)).sum()
+        weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
+            obs.size * _LOG_2PI + log_det + np.einsum("ij,ij->j", whitened, whitened)
+        )
+        if not conditionals:
+            continue
+        # G = L^-1 Sigma_om, so Sigma_mo Sigma_oo^-1 (x_o - mu_o) = G^T whitened.
+        gain = linalg.solve_triangular(
+            lower, covariance[np.ix_(obs, mis)], lower=True, check_finite=False
+        )
+        completed[k] = X
+        completed[k][:, mis] = mean[mis] + whitened.T @ gain
+        conditional_covariance = covariance[np.ix_(mis, mis)] - gain.T @ gain
+        factors[k] = 0.0
+        factors[k][:, mis] = _covariance_root_rows(conditional_covariance)
+    return PatternConditionals(weighted_log_prob, completed, factors)
+
+
+def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` for rows that may hold NaN.
+
+    Complete rows get the ordinary ``params.weighted_log_prob``; a row with nothing
+    observed gets ``log pi_k`` (the empty marginal has density 1).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : MixtureParams
+
+    Returns
+    -------
+    weighted_log_prob : ndarray of shape (n_samples, n_components), X's dtype
+    """
+    missing = np.isnan(X)
+    if not missing.any():
+        return params.weighted_log_prob(X)
+    result = np.empty((X.shape[0], params.n_components))
+    complete = ~missing.any(axis=1)
+    if complete.any():
+        result[complete] = params.weighted_log_prob(X[complete])
+    incomplete = np.flatnonzero(~complete)
+    patterns, pattern_of_row = missingness_patterns(X[incomplete])
+    dense = params.covariance.dense_covariances(*params.means.shape)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(params.weights)
+    for index, observed in enumerate(patterns):
+        rows = incomplete[pattern_of_row == index]
+        if not observed.any():
+            result[rows] = log_weights
+            continue
+        result[rows] = pattern_conditionals(
+            X[rows], observed, params, dense, conditionals=False
+        ).weighted_log_prob
+    return result.astype(X.dtype, copy=False)
+
+
+def _responsibilities(weighted_log_prob: np.ndarray, labels: np.ndarray | None):
+    """Responsibilities and per-row log-likelihood terms, labelled rows one-hot."""
+    log_density = logsumexp_rows(weighted_log_prob)
+    resp = np.exp(weighted_log_prob - log_density[:, np.newaxis])
+    if labels is not None:
+        labelled = np.flatnonzero(labels != UNLABELLED)
+        resp[labelled] = 0.0
+        resp[labelled, labels[labelled]] = 1.0
+        log_density[labelled] = weighted_log_prob[labelled, labels[labelled]]
+    return resp, log_density
+
+
+def _complete_rows_statistics(X, w, params, scatter, labels) -> Stats:
+    """Statistics of complete rows by the ordinary kernels."""
+    if labels is None or not np.any(labels != UNLABELLED):
+        return chunk_statistics(X, w, params, scatter)
+    weighted = params.weighted_log_prob(X).astype(np.float64)
+    resp, log_density = _responsibilities(weighted, labels)
+    return statistics_from_responsibilities(
+        X, w, resp, np.asarray(params.means, dtype=np.float64), scatter,
+        log_likelihood=float(w.astype(np.float64) @ log_density),
+    )
+
+
+def _empty_statistics(params: MixtureParams, scatter: Scatter) -> Stats:
+    n_components, n_features = params.means.shape
+    return Stats(
+        counts=np.zeros(n_components),
+        first=np.zeros((n_components, n_features)),
+        second=scatter.zeros(n_components, n_features),
+        shift=np.asarray(params.means, dtype=np.float64),
+        log_likelihood=0.0,
+        total_weight=0.0,
+    )
+
+
+def incomplete_statistics(
+    X: np.ndarray,
+    sample_weight: np.ndarray,
+    params: MixtureParams,
+    scatter: Scatter,
+    labels: np.ndarray | None = None,
+) -> Stats:
+    """E-step on one chunk whose rows may hold NaN: expected sufficient statistics.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows, NaN where a value is missing (at random).
+    sample_weight : ndarray of shape (n_samples,)
+    params : MixtureParams
+        Parameters of the E-step; their means are the shift of the result.
+    scatter : Scatter
+        Which second moments to accumulate.
+    labels : ndarray of int, shape (n_samples,), optional
+        Component of each row, `UNLABELLED` (-1) where unknown: labelled rows keep
+        one-hot responsibilities.
+
+    Returns
+    -------
+    Stats
+        ``log_likelihood`` is the observed-data log-likelihood (plus the log-probability
+        of the labels of labelled rows); rows with nothing observed are left out.
+    """
+    sample_weight = np.asarray(sample_weight)
+    missing = np.isnan(X)
+    incomplete_mask = missing.any(axis=1)
+    stats = _empty_statistics(params, scatter)
+    if not incomplete_mask.all():
+        complete = ~incomplete_mask
+        stats = stats + _complete_rows_statistics(
+            X[complete], sample_weight[complete], params, scatter,
+            None if labels is None else labels[complete],
+        )
+    if not incomplete_mask.any():
+        return stats
+    incomplete = np.flatnonzero(incomplete_mask)
+    patterns, pattern_of_row = missingness_patterns(X[incomplete])
+    dense = params.covariance.dense_covariances(*params.means.shape)
+    means = np.asarray(params.means, dtype=np.float64)
+    counts = np.zeros(params.n_components)
+    first = np.zeros_like(means)
+    second = scatter.zeros(*means.shape)
+    log_likelihood = 0.0
+    total_weight = 0.0
+    for index, observed in enumerate(patterns):
+        if not observed.any():
+            continue
+        rows = incomplete[pattern_of_row == index]
+        weights = sample_weight[rows].astype(np.float64)
+        terms = pattern_conditionals(X[rows], observed, params, dense)
+        resp, log_density = _responsibilities(
+            terms.weighted_log_prob, None if labels is None else labels[rows]
+        )
+        weighted_resp = resp * weights[:, np.newaxis]
+        pattern_counts = weighted_resp.sum(axis=0)
+        for k in range(params.n_components):
+            differences = terms.completed[k] - means[k]
+            first[k] += weighted_resp[:, k] @ differences
+            second[k] += scatter.accumulate(differences, weighted_resp[:, k])
+            second[k] += scatter.accumulate(
+                terms.factors[k], np.full(terms.factors.shape[1], pattern_counts[k])
+            )
+        counts += pattern_counts
+        log_likelihood += float(weights @ log_density)
+        total_weight += float(weights.sum())
+    return stats + Stats(counts, first, second, stats.shift, log_likelihood, total_weight)
+
+
+def _pattern_groups(X: np.ndarray):
+    """``(rows, observed)`` for each pattern of the incomplete rows that has data."""
+    incomplete = np.flatnonzero(np.isnan(X).any(axis=1))
+    if incomplete.size == 0:
+        return
+    patterns, pattern_of_row = missingness_patterns(X[incomplete])
+    for index, observed in enumerate(patterns):
+        yield incomplete[pattern_of_row == index], observed
+
+
+def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``E[x_m | x_o]`` under the mixture, filled into a copy of ``X``.
+
+    Each missing value becomes ``sum_k p(k | x_o) xhat_km``. Rows with nothing observed
+    get the mixture mean.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : MixtureParams
+
+    Returns
+    -------
+    X_imputed : ndarray of shape (n_samples, n_features), float64, no NaN
+    """
+    imputed = np.array(X, dtype=np.float64)
+    dense = params.covariance.dense_covariances(*params.means.shape)
+    for rows, observed in _pattern_groups(imputed):
+        if not observed.any():
+            imputed[rows] = params.weights @ params.means
+            continue
+        terms = pattern_conditionals(imputed[rows], observed, params, dense)
+        resp, _ = _responsibilities(terms.weighted_log_prob, None)
+        imputed[rows] = np.einsum("nk,knd->nd", resp, terms.completed)
+    return imputed
+
+
+def draw_imputations(
+    X: np.ndarray,
+    params: MixtureParams,
+    n_imputations: int,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
+    """Multiple imputations: missing values drawn from their conditional mixture.
+
+    For each imputation and row, a component is drawn from ``p(k | x_o)`` and the
+    missing values from ``N(xhat_km, C_k)``; observed values are kept.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : MixtureParams
+    n_imputations : int
+    random_state : numpy.random.RandomState
+
+    Returns
+    -------
+    X_imputed : ndarray of shape (n_imputations, n_samples, n_features), float64
+    """
+    X = np.asarray(X, dtype=np.float64)
+    imputed = np.repeat(X[np.newaxis], n_imputations, axis=0)
+    dense = params.covariance.dense_covariances(*params.means.shape)
+    for rows, observed in _pattern_groups(X):
+        if observed.any():
+            terms = pattern_conditionals(X[rows], observed, params, dense)
+            resp, _ = _responsibilities(terms.weighted_log_prob, None)
+            completed, factors = terms.completed, terms.factors
+        else:
+            resp = np.broadcast_to(params.weights, (rows.size, params.n_components))
+            completed = np.broadcast_to(
+                params.means[:, np.newaxis, :], (params.n_components, rows.size, X.shape[1])
+            )
+            factors = np.stack([_covariance_root_rows(c) for c in dense])
+        cumulative = np.cumsum(resp, axis=1)
+        cumulative /= cumulative[:, -1:]
+        n_missing = factors.shape[1]
+        for m in range(n_imputations):
+            uniforms = random_state.uniform(size=(rows.size, 1))
+            components = np.minimum((uniforms > cumulative).sum(axis=1), params.n_components - 1)
+            noise = random_state.standard_normal((rows.size, n_missing))
+            draws = completed[components, np.arange(rows.size)] + np.einsum(
+                "nj,njd->nd", noise, factors[components]
+            )
+            imputed[m, rows[:, np.newaxis], np.flatnonzero(~observed)] = draws[:, ~observed]
+    return imputed
