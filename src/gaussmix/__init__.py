@@ -11,3 +11,14 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 __all__ = ["AnomalyDetector", "GaussianMixture", "load", "save", "__version__"]
+
+_LAZY_MODULES = {"plot": ".plotting", "datasets": ".datasets"}
+
+
+def __getattr__(name):
+    """``gaussmix.plot`` and ``gaussmix.datasets`` import matplotlib/pandas only when used."""
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(_LAZY_MODULES[name], __name__)
+    raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")

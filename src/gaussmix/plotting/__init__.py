@@ -1,0 +1,36 @@
+"""Figures of fitted mixtures (``gaussmix.plot``): each reads a model, never fits one.
+
+Every function draws on the matplotlib Axes it is given (or on a new figure) and
+returns that Axes; multi-panel figures return the Figure. Colours come from Okabe &
+Ito's colour-blind-safe palette; ellipses come from the eigen-decomposition of each
+component's covariance, so they are right for every covariance model.
+"""
+
+from ._common import PALETTE, dense_covariances, draw_ellipses, ellipse_geometry
+from .figures import (
+    anomalies,
+    clusters,
+    convergence,
+    criterion,
+    density,
+    gmm_vs_kmeans,
+    pairs,
+    responsibilities,
+    uncertainty,
+)
+
+__all__ = [
+    "clusters",
+    "convergence",
+    "criterion",
+    "uncertainty",
+    "responsibilities",
+    "density",
+    "anomalies",
+    "gmm_vs_kmeans",
+    "pairs",
+    "draw_ellipses",
+    "ellipse_geometry",
+    "dense_covariances",
+    "PALETTE",
+]
