@@ -11,8 +11,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_moons
 
 import gaussmix
-from gaussmix import AnomalyDetector, GaussianMixture
-from gaussmix import plot
+from gaussmix import AnomalyDetector, GaussianMixture, plot
 from gaussmix.engine.covariance_models import ALIASES, MODELS
 
 
