@@ -68,9 +68,7 @@ def _check_weights(weights: np.ndarray, n_components: int) -> None:
         )
 
 
-def make_gmm_data(
-    n_samples=300, means=None, covariances=None, weights=None, random_state=None
-):
+def make_gmm_data(n_samples=300, means=None, covariances=None, weights=None, random_state=None):
     """Draw labelled samples from a Gaussian mixture (by default the chapter's).
 
     Each row first draws its component ``k`` with probability ``weights[k]``, then the
@@ -109,15 +107,19 @@ def make_gmm_data(
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
     chapter = means is None
-    means = CHAPTER_MEANS if chapter else _as_float_array(
-        "means", means, 2, "a 2-d array of shape (n_components, n_features)"
+    means = (
+        CHAPTER_MEANS
+        if chapter
+        else _as_float_array("means", means, 2, "a 2-d array of shape (n_components, n_features)")
     )
     n_components, n_features = means.shape
     if n_components < 1 or n_features < 1:
         raise ValueError(f"means must have at least one row and one column; got {means.shape}.")
     if covariances is None:
-        covariances = CHAPTER_COVARIANCES if chapter else np.broadcast_to(
-            np.eye(n_features), (n_components, n_features, n_features)
+        covariances = (
+            CHAPTER_COVARIANCES
+            if chapter
+            else np.broadcast_to(np.eye(n_features), (n_components, n_features, n_features))
         )
     covariances = _as_float_array(
         "covariances", covariances, 3, "a 3-d array of shape (n_components, d, d)"

@@ -27,8 +27,11 @@ _MIXTURE_DEFAULTS = {
 }
 
 _CONTAMINATION = Rule(
-    lambda v: isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
-    and 0.0 <= float(v) <= 0.5,
+    lambda v: (
+        isinstance(v, (int, float, np.floating))
+        and not isinstance(v, bool)
+        and 0.0 <= float(v) <= 0.5
+    ),
     "a number in [0, 0.5], the expected fraction of anomalies in the training data",
 )
 
@@ -143,7 +146,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self : AnomalyDetector
             The fitted detector.
         """
-        validate_parameters({"contamination": self.contamination}, {"contamination": _CONTAMINATION})
+        validate_parameters(
+            {"contamination": self.contamination}, {"contamination": _CONTAMINATION}
+        )
         mixture = self._make_mixture().fit(X)
         training_scores = mixture.score_samples(X)
         self.mixture_ = mixture

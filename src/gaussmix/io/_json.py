@@ -81,9 +81,7 @@ def read_json(path, *, max_bytes: int = MAX_FILE_BYTES, what: str = "file"):
             f"{what} {str(path)!r} is binary, not UTF-8 JSON; pass a file written by gaussmix.save."
         ) from None
     try:
-        return json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
-        )
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise ValueError(
             f"{what} {str(path)!r} is nested too deeply to be a gaussmix model file."

@@ -114,7 +114,8 @@ def _encode_anomaly_detector(detector: AnomalyDetector) -> dict:
     template = init_params.pop("mixture")
     encoded = {k: _plain(v) for k, v in init_params.items()}
     encoded["mixture"] = (
-        None if template is None
+        None
+        if template is None
         else {k: _plain(v) for k, v in template.get_params(deep=False).items()}
     )
     return {
@@ -213,7 +214,9 @@ def _check_nested(node, shape: tuple[int, ...], name: str, depth: int = 0) -> No
         return
     if not isinstance(node, list) or len(node) != shape[depth]:
         found = f"a list of {len(node)}" if isinstance(node, list) else type(node).__name__
-        raise _Invalid(f"{name} must be nested lists of shape {shape}; found {found} at depth {depth}")
+        raise _Invalid(
+            f"{name} must be nested lists of shape {shape}; found {found} at depth {depth}"
+        )
     for item in node:
         _check_nested(item, shape, name, depth + 1)
 
@@ -236,7 +239,9 @@ def _plain_init_value(value, name: str):
             raise _Invalid(f"init_params[{name!r}] is too long")
         return value
     if isinstance(value, (int, float)):
-        return _finite_number(value, f"init_params[{name!r}]") if isinstance(value, float) else value
+        return (
+            _finite_number(value, f"init_params[{name!r}]") if isinstance(value, float) else value
+        )
     if isinstance(value, list):
         array = np.asarray(value, dtype=object)
         if array.size > MAX_COVARIANCE_VALUES:
@@ -288,7 +293,9 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
     K = _integer(_field(fitted, "n_components", "fitted"), "n_components", 1, MAX_COMPONENTS)
     d = _integer(_field(fitted, "n_features", "fitted"), "n_features", 1, MAX_FEATURES)
     if K != template.n_components:
-        raise _Invalid(f"n_components={K} does not match init_params n_components={template.n_components}")
+        raise _Invalid(
+            f"n_components={K} does not match init_params n_components={template.n_components}"
+        )
     covariance_shape = model.form.compact_shape(K, d)
     if int(np.prod(covariance_shape)) > MAX_COVARIANCE_VALUES:
         raise _Invalid(f"{K} components in {d} dimensions exceed the size limit")
@@ -311,7 +318,9 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
         raise _Invalid("a covariance matrix is not symmetric")
     if not np.allclose(checked.precisions_cholesky, factors, rtol=1e-6, atol=1e-12):
         raise _Invalid("precisions_cholesky does not match the covariances")
-    params = MixtureParams(weights=weights, means=means, covariance=model.form(covariances, factors))
+    params = MixtureParams(
+        weights=weights, means=means, covariance=model.form(covariances, factors)
+    )
 
     converged = _field(fitted, "converged", "fitted")
     if not isinstance(converged, bool):
@@ -346,15 +355,23 @@ def _decode_anomaly_detector(body) -> AnomalyDetector:
     init_value = _field(body, "init_params", "model")
     init = _init_params(init_value, AnomalyDetector, "init_params", exclude=("mixture",))
     template = _field(init_value, "mixture", "init_params")
-    init["mixture"] = None if template is None else _checked_estimator(
-        GaussianMixture,
-        _init_params(template, GaussianMixture, "init_params.mixture"),
-        "init_params.mixture",
+    init["mixture"] = (
+        None
+        if template is None
+        else _checked_estimator(
+            GaussianMixture,
+            _init_params(template, GaussianMixture, "init_params.mixture"),
+            "init_params.mixture",
+        )
     )
-    _checked_estimator(AnomalyDetector, {k: v for k, v in init.items() if k != "mixture"}, "init_params")
+    _checked_estimator(
+        AnomalyDetector, {k: v for k, v in init.items() if k != "mixture"}, "init_params"
+    )
     contamination = init.get("contamination", 0.05)
-    if isinstance(contamination, bool) or not isinstance(contamination, (int, float)) or not (
-        0 <= contamination <= 0.5
+    if (
+        isinstance(contamination, bool)
+        or not isinstance(contamination, (int, float))
+        or not (0 <= contamination <= 0.5)
     ):
         raise _Invalid("contamination must be a number in [0, 0.5]")
     fitted = _field(body, "fitted", "model")
@@ -363,7 +380,10 @@ def _decode_anomaly_detector(body) -> AnomalyDetector:
     return AnomalyDetector._from_fitted(init, mixture, threshold)
 
 
-_DECODERS = {"GaussianMixture": _decode_gaussian_mixture, "AnomalyDetector": _decode_anomaly_detector}
+_DECODERS = {
+    "GaussianMixture": _decode_gaussian_mixture,
+    "AnomalyDetector": _decode_anomaly_detector,
+}
 
 
 def read_model_file(path):
@@ -391,7 +411,7 @@ def read_model_file(path):
     document = read_json(path, what="model file")
     try:
         if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-            raise _Invalid("it is not a gaussmix model file (no \"format\": \"gaussmix-model\")")
+            raise _Invalid('it is not a gaussmix model file (no "format": "gaussmix-model")')
         version = document.get("format_version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise _Invalid("format_version must be a positive integer")
@@ -405,8 +425,7 @@ def read_model_file(path):
         decoder = _DECODERS.get(class_name) if isinstance(class_name, str) else None
         if decoder is None:
             raise _Invalid(
-                f"unknown model class {class_name!r:.60}; gaussmix loads "
-                f"{', '.join(_DECODERS)}"
+                f"unknown model class {class_name!r:.60}; gaussmix loads {', '.join(_DECODERS)}"
             )
         model = decoder(body)
         metadata = document.get("metadata", {})
