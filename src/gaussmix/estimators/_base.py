@@ -184,6 +184,24 @@ class MixtureBase(DensityMixin, BaseEstimator):
             ) from None
 
     # ------------------------------------------------------------------ inference
+    # ------------------------------------------------------------------ notebook display
+    def _repr_html_(self):
+        """Notebook display: parameter table and convergence once fitted (else scikit-learn's)."""
+        if not hasattr(self, "_params"):
+            return self._repr_html_inner()
+        from ._html import mixture_html
+
+        return mixture_html(self)
+
+    def _repr_mimebundle_(self, **kwargs):
+        """Jupyter's preferred display hook: scikit-learn's bundle, our HTML once fitted."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if hasattr(self, "_params"):
+            from ._html import mixture_html
+
+            bundle["text/html"] = mixture_html(self)
+        return bundle
+
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "converged_")
         return validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
