@@ -17,6 +17,7 @@ __all__ = [
     "as_array",
     "feature_labels",
     "fitted_params",
+    "model_input",
     "dense_covariances",
     "ellipse_geometry",
     "draw_ellipses",
@@ -87,6 +88,19 @@ def feature_labels(X, model=None, n_features: int | None = None) -> list[str]:
         return [str(c) for c in columns]
     n_features = as_array(X).shape[1] if n_features is None else n_features
     return [f"x{i + 1}".translate(_SUBSCRIPTS) for i in range(n_features)]
+
+
+def model_input(model, X):
+    """``X`` in the form the model was fitted on: a DataFrame with its feature names, or an
+    array (avoids scikit-learn's feature-name warnings)."""
+    names = getattr(_mixture(model), "feature_names_in_", None)
+    if names is None:
+        return as_array(X)
+    if hasattr(X, "columns"):
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(as_array(X), columns=list(names))
 
 
 def _mixture(model):

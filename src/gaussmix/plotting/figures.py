@@ -18,6 +18,7 @@ from ._common import (
     fitted_params,
     grid_over,
     marginal_log_density,
+    model_input,
     new_figure,
     projected_components,
 )
@@ -99,7 +100,7 @@ def clusters(
     _needs_two_features(values.shape[1], "clusters")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax)
-    labels = model.predict(X)
+    labels = model.predict(model_input(model, X))
     means, covariances = projected_components(model, dims)
     colors = component_colors(len(means))
     for k, color in enumerate(colors):
@@ -295,7 +296,7 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
     _needs_two_features(values.shape[1], "uncertainty")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax)
-    u = model.uncertainty(X)
+    u = model.uncertainty(model_input(model, X))
     scale = u.max() if u.max() > 0 else 1.0
     order = np.argsort(u)  # most uncertain drawn last, on top
     points = ax.scatter(
@@ -377,8 +378,8 @@ def responsibilities(
     _needs_two_features(values.shape[1], "responsibilities")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax, figsize=(8.0, 6.0))
-    resp = model.predict_proba(X)
-    entropy = model.entropy(X)
+    resp = model.predict_proba(model_input(model, X))
+    entropy = model.entropy(model_input(model, X))
     if indices is None:
         labels = resp.argmax(axis=1)
         indices = [
@@ -526,7 +527,7 @@ def anomalies(
     _needs_two_features(values.shape[1], "anomalies")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax)
-    flagged = detector.predict(X) == -1
+    flagged = detector.predict(model_input(detector, X)) == -1
     gx, gy, grid = grid_over(values[:, dims], resolution)
     log_z = marginal_log_density(detector, dims, grid).reshape(gx.shape)
     ax.contour(gx, gy, log_z, levels=12, cmap="Greys", linewidths=0.8, alpha=0.8)
@@ -611,7 +612,7 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
     if y_true is not None:
         panels.append(("True clusters", np.asarray(y_true), None))
     panels.append(("k-means (hard, spherical)", kmeans.predict(values), "kmeans"))
-    panels.append(("Gaussian mixture (soft, elliptical)", gmm.predict(X), "gmm"))
+    panels.append(("Gaussian mixture (soft, elliptical)", gmm.predict(model_input(gmm, X)), "gmm"))
     for ax, (title, labels, kind) in zip(axes, panels, strict=True):
         codes = np.unique(labels, return_inverse=True)[1]
         colors = np.array(component_colors(codes.max() + 1))
@@ -673,7 +674,7 @@ def pairs(model, X, *, n_std=(2,), max_features=8, title=None):
             "(select columns, or raise max_features)."
         )
     names = feature_labels(X, model)
-    labels = model.predict(X)
+    labels = model.predict(model_input(model, X))
     params = fitted_params(model)
     colors = component_colors(params.n_components)
     point_colors = np.array(colors)[labels]

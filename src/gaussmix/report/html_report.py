@@ -1,0 +1,288 @@
+"""Build the HTML report: data, selection, chosen model, convergence, clusters, anomalies.
+
+Everything is inlined: CSS in a ``<style>`` block, figures as base64 PNG ``<img>``
+data URIs; the page has no scripts and loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from .. import plotting as plot
+from ..plotting._common import model_input
+from ..estimators._html import HTML_STYLE, mixture_html
+from ..io._json import atomic_output
+
+__all__ = ["Figure", "build_report", "write_report"]
+
+_PAGE_STYLE = """
+body {margin: 0; background: #fff}
+main.gaussmix {margin: 24px auto; padding: 0 20px; max-width: 1000px; font-size: 14px}
+.gaussmix h1 {font-size: 24px; margin-bottom: 4px}
+.gaussmix h2 {font-size: 18px; border-bottom: 2px solid #0072B2; padding-bottom: 3px;
+  margin-top: 28px}
+.gaussmix pre {background: #f6f6f6; border: 1px solid #ddd; padding: 8px; overflow-x: auto;
+  white-space: pre-wrap}
+.gaussmix figure {margin: 10px 0 18px 0}
+.gaussmix figure img {max-width: 100%; height: auto; border: 1px solid #eee}
+.gaussmix figcaption {color: #555; font-size: 12px}
+.gaussmix td.best {background: #fde8c8; font-weight: bold}
+.gaussmix nav a {margin-right: 12px; color: #0072B2}
+"""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A matplotlib figure and its caption, for the report's figure sections.
+
+    Parameters
+    ----------
+    caption : str
+        Shown under the image.
+    figure : matplotlib.figure.Figure
+        Rendered to PNG when the report is built.
+    """
+
+    caption: str
+    figure: object
+
+
+def _png_data_uri(figure, dpi: int = 90) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure_html(item: Figure) -> str:
+    return (
+        f'<figure><img alt="{escape(item.caption)}" src="{_png_data_uri(item.figure)}">'
+        f"<figcaption>{escape(item.caption)}</figcaption></figure>"
+    )
+
+
+def _new_axes(size=(7.0, 5.2)):
+    from matplotlib.figure import Figure as MatplotlibFigure
+
+    figure = MatplotlibFigure(figsize=size, layout="constrained")
+    return figure.add_subplot()
+
+
+def _table_html(frame: pd.DataFrame, best=None, float_format="{:.4g}") -> str:
+    """A DataFrame as an escaped HTML table; ``best`` = (row label, column) is highlighted."""
+    header = f'<th class="name">{escape(str(frame.index.name or ""))}</th>' + "".join(
+        f"<th>{escape(str(c))}</th>" for c in frame.columns
+    )
+    rows = []
+    for label, row in frame.iterrows():
+        cells = []
+        for column, value in row.items():
+            if isinstance(value, (float, np.floating)):
+                text = "—" if not np.isfinite(value) else float_format.format(value)
+            else:
+                text = str(value)
+            css = ' class="best"' if best is not None and (label, column) == best else ""
+            cells.append(f"<td{css}>{escape(text)}</td>")
+        rows.append(f'<tr><td class="name">{escape(str(label))}</td>{"".join(cells)}</tr>')
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+
+
+def _data_section(X: pd.DataFrame, notes) -> str:
+    summary = X.describe().T[["mean", "std", "min", "max"]]
+    summary.index.name = "feature"
+    notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return (
+        f"<p>{X.shape[0]} rows, {X.shape[1]} feature(s).</p>"
+        + (f"<ul>{notes_html}</ul>" if notes else "")
+        + _table_html(summary)
+    )
+
+
+def _selection_section(selection) -> str:
+    table = getattr(selection, "table_", None)
+    if table is None:
+        return "<p>A single model was fitted (no model selection).</p>"
+    values = table.to_numpy(dtype=float)
+    best = None
+    if np.isfinite(values).any():
+        row, col = np.unravel_index(np.nanargmin(values), values.shape)
+        best = (table.index[row], table.columns[col])
+    criterion = str(getattr(selection, "criterion", "criterion")).upper()
+    parts = [
+        f"<p>{escape(criterion)} of every (K, covariance model) fit; lower is better, — marks "
+        "a fit that failed.</p>",
+        _table_html(table, best=best, float_format="{:.2f}"),
+    ]
+    summary = getattr(selection, "summary", None)
+    if callable(summary):
+        parts.append(f"<pre>{escape(str(summary()))}</pre>")
+    ax = _new_axes((7.5, 4.6))
+    plot.criterion(selection, ax=ax)
+    parts.append(
+        _figure_html(Figure(f"{criterion} against K for each covariance model", ax.figure))
+    )
+    return "".join(parts)
+
+
+def _cluster_section(model, X: pd.DataFrame) -> str:
+    labels = model.predict(model_input(model, X))
+    counts = np.bincount(labels, minlength=model.n_components)
+    uncertainty = model.uncertainty(model_input(model, X))
+    sizes = pd.DataFrame(
+        {
+            "rows (hard assignment)": counts,
+            "weight": model.weights_,
+            "mean uncertainty": [
+                uncertainty[labels == k].mean() if counts[k] else np.nan
+                for k in range(model.n_components)
+            ],
+        },
+        index=pd.Index(range(1, model.n_components + 1), name="component"),
+    )
+    parts = [_table_html(sizes)]
+    figures = []
+    if X.shape[1] == 1:
+        ax = _new_axes()
+        plot.density(model, X, ax=ax)
+        figures.append(Figure("Mixture density over the histogram of the data", ax.figure))
+    else:
+        if X.shape[1] > 2:
+            figures.append(
+                Figure(
+                    "All two-feature projections with each component's 2-sigma ellipse",
+                    plot.pairs(model, X, max_features=max(8, X.shape[1])),
+                )
+            )
+        ax = _new_axes()
+        plot.clusters(model, X, ax=ax)
+        figures.append(Figure("Clusters with 1-, 2- and 3-sigma ellipses", ax.figure))
+        ax = _new_axes()
+        plot.uncertainty(model, X, ax=ax)
+        figures.append(Figure("Classification uncertainty (1 − max probability)", ax.figure))
+        ax = _new_axes()
+        plot.density(model, X, ax=ax)
+        figures.append(Figure("Mixture density (marginal on the first two features)", ax.figure))
+    parts.extend(_figure_html(f) for f in figures)
+    return "".join(parts)
+
+
+def _anomaly_section(detector, X: pd.DataFrame) -> str:
+    scores = detector.score_samples(model_input(detector, X))
+    flagged = scores < detector.threshold_
+    order = np.argsort(scores)[: min(10, int(flagged.sum()))]
+    lowest = X.iloc[order].copy()
+    lowest.insert(0, "log-density", scores[order])
+    lowest.index = pd.Index(order, name="row")
+    parts = [
+        f"<p>Threshold: log-density {detector.threshold_:.4g} (the "
+        f"{100 * float(detector.contamination):g}% quantile of the training data); "
+        f"{int(flagged.sum())} of {len(scores)} rows are flagged.</p>",
+    ]
+    if len(order):
+        parts.append("<p>The least likely rows:</p>" + _table_html(lowest))
+    if X.shape[1] >= 2:
+        ax = _new_axes()
+        plot.anomalies(detector, X, ax=ax)
+        parts.append(_figure_html(Figure("Anomalies over the density contours", ax.figure)))
+    return "".join(parts)
+
+
+def build_report(
+    model,
+    X,
+    *,
+    selection=None,
+    detector=None,
+    figures=(),
+    command=None,
+    title="gaussmix report",
+    notes=(),
+) -> str:
+    """The report of a fitted mixture as one self-contained HTML page.
+
+    Parameters
+    ----------
+    model : fitted GaussianMixture
+        The chosen model.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The data it was fitted to (after any preprocessing).
+    selection : select_model result, default=None
+        Adds the selection table and the criterion plot.
+    detector : fitted AnomalyDetector, default=None
+        Adds the anomaly section.
+    figures : sequence of Figure, default=()
+        Extra figures (e.g. the demo's), shown in their own section.
+    command : str, default=None
+        The command line that produced the report, shown verbatim.
+    title : str, default="gaussmix report"
+    notes : sequence of str, default=()
+        Remarks about the data (dropped columns, standardisation, ...).
+
+    Returns
+    -------
+    html : str
+    """
+    from .. import __version__
+
+    if not isinstance(X, pd.DataFrame):
+        values = np.asarray(X, dtype=float)
+        names = getattr(model, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i + 1}" for i in range(values.shape[1])]
+        X = pd.DataFrame(values, columns=list(names))
+    sections = [("data", "Data", _data_section(X, notes))]
+    sections.append(("selection", "Model selection", _selection_section(selection)))
+    sections.append(("model", "Chosen model", mixture_html(model)))
+    ax = _new_axes((7.0, 3.8))
+    plot.convergence(model, ax=ax)
+    sections.append(
+        (
+            "convergence",
+            "Convergence",
+            _figure_html(Figure("EM log-likelihood by iteration", ax.figure)),
+        )
+    )
+    sections.append(("clusters", "Clusters", _cluster_section(model, X)))
+    if detector is not None:
+        sections.append(("anomalies", "Anomalies", _anomaly_section(detector, X)))
+    if figures:
+        sections.append(("figures", "More figures", "".join(_figure_html(f) for f in figures)))
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command_html = f"<pre>{escape(command)}</pre>" if command else ""
+    navigation = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name, _ in sections)
+    body = "".join(
+        f'<section id="{key}"><h2>{escape(name)}</h2>{content}</section>'
+        for key, name, content in sections
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{HTML_STYLE}{_PAGE_STYLE}</style></head>"
+        f'<body><main class="gaussmix"><h1>{escape(title)}</h1>'
+        f'<p class="note">gaussmix {escape(__version__)} · {stamp}</p>{command_html}'
+        f"<nav>{navigation}</nav>{body}</main></body></html>\n"
+    )
+
+
+def write_report(html: str, path) -> None:
+    """Write the report atomically (temporary file in the same folder, then rename).
+
+    Parameters
+    ----------
+    html : str
+        From `build_report`.
+    path : str or path-like
+        Destination, conventionally ``report.html``.
+    """
+    with atomic_output(path) as temporary:
+        temporary.write_text(html, encoding="utf-8")

@@ -1,0 +1,153 @@
+"""The HTML report: self-contained, complete, and rendered by a real headless browser."""
+
+import base64
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gaussmix import AnomalyDetector, GaussianMixture
+from gaussmix.datasets import load_diabetes
+from gaussmix.report import Figure, build_report, write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not on PATH; install Debian's package (apt-get install chromium) "
+    "to check the report in a real browser",
+)
+
+
+class FakeSelection:
+    """What the report reads from a select_model result."""
+
+    criterion = "bic"
+    table_ = pd.DataFrame(
+        {"VVV": [900.0, 850.0, np.nan], "VII": [950.0, 870.0, 860.0]},
+        index=pd.Index([1, 2, 3], name="K"),
+    )
+
+    def summary(self):
+        return "best model: VVV with K=2 <chosen>"
+
+
+@pytest.fixture(scope="module")
+def report(chapter_data, tmp_path_factory):
+    X = chapter_data[0][:300]
+    model = GaussianMixture(3, random_state=0).fit(X)
+    detector = AnomalyDetector(contamination=0.05, n_components=3, random_state=0).fit(X)
+    import matplotlib.figure
+
+    extra = matplotlib.figure.Figure()
+    extra.add_subplot().plot([0, 1], [1, 0])
+    html = build_report(
+        model,
+        X,
+        selection=FakeSelection(),
+        detector=detector,
+        figures=[Figure("an extra figure", extra)],
+        command="gaussmix fit data.csv --out 'results & more'",
+        notes=["dropped column <id>"],
+    )
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(html, path)
+    return html, path, model, detector, X
+
+
+def test_report_is_self_contained(report):
+    html, *_ = report
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html.lower()
+    assert not re.search(r"(src|href)\s*=\s*[\"'](?!data:|#)", html), "external resource"
+    assert "http://" not in html and "https://" not in html
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) >= 6
+    for image in images:
+        assert base64.b64decode(image).startswith(b"\x89PNG")
+
+
+def test_report_has_every_section(report):
+    html, _, model, detector, X = report
+    for section in (
+        "data",
+        "selection",
+        "model",
+        "convergence",
+        "clusters",
+        "anomalies",
+        "figures",
+    ):
+        assert f'<section id="{section}">' in html
+    assert "gaussmix fit data.csv --out &#x27;results &amp; more&#x27;" in html
+    assert "dropped column &lt;id&gt;" in html
+    assert "best model: VVV with K=2 &lt;chosen&gt;" in html
+    assert '<td class="best">850.00</td>' in html  # the table's minimum
+    counts = np.bincount(model.predict(X), minlength=3)
+    for count in counts:
+        assert f"<td>{count}</td>" in html
+    n_flagged = int((detector.predict(X) == -1).sum())
+    assert f"{n_flagged} of {len(X)} rows are flagged" in html
+
+
+def test_report_for_more_than_two_features_has_a_pairs_plot():
+    data = load_diabetes().drop(columns="class")
+    model = GaussianMixture(3, random_state=0).fit(data)
+    html = build_report(model, data)
+    assert "All two-feature projections" in html
+    assert "glucose" in html and "sspg" in html
+    assert "A single model was fitted" in html
+
+
+def _run_chromium(tmp_path, url, *extra):
+    profile = tmp_path / "profile"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        url,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def _console_messages(stderr):
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+@needs_chromium
+def test_console_messages_are_detected(tmp_path):
+    """The harness itself: a page with a script error is caught."""
+    page = tmp_path / "bad.html"
+    page.write_text("<html><body><script>console.error('boom'); nothing();</script></body></html>")
+    result = _run_chromium(tmp_path, page.as_uri(), "--dump-dom")
+    assert any("boom" in line for line in _console_messages(result.stderr))
+
+
+@needs_chromium
+def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_path):
+    _, path, *_ = report
+    result = _run_chromium(tmp_path, path.as_uri(), "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _console_messages(result.stderr) == []
+    assert '<section id="anomalies">' in result.stdout
+    screenshot = tmp_path / "report.png"
+    result = _run_chromium(
+        tmp_path, path.as_uri(), f"--screenshot={screenshot}", "--window-size=1100,1600"
+    )
+    assert screenshot.exists(), result.stderr[-2000:]
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
+    assert pixels.shape == (1600, 1100)
+    assert pixels.std() > 10  # text, tables and figures, not a blank page
