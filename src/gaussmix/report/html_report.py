@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .. import plotting as plot
-from ..plotting._common import model_input
 from ..estimators._html import HTML_STYLE, mixture_html
 from ..io._json import atomic_output
+from ..plotting._common import model_input
 
 __all__ = ["Figure", "build_report", "write_report"]
 
