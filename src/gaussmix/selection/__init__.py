@@ -1,0 +1,6 @@
+"""Model selection over numbers of components and covariance models (mclust's ``Mclust``)."""
+
+from ._result import ModelSelectionResult
+from ._select import CRITERIA, select_model
+
+__all__ = ["select_model", "ModelSelectionResult", "CRITERIA"]

@@ -1,0 +1,153 @@
+"""One cell of a selection sweep: fit one (K, covariance model) and record what happened.
+
+Failure is data: a cell that cannot be fitted (singular covariance, too few rows, an
+emptied component) comes back with NaN values and the reason, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
+
+from ..engine.covariance_models import get_covariance_model
+from ..engine.estep import statistics_from_responsibilities
+from ..engine.forms import FullForm, SingularCovarianceError
+from ..engine.mstep import m_step
+from ..estimators import GaussianMixture
+
+__all__ = ["Cell", "fit_cell"]
+
+#: Status of a cell: converged, stopped at max_iter, or failed (the value is NaN).
+CONVERGED, MAX_ITER, FAILED = "converged", "max_iter", "failed"
+
+
+@dataclass
+class Cell:
+    """What one fit of the sweep produced.
+
+    Attributes
+    ----------
+    n_components, covariance_type : int, str
+        The cell's coordinates.
+    status : str
+        ``"converged"``, ``"max_iter"`` or ``"failed"``.
+    reason : str
+        Why the cell failed (empty otherwise).
+    log_likelihood, bic, aic, icl : float
+        Total (weighted) log-likelihood and the criteria, lower is better; NaN if failed.
+    n_parameters : int
+        Free parameters as mclust counts them.
+    cluster_sizes : ndarray of shape (n_components,) or None
+        Rows assigned to each component by the fitted model (None if failed).
+    estimator : GaussianMixture or None
+        The fitted model (None if failed).
+    """
+
+    n_components: int
+    covariance_type: str
+    n_parameters: int
+    status: str = FAILED
+    reason: str = ""
+    log_likelihood: float = np.nan
+    bic: float = np.nan
+    aic: float = np.nan
+    icl: float = np.nan
+    cluster_sizes: np.ndarray | None = field(default=None, repr=False)
+    estimator: GaussianMixture | None = field(default=None, repr=False)
+
+
+def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type, reg_covar):
+    """``weights_init``, ``means_init``, ``precisions_init`` from a hard partition.
+
+    The first M-step of EM started from the partition's one-hot responsibilities, as
+    mclust starts ``me`` from a hierarchical classification.
+    """
+    model = get_covariance_model(covariance_type)
+    resp = np.zeros((X.shape[0], n_components))
+    resp[np.arange(X.shape[0]), labels] = 1.0
+    shift = np.broadcast_to(np.average(X, axis=0, weights=sample_weight), (n_components, X.shape[1]))
+    stats = statistics_from_responsibilities(X, sample_weight, resp, np.array(shift), model.scatter)
+    params = m_step(stats, model, reg_covar)
+    dense = FullForm.from_covariances(params.covariance.dense_covariances(n_components, X.shape[1]))
+    return {
+        "weights_init": params.weights / params.weights.sum(),
+        "means_init": params.means,
+        "precisions_init": dense.precisions,
+    }
+
+
+def fit_cell(X, sample_weight, n_components, covariance_type, labels, estimator_params) -> Cell:
+    """Fit one cell; never raises for a fit that fails, records it instead.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        As the user gave it (a DataFrame keeps its column names in the estimator).
+    sample_weight : ndarray of shape (n_samples,)
+    n_components : int
+    covariance_type : str
+        An mclust code.
+    labels : ndarray of shape (n_samples,) or None
+        Initial hard partition (from the hierarchical tree); None lets the estimator's
+        ``init_params`` choose.
+    estimator_params : dict
+        Further `GaussianMixture` parameters.
+    """
+    values = check_array(X, dtype=[np.float64, np.float32])
+    model = get_covariance_model(covariance_type)
+    cell = Cell(
+        n_components,
+        covariance_type,
+        n_parameters=model.n_parameters(n_components, values.shape[1]),
+    )
+    params = dict(estimator_params)
+    n_weighted = int(np.count_nonzero(sample_weight))
+    if n_weighted <= n_components:
+        cell.reason = f"too few rows ({n_weighted}) for {n_components} components"
+        return cell
+    try:
+        if labels is not None:
+            if np.unique(labels).size < n_components:
+                cell.reason = "the initial partition has fewer clusters than components"
+                return cell
+            params.update(
+                _initial_from_labels(
+                    values, sample_weight, labels, n_components, covariance_type,
+                    params.get("reg_covar", 1e-6),
+                )
+            )
+        estimator = GaussianMixture(
+            n_components=n_components, covariance_type=covariance_type, **params
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            with np.errstate(all="ignore"):
+                estimator.fit(X, sample_weight=sample_weight)
+        log_likelihood = float(sample_weight @ estimator.score_samples(X).astype(np.float64))
+        if not np.isfinite(log_likelihood):
+            cell.reason = "the log-likelihood is not finite (a component collapsed)"
+            return cell
+        with np.errstate(all="ignore"):
+            cell.bic = float(estimator.bic(X, sample_weight))
+            cell.aic = float(estimator.aic(X, sample_weight))
+            cell.icl = float(estimator.icl(X, sample_weight))
+    except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
+        cell.reason = _short_reason(exc)
+        return cell
+    cell.log_likelihood = log_likelihood
+    cell.cluster_sizes = np.bincount(estimator.predict(X), minlength=n_components)
+    cell.estimator = estimator
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    cell.status = CONVERGED if converged else MAX_ITER
+    return cell
+
+
+def _short_reason(exc: Exception) -> str:
+    message = str(exc)
+    if "not positive definite" in message or "singular" in message.lower():
+        return "singular covariance (a component collapsed); increase reg_covar or use fewer components"
+    return message.split(". ")[0]

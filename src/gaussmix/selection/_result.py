@@ -1,0 +1,308 @@
+"""The outcome of `select_model`: tables, the best model, mclust-style summary, plot."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from ..engine.covariance_models import MODELS
+from ._cells import FAILED, Cell
+
+__all__ = ["ModelSelectionResult"]
+
+#: Okabe & Ito's colour-blind-safe colours, combined with line styles for 14 models.
+_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+_LINESTYLES = ("-", "--")
+_MARKERS = "osD^v<>ph*XP8d"
+_SIGNS = ("gaussmix", "mclust")
+
+
+def _check_sign(sign: str) -> int:
+    if sign not in _SIGNS:
+        raise ValueError(
+            f"sign must be 'gaussmix' (-2 log L + penalty, lower is better) or 'mclust' "
+            f"(2 log L - penalty, higher is better); got {sign!r}."
+        )
+    return 1 if sign == "gaussmix" else -1
+
+
+class ModelSelectionResult:
+    """Everything a `select_model` sweep found.
+
+    Criteria are in gaussmix's sign, lower is better: ``BIC = -2 log L + p log n``.
+    mclust prints ``2 log L - p log n`` (higher is better), the same numbers negated;
+    ``summary(sign="mclust")`` and ``plot(sign="mclust")`` show that convention, labelled.
+
+    Attributes
+    ----------
+    criterion : str
+        ``"bic"``, ``"aic"`` or ``"icl"``: what ``table_`` holds and the ranking uses.
+    table_ : DataFrame
+        The criterion; index: number of components (``n_components``), columns: model
+        names in mclust's order. NaN where the cell could not be fitted.
+    bic_table_, aic_table_, icl_table_ : DataFrame
+        Each criterion, same layout.
+    loglik_table_ : DataFrame
+        Total (weighted) log-likelihood of each fitted cell.
+    n_parameters_table_ : DataFrame
+        Free parameters of each cell, as mclust counts them (defined for every cell).
+    status_table_ : DataFrame
+        ``"converged"``, ``"max_iter"`` or ``"failed"`` per cell.
+    errors_ : DataFrame
+        One row per failed cell: ``n_components``, ``covariance_type``, ``reason``.
+    best_params_ : dict
+        ``{"n_components": K, "covariance_type": name}`` of the best cell.
+    best_score_ : float
+        The best cell's criterion value.
+    best_estimator_ : GaussianMixture
+        The best cell's fitted model.
+    estimators_ : dict
+        ``{(K, name): GaussianMixture}`` for every fitted cell.
+    n_samples_ : float
+        Number of rows (sum of the weights).
+    n_features_ : int
+        Number of features.
+    """
+
+    def __init__(self, cells: list[Cell], criterion: str, n_samples: float, n_features: int):
+        self.criterion = criterion
+        self.n_samples_ = n_samples
+        self.n_features_ = n_features
+        self._cells = {(cell.n_components, cell.covariance_type): cell for cell in cells}
+        self.bic_table_ = self._table("bic")
+        self.aic_table_ = self._table("aic")
+        self.icl_table_ = self._table("icl")
+        self.loglik_table_ = self._table("log_likelihood")
+        self.n_parameters_table_ = self._table("n_parameters").astype(int)
+        self.status_table_ = self._table("status", dtype=object)
+        self.table_ = getattr(self, f"{criterion}_table_")
+        self.errors_ = pd.DataFrame(
+            [
+                (cell.n_components, cell.covariance_type, cell.reason)
+                for cell in cells
+                if cell.status == FAILED
+            ],
+            columns=["n_components", "covariance_type", "reason"],
+        )
+        self.estimators_ = {
+            key: cell.estimator for key, cell in self._cells.items() if cell.estimator is not None
+        }
+        ranking = self.ranking()
+        if ranking.empty:
+            reasons = "; ".join(sorted(set(self.errors_["reason"])))
+            raise ValueError(
+                f"No (n_components, covariance_type) cell could be fitted ({reasons}). "
+                "Increase reg_covar (e.g. reg_covar=1e-6), try fewer components, or "
+                "standardise the data."
+            )
+        best = ranking.iloc[0]
+        self.best_params_ = {
+            "n_components": int(best["n_components"]),
+            "covariance_type": str(best["covariance_type"]),
+        }
+        self.best_score_ = float(best[self.criterion])
+        self.best_estimator_ = self.estimators_[
+            (self.best_params_["n_components"], self.best_params_["covariance_type"])
+        ]
+
+    @classmethod
+    def from_cells(cls, cells, *, criterion, n_samples, n_features) -> ModelSelectionResult:
+        """Assemble the result from the sweep's cells."""
+        return cls(list(cells), criterion, n_samples, n_features)
+
+    # ------------------------------------------------------------------ tables
+    def _table(self, attribute: str, dtype=float) -> pd.DataFrame:
+        ks = sorted({k for k, _ in self._cells})
+        names = [name for name in MODELS if any(n == name for _, n in self._cells)]
+        table = pd.DataFrame(
+            [[getattr(self._cells[(k, name)], attribute) for name in names] for k in ks],
+            index=pd.Index(ks, name="n_components"),
+            columns=pd.Index(names, name="covariance_type"),
+        )
+        return table.astype(dtype)
+
+    def ranking(self, n: int | None = None) -> pd.DataFrame:
+        """Fitted cells sorted by the criterion (best first).
+
+        Parameters
+        ----------
+        n : int, default=None
+            Keep only the best ``n`` rows.
+
+        Returns
+        -------
+        ranking : DataFrame
+            Columns ``covariance_type``, ``n_components``, ``log_likelihood``,
+            ``n_parameters``, ``bic``, ``aic``, ``icl``, ``status`` and ``difference``
+            (criterion minus the best; 0 for the best). Ties keep mclust's model order
+            and the smaller K first.
+        """
+        order = {name: i for i, name in enumerate(MODELS)}
+        rows = [
+            {
+                "covariance_type": cell.covariance_type,
+                "n_components": cell.n_components,
+                "log_likelihood": cell.log_likelihood,
+                "n_parameters": cell.n_parameters,
+                "bic": cell.bic,
+                "aic": cell.aic,
+                "icl": cell.icl,
+                "status": cell.status,
+                "_order": order[cell.covariance_type],
+            }
+            for cell in self._cells.values()
+            if cell.status != FAILED and np.isfinite(getattr(cell, self.criterion))
+        ]
+        columns = ["covariance_type", "n_components", "log_likelihood", "n_parameters",
+                   "bic", "aic", "icl", "status", "difference"]
+        if not rows:
+            return pd.DataFrame(columns=columns)
+        frame = pd.DataFrame(rows).sort_values(
+            [self.criterion, "n_components", "_order"], kind="stable"
+        )
+        frame["difference"] = frame[self.criterion] - frame[self.criterion].iloc[0]
+        frame = frame.drop(columns="_order").reset_index(drop=True)[columns]
+        return frame if n is None else frame.head(n)
+
+    # ------------------------------------------------------------------ text
+    def summary(self, sign: str = "gaussmix") -> str:
+        """mclust-style text: best model in words, its fit, cluster sizes, top three.
+
+        Parameters
+        ----------
+        sign : {"gaussmix", "mclust"}, default="gaussmix"
+            ``"gaussmix"``: criteria as ``-2 log L + penalty`` (lower is better);
+            ``"mclust"``: as mclust prints them, ``2 log L - penalty`` (higher is better).
+
+        Returns
+        -------
+        text : str
+        """
+        factor = _check_sign(sign)
+        direction = "lower is better" if factor > 0 else "higher is better, mclust's sign"
+        name, k = self.best_params_["covariance_type"], self.best_params_["n_components"]
+        best = self._cells[(k, name)]
+        rule = "-" * 60
+        plural = "component" if k == 1 else "components"
+        n_text = f"{self.n_samples_:g}"
+        fit_table = pd.DataFrame(
+            {
+                "log-likelihood": [f"{best.log_likelihood:.3f}"],
+                "n": [n_text],
+                "df": [best.n_parameters],
+                "BIC": [f"{factor * best.bic:.3f}"],
+                "ICL": [f"{factor * best.icl:.3f}"],
+            }
+        ).to_string(index=False)
+        sizes = pd.DataFrame(
+            [best.cluster_sizes], columns=[str(i) for i in range(k)]
+        ).to_string(index=False)
+        top = self.ranking(3)
+        label = self.criterion.upper()
+        top_table = pd.DataFrame(
+            [
+                [f"{factor * v:.3f}" for v in top[self.criterion]],
+                [f"{factor * v:.3f}" if v else "0.000" for v in top["difference"]],
+            ],
+            index=[label, f"{label} diff"],
+            columns=[f"{r.covariance_type},{r.n_components}" for r in top.itertuples()],
+        ).to_string()
+        status = "" if best.status != "max_iter" else (
+            "\nNote: EM stopped at max_iter for this model; increase max_iter.\n"
+        )
+        return (
+            f"{rule}\nGaussian finite mixture model fitted by EM algorithm\n{rule}\n\n"
+            f"Best model by {label} ({direction}):\n"
+            f"{name} ({MODELS[name].description}) model with {k} {plural}:\n\n"
+            f"{fit_table}\n\nClustering table:\n{sizes}\n\n"
+            f"Top {len(top)} models by {label}:\n{top_table}\n"
+            f"{status}"
+            f"\n{len(self.errors_)} of {len(self._cells)} cells could not be fitted"
+            f"{' (see errors_)' if len(self.errors_) else ''}."
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        k, name = self.best_params_["n_components"], self.best_params_["covariance_type"]
+        return (
+            f"<ModelSelectionResult: best {name}, K={k} by {self.criterion.upper()} "
+            f"{self.best_score_:.3f}; {self.table_.shape[0]} K x {self.table_.shape[1]} models>"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the best model and the criterion table, best cell highlighted."""
+        k, name = self.best_params_["n_components"], self.best_params_["covariance_type"]
+        label = self.criterion.upper()
+
+        def mark(column):
+            return [
+                "font-weight: bold; background-color: #cfe8f3"
+                if (idx == k and column.name == name)
+                else ""
+                for idx in column.index
+            ]
+
+        table = (
+            self.table_.style.apply(mark).format("{:.2f}", na_rep="—").to_html()
+        )
+        header = html.escape(
+            f"Best by {label} (lower is better): {name} "
+            f"({MODELS[name].description}), K={k}, {label}={self.best_score_:.2f}"
+        )
+        failed = (
+            f"<p>{len(self.errors_)} cells could not be fitted (—); see <code>errors_</code>.</p>"
+            if len(self.errors_)
+            else ""
+        )
+        return f"<div><p><b>{header}</b></p>{table}{failed}</div>"
+
+    # ------------------------------------------------------------------ picture
+    def plot(self, ax=None, sign: str = "gaussmix"):
+        """The criterion against K, one line per covariance model (mclust's BIC plot).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure's Axes if None.
+        sign : {"gaussmix", "mclust"}, default="gaussmix"
+            ``"mclust"`` plots the negated criterion (higher is better), labelled so.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        factor = _check_sign(sign)
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(7.5, 4.8))
+        table = factor * self.table_
+        ks = table.index.to_numpy()
+        for i, name in enumerate(table.columns):
+            ax.plot(
+                ks,
+                table[name].to_numpy(dtype=float),
+                color=_COLORS[i % len(_COLORS)],
+                linestyle=_LINESTYLES[(i // len(_COLORS)) % len(_LINESTYLES)],
+                marker=_MARKERS[i % len(_MARKERS)],
+                markersize=5,
+                linewidth=1.4,
+                label=name,
+            )
+        k, name = self.best_params_["n_components"], self.best_params_["covariance_type"]
+        ax.plot([k], [factor * self.best_score_], marker="o", markersize=14, fillstyle="none",
+                color="#D55E00", markeredgewidth=2, linestyle="none",
+                label=f"best: {name}, K={k}")
+        label = self.criterion.upper()
+        direction = "lower is better" if factor > 0 else "mclust's sign, higher is better"
+        ax.set_xlabel("number of components K")
+        ax.set_ylabel(f"{label} ({direction})")
+        ax.set_xticks(ks)
+        ax.set_title(f"Model selection by {label}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, ncol=2, loc="best")
+        return ax

@@ -1,0 +1,169 @@
+"""`select_model`: fit every (number of components, covariance model) and rank them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.utils import check_array, check_random_state
+from threadpoolctl import threadpool_limits
+
+from ..engine.covariance_models import MODELS, canonical_name
+from ..engine.initialization import INITIALIZERS
+from ..estimators._validation import check_sample_weight
+from ._cells import fit_cell
+from ._result import ModelSelectionResult
+
+__all__ = ["select_model", "CRITERIA"]
+
+#: Criteria `select_model` can rank by (all lower-is-better).
+CRITERIA = ("bic", "aic", "icl")
+
+#: EM settings of a sweep unless the caller overrides them: tighter than a single
+#: fit's defaults so that log-likelihoods compare with mclust's to two decimals.
+SWEEP_DEFAULTS = {"tol": 1e-5, "max_iter": 1000}
+
+
+def _checked_components(n_components) -> list[int]:
+    values = [n_components] if np.isscalar(n_components) else list(n_components)
+    if not values or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in values
+    ):
+        raise ValueError(
+            f"n_components must be a positive integer or an iterable of them, got "
+            f"{n_components!r}. Use e.g. n_components=range(1, 10)."
+        )
+    return sorted(set(int(k) for k in values))
+
+
+def _checked_models(covariance_types) -> list[str]:
+    if isinstance(covariance_types, str):
+        if covariance_types == "all":
+            return list(MODELS)
+        covariance_types = [covariance_types]
+    names = [canonical_name(name) for name in covariance_types]
+    if not names:
+        raise ValueError('covariance_types is empty. Use "all" or a list such as ["VVV", "EEE"].')
+    return [name for name in MODELS if name in names]
+
+
+def _seed(random_state) -> int | None:
+    """One integer seed for every cell, so that the table does not depend on n_jobs."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def select_model(
+    X,
+    n_components=range(1, 10),
+    covariance_types="all",
+    criterion: str = "bic",
+    *,
+    init_params: str = "kmeans",
+    n_jobs: int | None = None,
+    random_state=None,
+    sample_weight=None,
+    hierarchical_max_rows: int = 2000,
+    **estimator_params,
+) -> ModelSelectionResult:
+    """Fit Gaussian mixtures over numbers of components and covariance models; pick the best.
+
+    The Python counterpart of mclust's ``Mclust``/``mclustBIC``: every combination of
+    ``n_components`` and ``covariance_types`` is fitted by EM, scored by ``criterion``
+    (lower is better), and the best fitted model is returned as ``best_estimator_``.
+    Cells that cannot be fitted are NaN in the table with the reason in ``errors_``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data; a DataFrame's column names are kept by the fitted estimators.
+    n_components : int or iterable of int, default=range(1, 10)
+        Numbers of components to try.
+    covariance_types : "all", str or list of str, default="all"
+        mclust codes (``"VVV"``, ``"EEI"``, ...) or scikit-learn aliases; ``"all"`` tries
+        the fourteen models in mclust's order.
+    criterion : {"bic", "aic", "icl"}, default="bic"
+        What ``table_`` holds and the ranking uses; all three are computed.
+    init_params : str, default="kmeans"
+        ``"hierarchical"`` cuts one model-based agglomerative tree at each K (as mclust);
+        any other `GaussianMixture` ``init_params`` value is used per fit.
+    n_jobs : int, default=None
+        Fits run in parallel with joblib when set (-1: all cores). The table does not
+        depend on it. Each fit uses one BLAS thread.
+    random_state : int, RandomState or None, default=None
+        Seed of every fit; the same seed gives the same table.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative row weights.
+    hierarchical_max_rows : int, default=2000
+        Above this many rows the hierarchical tree is grown on a random subset.
+    **estimator_params
+        Further `GaussianMixture` parameters (``reg_covar``, ``tol``, ``max_iter``, ...).
+        Unless given, ``tol=1e-5`` and ``max_iter=1000``.
+
+    Returns
+    -------
+    result : ModelSelectionResult
+        ``table_``, ``best_params_``, ``best_estimator_``, ``summary()``, ``plot()``, ...
+
+    Raises
+    ------
+    ValueError
+        If an argument is invalid, or if no cell at all could be fitted.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from gaussmix import select_model
+    >>> result = select_model(load_iris().data, n_components=[1, 2, 3],
+    ...                       covariance_types=["VEV", "VVV"], random_state=0)
+    >>> result.best_params_["covariance_type"]
+    'VEV'
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}.")
+    components = _checked_components(n_components)
+    models = _checked_models(covariance_types)
+    if init_params != "hierarchical" and init_params not in INITIALIZERS:
+        raise ValueError(
+            f"init_params must be 'hierarchical' or one of {sorted(INITIALIZERS)}, "
+            f"got {init_params!r}."
+        )
+    for name in ("n_components", "covariance_type", "weights_init", "means_init",
+                 "precisions_init"):
+        if name in estimator_params:
+            raise TypeError(
+                f"select_model chooses {name} itself; remove it from the arguments."
+            )
+    values = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
+    seed = _seed(random_state)
+    params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
+
+    partitions = {k: None for k in components}
+    if init_params == "hierarchical":
+        from ..engine.hierarchical import hierarchical_partitions
+
+        partitions = hierarchical_partitions(
+            values, weights, components, max_rows=hierarchical_max_rows, random_state=seed
+        )
+    else:
+        params["init_params"] = init_params
+
+    # Each fit works on d x d matrices and (n x K) arrays: BLAS threads only contend
+    # (badly so on a loaded machine). Parallelism is across cells, by joblib.
+    with threadpool_limits(limits=1, user_api="blas"):
+        cells = Parallel(n_jobs=n_jobs)(
+            delayed(fit_cell)(X, weights, k, name, partitions[k], params)
+            for k in components
+            for name in models
+        )
+    return ModelSelectionResult.from_cells(
+        cells,
+        criterion=criterion,
+        n_samples=float(weights.sum()),
+        n_features=values.shape[1],
+    )
