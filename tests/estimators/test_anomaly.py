@@ -76,3 +76,13 @@ def test_clone_and_dataframe_feature_names(chapter_data):
 
 def test_passes_scikit_learn_estimator_checks():
     check_estimator(AnomalyDetector(random_state=0))
+
+
+def test_from_fitted_mixture_uses_the_mixture_as_it_is(chapter_data):
+    X, _ = chapter_data
+    mixture = GaussianMixture(n_components=3, random_state=0).fit(X)
+    detector = AnomalyDetector.from_fitted_mixture(mixture, X, contamination=0.1)
+    assert detector.mixture_ is mixture
+    assert detector.threshold_ == pytest.approx(np.percentile(mixture.score_samples(X), 10))
+    with pytest.raises(ValueError, match=r"in \[0, 0.5\]"):
+        AnomalyDetector.from_fitted_mixture(mixture, X, contamination=0.9)

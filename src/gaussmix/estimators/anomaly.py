@@ -149,12 +149,42 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         validate_parameters(
             {"contamination": self.contamination}, {"contamination": _CONTAMINATION}
         )
-        mixture = self._make_mixture().fit(X)
-        training_scores = mixture.score_samples(X)
-        self.mixture_ = mixture
+        self.mixture_ = self._make_mixture().fit(X)
+        self._set_threshold(X)
+        return self
+
+    def _set_threshold(self, X) -> None:
+        training_scores = self.mixture_.score_samples(X)
         self.threshold_ = float(np.percentile(training_scores, 100.0 * float(self.contamination)))
         self._copy_feature_attributes()
-        return self
+
+    @classmethod
+    def from_fitted_mixture(cls, mixture, X, contamination=0.05) -> AnomalyDetector:
+        """A detector around a mixture that is already fitted (e.g. a `select_model` winner).
+
+        Only the threshold is computed, from the rows ``X`` (normally the training data);
+        the mixture is used as it is, not refitted.
+
+        Parameters
+        ----------
+        mixture : fitted GaussianMixture
+            The density model.
+        X : array-like of shape (n_samples, n_features)
+            Rows whose log-density quantile sets the threshold.
+        contamination : float, default=0.05
+            Fraction of ``X`` to fall below the threshold, in [0, 0.5].
+
+        Returns
+        -------
+        detector : AnomalyDetector
+            A fitted detector whose ``mixture_`` is ``mixture``.
+        """
+        validate_parameters({"contamination": contamination}, {"contamination": _CONTAMINATION})
+        check_is_fitted(mixture)
+        detector = cls(contamination=contamination, mixture=mixture)
+        detector.mixture_ = mixture
+        detector._set_threshold(X)
+        return detector
 
     def _copy_feature_attributes(self) -> None:
         self.n_features_in_ = self.mixture_.n_features_in_
