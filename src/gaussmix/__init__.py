@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .engine.sources import ParquetSource
 from .estimators import AnomalyDetector, GaussianMixture
 from .io import load, save
 
@@ -10,11 +11,9 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["AnomalyDetector", "GaussianMixture", "load", "save", "select_model", "__version__"]
+__all__ = ["AnomalyDetector", "GaussianMixture", "ParquetSource", "load", "save", "__version__"]
 
 _LAZY_MODULES = {"plot": ".plotting", "datasets": ".datasets"}
-#: Public functions whose modules import pandas/joblib, loaded on first use.
-_LAZY_FUNCTIONS = {"select_model": ".selection"}
 
 
 def __getattr__(name):
@@ -23,8 +22,4 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(_LAZY_MODULES[name], __name__)
-    if name in _LAZY_FUNCTIONS:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name], __name__), name)
     raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")

@@ -15,12 +15,12 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..engine.data import ArrayData, default_chunk_rows
 from ..engine.em import EMMonitor
 from ..engine.estep import log_responsibilities
 from ..engine.forms import FullForm
 from ..engine.initialization import INITIALIZERS
 from ..engine.params import MixtureParams
+from ._scale import inference_rows, map_rows, total_log_likelihood
 from ._validation import (
     boolean,
     check_sample_weight,
@@ -204,14 +204,14 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "converged_")
-        return validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        return inference_rows(
+            self, X, lambda values: validate_data(self, values, dtype=_FLOAT_DTYPES, reset=False)
+        )
 
     def _rowwise(self, X, func) -> np.ndarray:
         """Apply ``func(X_chunk, params)`` over bounded chunks and concatenate."""
         params = self._params
-        chunk_rows = default_chunk_rows(X.shape[1], params.n_components, X.itemsize)
-        data = ArrayData(X, np.ones(X.shape[0], dtype=X.dtype), chunk_rows)
-        return data.map_concatenate(lambda chunk: func(chunk, params))
+        return map_rows(X, lambda chunk: func(chunk, params), params.n_components)
 
     def score_samples(self, X):
         """Log-density of each row under the mixture.
@@ -240,9 +240,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
         -------
         score : float
         """
-        log_density = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_density.shape[0], np.float64)
-        return float(np.average(log_density, weights=weights))
+        log_likelihood, total_weight = total_log_likelihood(self, X, sample_weight)
+        return log_likelihood / total_weight
 
     def predict_proba(self, X):
         """Responsibilities: posterior probability of each component for each row.

@@ -9,7 +9,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
-from ..engine.data import ArrayData, default_chunk_rows
 from ..engine.em import EMResult, best_of_restarts, run_em
 from ..engine.estep import chunk_statistics, statistics_from_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
@@ -17,6 +16,13 @@ from ..engine.initialization import initial_responsibilities
 from ..engine.mstep import m_step
 from ..engine.params import MixtureParams
 from ._base import MixtureBase
+from ._scale import (
+    STREAMING_RULES,
+    MinibatchRunner,
+    total_log_likelihood,
+    training_source,
+)
+from ._scale import partial_fit as _partial_fit
 from ._validation import (
     check_initial_array,
     check_sample_weight,
@@ -68,6 +74,16 @@ class GaussianMixture(MixtureBase):
         0 silent, 1 prints each initialisation, 2 also prints iterations.
     verbose_interval : int, default=10
         Iterations between progress lines.
+    batch_size : int or None, default=None
+        None fits by full EM. An integer fits by mini-batch (online) EM over batches of
+        that many rows, ``max_iter`` passes at most; for data too large for full passes
+        to be affordable. A constructor parameter, as in ``MiniBatchKMeans``, so that
+        ``clone``, pipelines and grid searches carry it.
+    learning_offset : float, default=10.0
+        ``t0`` of the online EM step size ``(t0 + t) ** -learning_decay`` (mini-batch
+        fits and `partial_fit`); larger values damp the first steps.
+    learning_decay : float, default=0.7
+        ``kappa`` of the step size, in (0.5, 1]: how fast old batches are forgotten.
 
     Attributes
     ----------
@@ -97,6 +113,9 @@ class GaussianMixture(MixtureBase):
         Number of features seen in `fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when `fit` was given a DataFrame with string column names.
+    n_steps_ : int
+        Online EM steps taken (batches of a mini-batch fit, calls of `partial_fit`);
+        0 after a full-EM `fit`.
 
     See Also
     --------
@@ -119,6 +138,7 @@ class GaussianMixture(MixtureBase):
         "weights_init": optional_array(),
         "means_init": optional_array(),
         "precisions_init": optional_array(),
+        **STREAMING_RULES,
     }
 
     def __init__(
@@ -138,6 +158,9 @@ class GaussianMixture(MixtureBase):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        batch_size=None,
+        learning_offset=10.0,
+        learning_decay=0.7,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -153,6 +176,9 @@ class GaussianMixture(MixtureBase):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.batch_size = batch_size
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
 
     # ------------------------------------------------------------------ fitting
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -174,11 +200,76 @@ class GaussianMixture(MixtureBase):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        self._fit(X, sample_weight, self.batch_size)
+        return self.predict(X)
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the mixture's parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like, numpy.memmap, dask.array.Array, dask.dataframe.DataFrame or \
+ParquetSource of shape (n_samples, n_features)
+            Training data; a DataFrame's column names are kept. Memory maps and
+            Parquet files are read chunk by chunk, Dask collections are reduced on
+            their workers (see ``docs/scale.md``).
+        y : Ignored
+            Present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. Integer weights give the same model as
+            repeating rows.
+
+        Returns
+        -------
+        self : GaussianMixture
+            The fitted estimator.
+        """
+        self._fit(X, sample_weight, self.batch_size)
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of online EM (Cappé & Moulines 2009) on the batch ``X``.
+
+        The first call initialises the model from its batch (``init_params``, then EM on
+        the batch). Each later call computes the batch's sufficient statistics under the
+        current parameters, blends them into running statistics with step
+        ``(learning_offset + t) ** -learning_decay`` and re-estimates the parameters.
+        The model can be used after every call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or any input `fit` accepts
+            One batch of rows.
+        y : Ignored
+            Present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        return _partial_fit(self, X, sample_weight)
+
+    def _fit(self, X, sample_weight, batch_size):
+        """Validate the parameters and the data, then fit; returns the data source."""
         validate_parameters(self.get_params(deep=False), self._rules)
-        X, weights = self._check_training_data(X, sample_weight)
+        data = training_source(self, X, sample_weight)
+        self._fit_source(data, batch_size)
+        return data
+
+    def _fit_source(self, data, batch_size) -> None:
+        """Fit by full EM (``batch_size=None``) or mini-batch EM over a data source."""
         model = get_covariance_model(self.covariance_type)
-        data = ArrayData(X, weights, default_chunk_rows(X.shape[1], self.n_components, X.itemsize))
-        initial = self._checked_initial_parameters(X.shape[1])
+        initial = self._checked_initial_parameters(data.n_features)
+        random_state = check_random_state(self.random_state)
+        X, weights = data.initialization_sample(random_state)
+        n_weighted_rows = int(np.count_nonzero(weights))
+        if n_weighted_rows < self.n_components:
+            raise ValueError(
+                f"Expected at least n_components={self.n_components} rows with positive "
+                f"weight, got {n_weighted_rows}. Use fewer components or more data."
+            )
 
         def e_step(params):
             return data.map_reduce(
@@ -189,8 +280,12 @@ class GaussianMixture(MixtureBase):
             return m_step(stats, model, self.reg_covar, params.covariance)
 
         warm = self.warm_start and hasattr(self, "converged_")
-        random_state = check_random_state(self.random_state)
         monitor = self._progress_monitor()
+        minibatch = (
+            MinibatchRunner(self, data, model, batch_size, random_state)
+            if batch_size is not None
+            else None
+        )
 
         def run(run_index: int) -> EMResult:
             if monitor:
@@ -200,19 +295,26 @@ class GaussianMixture(MixtureBase):
                 if warm
                 else self._initial_params(X, weights, model, initial, random_state)
             )
-            result = run_em(
-                start,
-                e_step,
-                update,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                lower_bound=self.lower_bound_ if warm else -np.inf,
-                monitor=monitor,
+            result = (
+                minibatch(start, monitor)
+                if minibatch
+                else run_em(
+                    start,
+                    e_step,
+                    update,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    lower_bound=self.lower_bound_ if warm else -np.inf,
+                    monitor=monitor,
+                )
             )
+            runs.append((result, minibatch.running if minibatch else None,
+                         minibatch.n_steps if minibatch else 0))
             if monitor:
                 monitor.run_finished(result)
             return result
 
+        runs = []
         try:
             best = best_of_restarts(1 if warm else self.n_init, run)
         except SingularCovarianceError as exc:
@@ -226,8 +328,8 @@ class GaussianMixture(MixtureBase):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._store_fit(best, model, X.dtype)
-        return self.predict(X)
+        self._store_fit(best, model, data.dtype)
+        _, self._running_stats, self.n_steps_ = next(run for run in runs if run[0] is best)
 
     def _checked_initial_parameters(self, n_features: int) -> dict:
         """Validate weights_init, means_init and precisions_init against the data's shape."""
@@ -296,9 +398,7 @@ class GaussianMixture(MixtureBase):
 
     # ------------------------------------------------------------------ criteria
     def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
-        log_density = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_density.shape[0], np.float64)
-        return float(weights @ log_density.astype(np.float64)), float(weights.sum())
+        return total_log_likelihood(self, X, sample_weight)
 
     def bic(self, X, sample_weight=None):
         """Bayesian information criterion ``-2 log L + p log n``; lower is better.

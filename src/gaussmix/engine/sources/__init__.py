@@ -131,7 +131,11 @@ def _build_dask_dataframe(X, sample_weight, n_components, check_array, check_wei
 
 def _build_memmap(X, sample_weight, n_components, check_array, check_weights):
     X = check_array(X)
-    return MemmapSource(X, check_weights(sample_weight, X.shape[0], X.dtype), n_components)
+    if sample_weight is None:  # unit weights as a read-only view: no O(n_samples) array
+        weights = np.broadcast_to(np.ones(1, dtype=X.dtype), X.shape[:1])
+    else:
+        weights = check_weights(sample_weight, X.shape[0], X.dtype)
+    return MemmapSource(X, weights, n_components)
 
 
 def _build_array(X, sample_weight, n_components, check_array, check_weights):

@@ -195,7 +195,7 @@ class DaskSource:
         blocks = list(self.X.to_delayed().ravel())
         if self.sample_weight is None:
             return [(block, None) for block in blocks]
-        return list(zip(blocks, self.sample_weight.to_delayed().ravel()))
+        return list(zip(blocks, self.sample_weight.to_delayed().ravel(), strict=True))
 
     def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
         """``func(block, weights)`` on every block where it lives, added in a tree."""

@@ -1,0 +1,126 @@
+"""Memory-mapped and Parquet files are fitted chunk by chunk, never loaded whole."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from scale_data import draw_blobs
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+from gaussmix import GaussianMixture, ParquetSource
+from gaussmix.engine.sources import MemmapSource, as_data_source
+
+
+@pytest.fixture(scope="module")
+def big_rows():
+    """40,000 rows (~1 MB) for the out-of-core checks."""
+    return draw_blobs(40_000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def npy_file(tmp_path_factory, big_rows):
+    path = tmp_path_factory.mktemp("memmap") / "rows.npy"
+    np.save(path, big_rows)
+    return path
+
+
+def test_memmap_is_read_in_place(npy_file):
+    mapped = np.load(npy_file, mmap_mode="r")
+    source = as_data_source(mapped, n_components=3, check_array=np.asarray)
+    assert isinstance(source, MemmapSource)
+    assert np.shares_memory(source.X, mapped)
+
+
+def _peak_bytes(func):
+    """Peak of Python-traced allocations (NumPy's included) while ``func()`` runs."""
+    tracemalloc.start()
+    try:
+        func()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def long_rows():
+    """400,000 rows: longer than one E-step chunk and than the initialisation sample."""
+    return draw_blobs(400_000, seed=12)
+
+
+SHORT_START = {"max_iter": 2, "tol": 0.0}
+
+
+def test_memmap_fit_equals_in_memory_fit(npy_file, big_rows, start):
+    expected = SklearnGaussianMixture(**start).fit(big_rows)
+    gm = GaussianMixture(**start).fit(np.load(npy_file, mmap_mode="r"))
+    assert gm.score(big_rows) == pytest.approx(expected.score(big_rows), rel=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_memmap_fit_memory_does_not_grow_with_the_file(tmp_path, long_rows, start):
+    peaks = []
+    for n_rows in (200_000, 400_000):
+        path = tmp_path / f"rows{n_rows}.npy"
+        np.save(path, long_rows[:n_rows])
+        mapped = np.load(path, mmap_mode="r")
+        peaks.append(_peak_bytes(lambda: GaussianMixture(**start | SHORT_START).fit(mapped)))
+    # Loading the file (or copying it) would add the 200,000 extra rows: 4.8 MB.
+    assert peaks[1] - peaks[0] < long_rows[:200_000].nbytes / 8
+
+
+def _write_parquet(path, rows, row_group_size):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({name: rows[:, j] for j, name in enumerate(["x", "y", "z"])}
+                     | {"label": np.arange(rows.shape[0]) % 7})
+    pq.write_table(table, path, row_group_size=row_group_size)
+
+
+def test_parquet_fit_equals_in_memory_fit(tmp_path, big_rows, start):
+    path = tmp_path / "rows.parquet"
+    _write_parquet(path, big_rows, row_group_size=8_000)
+    expected = SklearnGaussianMixture(**start).fit(big_rows)
+    source = ParquetSource(path, columns=["x", "y", "z"], batch_rows=2_000)
+    gm = GaussianMixture(**start).fit(source)
+    assert gm.score(big_rows) == pytest.approx(expected.score(big_rows), rel=1e-7)
+    assert gm.score(source) == pytest.approx(expected.score(big_rows), rel=1e-7)
+    assert list(gm.feature_names_in_) == ["x", "y", "z"]
+    np.testing.assert_array_equal(gm.predict(source), expected.predict(big_rows))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_parquet_fit_memory_does_not_grow_with_the_file(tmp_path, long_rows, start):
+    peaks = []
+    for n_rows in (200_000, 400_000):
+        path = tmp_path / f"rows{n_rows}.parquet"
+        _write_parquet(path, long_rows[:n_rows], row_group_size=50_000)
+        source = ParquetSource(path, columns=["x", "y", "z"], batch_rows=4_096)
+        peaks.append(_peak_bytes(lambda: GaussianMixture(**start | SHORT_START).fit(source)))
+    assert peaks[1] - peaks[0] < long_rows[:200_000].nbytes / 8
+
+
+def test_parquet_weight_column_equals_sample_weight(tmp_path, big_rows, start):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = big_rows[:6000]
+    weights = np.random.default_rng(2).integers(0, 4, rows.shape[0]).astype(float)
+    path = tmp_path / "weighted.parquet"
+    pq.write_table(pa.table({"x": rows[:, 0], "y": rows[:, 1], "z": rows[:, 2], "w": weights}),
+                   path, row_group_size=1000)
+    # Integer weights are repeated rows: sklearn on the repeated data is the reference.
+    expected = SklearnGaussianMixture(**start).fit(np.repeat(rows, weights.astype(int), axis=0))
+    gm = GaussianMixture(**start).fit(ParquetSource(path, weight_column="w"))
+    np.testing.assert_allclose(gm.means_, expected.means_, rtol=1e-6)
+    assert gm.n_features_in_ == 3
+
+
+def test_parquet_source_explains_bad_columns(tmp_path, big_rows):
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "rows.parquet"
+    _write_parquet(path, big_rows[:100], row_group_size=50)
+    with pytest.raises(ValueError, match="not in"):
+        ParquetSource(path, columns=["x", "nope"])
+    with pytest.raises(ValueError, match="does not exist"):
+        ParquetSource(tmp_path / "missing.parquet")
+    with pytest.raises(TypeError, match="weight column"):
+        GaussianMixture(2).fit(ParquetSource(path), sample_weight=np.ones(100))
