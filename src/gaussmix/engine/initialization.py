@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
+from .hierarchical import hierarchical
+
 __all__ = ["INITIALIZERS", "initial_responsibilities"]
 
 Initializer = Callable[[np.ndarray, np.ndarray, int, np.random.RandomState], np.ndarray]
@@ -67,6 +69,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "k-means++": kmeans_plus_plus,
     "random": random,
     "random_from_data": random_from_data,
+    "hierarchical": hierarchical,
 }
 
 

@@ -10,6 +10,7 @@ from sklearn.utils import check_array, check_random_state
 from threadpoolctl import threadpool_limits
 
 from ..engine.covariance_models import MODELS, canonical_name
+from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
 from ..estimators._validation import check_sample_weight
 from ._cells import fit_cell
@@ -63,7 +64,7 @@ def select_model(
     covariance_types="all",
     criterion: str = "bic",
     *,
-    init_params: str = "kmeans",
+    init_params: str = "hierarchical",
     n_jobs: int | None = None,
     random_state=None,
     sample_weight=None,
@@ -88,9 +89,10 @@ def select_model(
         the fourteen models in mclust's order.
     criterion : {"bic", "aic", "icl"}, default="bic"
         What ``table_`` holds and the ranking uses; all three are computed.
-    init_params : str, default="kmeans"
-        ``"hierarchical"`` cuts one model-based agglomerative tree at each K (as mclust);
-        any other `GaussianMixture` ``init_params`` value is used per fit.
+    init_params : str, default="hierarchical"
+        ``"hierarchical"`` grows one model-based agglomerative tree (VVV criterion on
+        SVD-scaled data, as mclust) and starts each K from its cut at K; any other
+        `GaussianMixture` ``init_params`` value is used per fit.
     n_jobs : int, default=None
         Fits run in parallel with joblib when set (-1: all cores). The table does not
         depend on it. Each fit uses one BLAS thread.
@@ -127,10 +129,9 @@ def select_model(
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}.")
     components = _checked_components(n_components)
     models = _checked_models(covariance_types)
-    if init_params != "hierarchical" and init_params not in INITIALIZERS:
+    if init_params not in INITIALIZERS:
         raise ValueError(
-            f"init_params must be 'hierarchical' or one of {sorted(INITIALIZERS)}, "
-            f"got {init_params!r}."
+            f"init_params must be one of {sorted(INITIALIZERS)}, got {init_params!r}."
         )
     for name in ("n_components", "covariance_type", "weights_init", "means_init",
                  "precisions_init"):
@@ -145,8 +146,6 @@ def select_model(
 
     partitions = {k: None for k in components}
     if init_params == "hierarchical":
-        from ..engine.hierarchical import hierarchical_partitions
-
         partitions = hierarchical_partitions(
             values, weights, components, max_rows=hierarchical_max_rows, random_state=seed
         )
