@@ -18,6 +18,7 @@ T = TypeVar("T")
 
 #: Rows decoded at a time when the caller does not choose.
 DEFAULT_BATCH_ROWS = 65536
+_READ_BUFFER_BYTES = 2**20
 
 
 def _import_parquet():
@@ -113,10 +114,14 @@ class ParquetSource:
 
     def _batches_in_order(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, w)`` for consecutive record batches, row group by row group."""
-        pq = _import_parquet()
-        file = pq.ParquetFile(self.path)
+        file = self._open()
         for group in range(self.n_row_groups):
             yield from self._row_group_batches(file, group)
+
+    def _open(self):
+        """The file, read through a small buffer (not a whole column chunk at once)."""
+        return _import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
+                                             pre_buffer=False)
 
     def _row_group_batches(self, file, group: int):
         for batch in file.iter_batches(
@@ -165,8 +170,7 @@ class ParquetSource:
 
     def batches(self, batch_rows: int, random_state: np.random.RandomState):
         """Row groups in a random order, each cut into batches of ``batch_rows`` rows."""
-        pq = _import_parquet()
-        file = pq.ParquetFile(self.path)
+        file = self._open()
         reader = ParquetSource.__new__(ParquetSource)
         reader.__dict__.update(self.__dict__, batch_rows=int(batch_rows))
         for group in random_state.permutation(self.n_row_groups):

@@ -1,0 +1,327 @@
+"""Scale-out benchmark: fits that never hold the data in memory.
+
+Run from the repository root::
+
+    python benchmarks/bench_scale.py                    # 10^7 x 16, writes docs/benchmarks-scale.md
+    python benchmarks/bench_scale.py --rows 200000 --no-write   # a quick smoke run
+
+What is measured
+----------------
+A ``--rows`` x ``--features`` float64 data set drawn from a ``--components`` mixture is
+written once to a ``.npy`` file and to a Parquet file (row groups of 250,000 rows) in
+``--workdir``. Each scenario then runs in a fresh child process:
+
+- ``memmap``: ``GaussianMixture.fit(np.load(path, mmap_mode="r"))``;
+- ``parquet``: ``GaussianMixture.fit(ParquetSource(path))``;
+- ``cluster``: a ``LocalCluster`` with two worker processes, each loading its blocks of
+  the ``.npy`` file; the persisted Dask array is fitted (only parameters and statistics
+  travel between client and workers);
+- ``streaming``: ``partial_fit`` on consecutive 100,000-row batches of the memmap, one
+  pass: rows per second.
+
+The ``memmap`` and ``parquet`` children run under ``RLIMIT_DATA`` = ``--limit-mb`` (the
+kernel refuses private memory beyond it: heap, NumPy and Arrow buffers; a read-only file
+mapping does not count), so a fit of a file several times that size proves bounded
+memory. Each child reports its wall time and its peak anonymous resident memory
+(``RssAnon``, sampled every 20 ms), which excludes the page cache of the mapped file.
+Every fit runs ``--iterations`` EM iterations (``tol=0``) from the same k-means start on a
+100,000-row sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROW_GROUP_ROWS = 250_000
+WRITE_BLOCK_ROWS = 500_000
+STREAM_BATCH_ROWS = 100_000
+
+
+# ---------------------------------------------------------------------- data
+def _mixture(n_features, n_components, seed=0):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(scale=3.0, size=(n_components, n_features))
+    scales = rng.uniform(0.5, 1.5, size=(n_components, n_features))
+    weights = rng.dirichlet(np.full(n_components, 5.0))
+    return means, scales, weights
+
+
+def _blocks(n_rows, n_features, n_components):
+    means, scales, weights = _mixture(n_features, n_components)
+    rng = np.random.default_rng(1)
+    for start in range(0, n_rows, WRITE_BLOCK_ROWS):
+        rows = min(WRITE_BLOCK_ROWS, n_rows - start)
+        labels = rng.choice(n_components, size=rows, p=weights)
+        yield means[labels] + scales[labels] * rng.standard_normal((rows, n_features))
+
+
+def write_data(workdir: Path, n_rows, n_features, n_components):
+    """The .npy and Parquet files (reused when they already have the requested shape)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    stem = f"rows{n_rows}_d{n_features}_k{n_components}"
+    npy, parquet = workdir / f"{stem}.npy", workdir / f"{stem}.parquet"
+    if not npy.exists():
+        out = np.lib.format.open_memmap(npy, mode="w+", dtype=np.float64,
+                                        shape=(n_rows, n_features))
+        start = 0
+        for block in _blocks(n_rows, n_features, n_components):
+            out[start : start + len(block)] = block
+            start += len(block)
+        out.flush()
+        del out
+    if not parquet.exists():
+        mapped = np.load(npy, mmap_mode="r")
+        names = [f"x{j}" for j in range(n_features)]
+        schema = pa.schema([(name, pa.float64()) for name in names])
+        with pq.ParquetWriter(parquet, schema) as writer:
+            for start in range(0, n_rows, ROW_GROUP_ROWS):
+                block = np.asarray(mapped[start : start + ROW_GROUP_ROWS])
+                writer.write_table(
+                    pa.table({name: block[:, j] for j, name in enumerate(names)}, schema=schema)
+                )
+    return npy, parquet
+
+
+# ---------------------------------------------------------------------- child side
+class PeakAnonymousMemory:
+    """Samples ``RssAnon`` of this process (heap and buffers, not mapped files)."""
+
+    def __init__(self, interval=0.02):
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def current() -> int:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.current())
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.current())
+
+
+def _estimator(args):
+    from gaussmix import GaussianMixture
+
+    return GaussianMixture(
+        args.components, covariance_type="full", tol=0.0, max_iter=args.iterations,
+        random_state=0,
+    )
+
+
+def _load_npy_block(path, start, stop):
+    return np.array(np.load(path, mmap_mode="r")[start:stop])
+
+
+def run_memmap(args):
+    data = np.load(args.npy, mmap_mode="r")
+    gm = _estimator(args)
+    with PeakAnonymousMemory() as memory:
+        start = time.perf_counter()
+        gm.fit(data)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_bytes": memory.peak, "score": gm.lower_bound_}
+
+
+def run_parquet(args):
+    from gaussmix import ParquetSource
+
+    gm = _estimator(args)
+    with PeakAnonymousMemory() as memory:
+        start = time.perf_counter()
+        gm.fit(ParquetSource(args.parquet))
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_bytes": memory.peak, "score": gm.lower_bound_}
+
+
+def run_cluster(args):
+    import dask
+    import dask.array as da
+    from distributed import Client, LocalCluster, wait
+
+    n_rows, n_features = np.load(args.npy, mmap_mode="r").shape
+    block_rows = 500_000
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, memory_limit=0) as cluster, Client(cluster):
+        blocks = [
+            da.from_delayed(
+                dask.delayed(_load_npy_block)(str(args.npy), start, min(start + block_rows,
+                                                                         n_rows)),
+                shape=(min(block_rows, n_rows - start), n_features),
+                dtype=np.float64,
+            )
+            for start in range(0, n_rows, block_rows)
+        ]
+        X = da.concatenate(blocks).persist()
+        wait(X)
+        gm = _estimator(args)
+        start = time.perf_counter()
+        gm.fit(X)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_bytes": None, "score": gm.lower_bound_}
+
+
+def run_streaming(args):
+    from gaussmix import GaussianMixture
+
+    data = np.load(args.npy, mmap_mode="r")
+    gm = GaussianMixture(args.components, covariance_type="full", random_state=0,
+                         max_iter=args.iterations)
+    gm.partial_fit(data[:STREAM_BATCH_ROWS])  # initialisation: EM on the first batch
+    rows = 0
+    with PeakAnonymousMemory() as memory:
+        start = time.perf_counter()
+        for first in range(STREAM_BATCH_ROWS, data.shape[0], STREAM_BATCH_ROWS):
+            batch = data[first : first + STREAM_BATCH_ROWS]
+            gm.partial_fit(batch)
+            rows += batch.shape[0]
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_bytes": memory.peak, "rows": rows,
+            "rows_per_second": rows / seconds, "score": gm.lower_bound_}
+
+
+SCENARIOS = {
+    "memmap": run_memmap,
+    "parquet": run_parquet,
+    "cluster": run_cluster,
+    "streaming": run_streaming,
+}
+LIMITED = {"memmap", "parquet"}
+
+
+def child_main(args):
+    if args.limit_mb and args.scenario in LIMITED:
+        limit = args.limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    warnings.filterwarnings("ignore", message=".*did not converge.*")
+    result = SCENARIOS[args.scenario](args)
+    result["limit_mb"] = args.limit_mb if args.scenario in LIMITED else None
+    print("RESULT " + json.dumps(result))
+
+
+# ---------------------------------------------------------------------- parent side
+def run_child(scenario, args, npy, parquet):
+    command = [
+        sys.executable, __file__, "--child", scenario, "--npy", str(npy), "--parquet",
+        str(parquet), "--components", str(args.components), "--iterations",
+        str(args.iterations), "--limit-mb", str(args.limit_mb),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    if completed.returncode or not lines:
+        raise RuntimeError(f"{scenario} failed:\n{completed.stdout}\n{completed.stderr}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _mb(value):
+    return "—" if value is None else f"{value / 2**20:,.0f} MB"
+
+
+def report(args, npy, results, command):
+    size = os.path.getsize(npy)
+    n_rows, n_features = args.rows, args.features
+    lines = [
+        "# Scale-out benchmark",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {os.cpu_count()} CPU cores, {platform.machine()}, Python "
+        f"{platform.python_version()}, NumPy {np.__version__}. Data: {n_rows:,} x "
+        f"{n_features} float64 ({size / 2**20:,.0f} MB as .npy), {args.components} components,"
+        f" full covariances, {args.iterations} EM iterations from a k-means start on a "
+        "100,000-row sample.",
+        "",
+        "| scenario | wall time | peak private memory | memory limit | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    notes = {
+        "memmap": "`fit(np.load(path, mmap_mode='r'))`",
+        "parquet": "`fit(ParquetSource(path))`, row groups of 250,000 rows",
+        "cluster": "LocalCluster, 2 worker processes x 1 thread, persisted blocks; "
+                   "time of `fit` only",
+        "streaming": "`partial_fit` on 100,000-row batches, one pass",
+    }
+    for name, result in results.items():
+        extra = notes[name]
+        if "rows_per_second" in result:
+            extra += f": **{result['rows_per_second']:,.0f} rows/s**"
+        limit = f"{result['limit_mb']} MB (RLIMIT_DATA)" if result["limit_mb"] else "none"
+        lines.append(
+            f"| {name} | {result['seconds']:.1f} s | {_mb(result['peak_bytes'])} | {limit} "
+            f"| {extra} |"
+        )
+    lines += [
+        "",
+        "Peak private memory is the largest `RssAnon` of the process (heap, NumPy and Arrow "
+        "buffers; the page cache of a mapped file is not private and is not counted). The "
+        "memory-limited runs could not have held the data: the file is "
+        f"{size / 2**20 / max(args.limit_mb, 1):.1f} times the limit.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--features", type=int, default=16)
+    parser.add_argument("--components", type=int, default=4)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--limit-mb", type=int, default=768,
+                        help="RLIMIT_DATA of the memmap and Parquet runs (0: none)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/gaussmix-bench-scale"))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--no-write", action="store_true", help="print, do not write docs")
+    parser.add_argument("--child", choices=sorted(SCENARIOS))
+    parser.add_argument("--npy", type=Path)
+    parser.add_argument("--parquet", type=Path)
+    args = parser.parse_args(argv)
+    if args.child:
+        args.scenario = args.child
+        return child_main(args)
+    npy, parquet = write_data(args.workdir, args.rows, args.features, args.components)
+    results = {}
+    for scenario in args.scenarios.split(","):
+        results[scenario] = run_child(scenario, args, npy, parquet)
+        print(scenario, results[scenario], flush=True)
+    command = "python benchmarks/bench_scale.py " + " ".join(argv or sys.argv[1:])
+    text = report(args, npy, results, command.strip())
+    print(text)
+    if not args.no_write:
+        target = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-scale.md"
+        target.write_text(text)
+        print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
