@@ -330,7 +330,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
         counts = rng.multinomial(n_samples, params.weights)
         covariances = params.covariance.dense_covariances(*params.means.shape)
         blocks = [
-            rng.multivariate_normal(mean, covariance, int(count), method="cholesky")
+            rng.multivariate_normal(mean, covariance, int(count))
             for mean, covariance, count in zip(params.means, covariances, counts, strict=True)
         ]
         labels = np.repeat(np.arange(params.n_components), counts)
