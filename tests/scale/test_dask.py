@@ -107,3 +107,14 @@ def test_fit_runs_on_the_workers_of_a_local_cluster(blobs, start):
         workers = {task["worker"] for task in statistics_tasks}
         assert len(statistics_tasks) >= gm.n_iter_ * X.numblocks[0]
         assert workers <= set(client.scheduler_info()["workers"]) and len(workers) == 2
+
+
+def test_partial_fit_and_fit_predict_on_dask_follow_the_in_memory_path(blobs, start):
+    X = da.from_array(blobs, chunks=(700, 3))
+    lazy = GaussianMixture(**start).partial_fit(X).partial_fit(X[:1000])
+    eager = GaussianMixture(**start).partial_fit(blobs).partial_fit(blobs[:1000])
+    assert lazy.n_steps_ == eager.n_steps_ == 2
+    np.testing.assert_allclose(lazy.means_, eager.means_, rtol=1e-9)
+    labels = GaussianMixture(**start).fit_predict(X)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), SklearnGaussianMixture(**start).fit_predict(blobs))
