@@ -5,14 +5,25 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from ._errors import OneLineErrorGroup
+from .commands import fit, info, predict, sample
+from .demo import demo
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gaussmix")
 def cli() -> None:
-    """gaussmix: Gaussian mixture models fitted by EM."""
+    """gaussmix: Gaussian mixture models fitted by EM.
+
+    Start with `gaussmix demo` (the textbook chapter end to end), then
+    `gaussmix fit DATA --out DIR` on your own data.
+    """
+
+
+for _command in (demo, fit, predict, sample, info):
+    cli.add_command(_command)
 
 
 def main() -> None:
     """Run the command line (the ``gaussmix`` console script)."""
-    cli()
+    cli(prog_name="gaussmix")

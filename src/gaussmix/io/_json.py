@@ -92,6 +92,12 @@ def read_json(path, *, max_bytes: int = MAX_FILE_BYTES, what: str = "file"):
         ) from None
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class atomic_output:
     """Context manager yielding a temporary path that replaces ``path`` on success.
 
@@ -119,6 +125,7 @@ class atomic_output:
             prefix=f".{self.path.name}.", suffix=".tmp", dir=folder
         )
         os.close(descriptor)
+        os.chmod(temporary, 0o666 & ~_current_umask())  # as open() would create it
         self.temporary = Path(temporary)
         return self.temporary
 

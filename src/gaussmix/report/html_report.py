@@ -46,8 +46,8 @@ class Figure:
     ----------
     caption : str
         Shown under the image.
-    figure : matplotlib.figure.Figure
-        Rendered to PNG when the report is built.
+    figure : matplotlib.figure.Figure or bytes
+        Rendered to PNG when the report is built (or PNG bytes, embedded as they are).
     """
 
     caption: str
@@ -64,8 +64,12 @@ def _png_data_uri(figure, dpi: int = 90) -> str:
 
 
 def _figure_html(item: Figure) -> str:
+    if isinstance(item.figure, bytes):
+        source = "data:image/png;base64," + base64.b64encode(item.figure).decode("ascii")
+    else:
+        source = _png_data_uri(item.figure)
     return (
-        f'<figure><img alt="{escape(item.caption)}" src="{_png_data_uri(item.figure)}">'
+        f'<figure><img alt="{escape(item.caption)}" src="{source}">'
         f"<figcaption>{escape(item.caption)}</figcaption></figure>"
     )
 

@@ -1,0 +1,145 @@
+"""Reading the user's data (CSV, Parquet, .npy) into a numeric DataFrame, with notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import CLIError
+
+__all__ = ["Table", "read_table", "parse_columns"]
+
+_CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_MISSING_CHOICES = ("error", "drop")
+
+
+@dataclass
+class Table:
+    """The numeric data the command works on."""
+
+    data: pd.DataFrame
+    row_ids: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_columns(text: str | None) -> list[str] | None:
+    """``"a,b"`` -> ``["a", "b"]`` (None stays None)."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise CLIError("--columns is empty; pass column names separated by commas, e.g. a,b.")
+    return names
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise CLIError(
+                f"{path} is not a plain numeric .npy array ({exc}); save it with "
+                "numpy.save from a numeric array."
+            ) from None
+        if array.ndim == 1:
+            array = array[:, np.newaxis]
+        if array.ndim != 2 or array.dtype.kind not in "biuf":
+            raise CLIError(
+                f"{path} holds a {array.ndim}-d {array.dtype} array; gaussmix needs a 2-d "
+                "numeric array (rows x features)."
+            )
+        return pd.DataFrame(array, columns=[f"x{i + 1}" for i in range(array.shape[1])])
+    if suffix in _PARQUET_SUFFIXES:
+        try:
+            return pd.read_parquet(path)
+        except ImportError:
+            raise CLIError(
+                "reading Parquet needs pyarrow; install it with pip install 'gaussmix[parquet]' "
+                "or convert the data to CSV."
+            ) from None
+        except Exception as exc:  # pyarrow raises its own error types for corrupt files
+            raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
+    if suffix not in _CSV_SUFFIXES:
+        raise CLIError(
+            f"cannot tell the format of {path} from its extension {suffix or '(none)'!r}; use "
+            ".csv, .tsv, .txt, .parquet or .npy."
+        )
+    try:
+        return pd.read_csv(path, sep=_CSV_SUFFIXES[suffix], engine="python")
+    except UnicodeDecodeError:
+        raise CLIError(f"{path} is not a text table (it is not UTF-8); pass a CSV file.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CLIError(f"{path} is not a readable table ({_first_line(exc)}).") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def read_table(path, columns: list[str] | None = None, missing: str = "error") -> Table:
+    """Load DATA and keep its numeric columns.
+
+    Non-numeric columns are dropped with a note unless ``columns`` names them, which
+    is an error. Missing values are an error unless ``missing="drop"``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"data file {str(path)!r} does not exist; check the path.")
+    if not path.is_file():
+        raise CLIError(f"{str(path)!r} is not a file; pass a CSV, Parquet or .npy file.")
+    if missing not in _MISSING_CHOICES:
+        raise CLIError(f"--missing must be one of {', '.join(_MISSING_CHOICES)}.")
+    raw = _read_raw(path)
+    raw.columns = [str(c) for c in raw.columns]
+    notes = []
+    if columns is not None:
+        absent = [c for c in columns if c not in raw.columns]
+        if absent:
+            raise CLIError(
+                f"column(s) {', '.join(map(repr, absent))} not in {path.name}; its columns are "
+                f"{', '.join(map(repr, raw.columns[:20]))}."
+            )
+        non_numeric = [c for c in columns if not pd.api.types.is_numeric_dtype(raw[c])]
+        if non_numeric:
+            raise CLIError(
+                f"column(s) {', '.join(map(repr, non_numeric))} are not numeric; remove them "
+                "from --columns (gaussmix models numeric features only)."
+            )
+        data = raw[columns]
+    else:
+        numeric = [
+            c
+            for c in raw.columns
+            if pd.api.types.is_numeric_dtype(raw[c]) and not pd.api.types.is_bool_dtype(raw[c])
+        ]
+        dropped = [c for c in raw.columns if c not in numeric]
+        if dropped:
+            notes.append(f"dropped non-numeric column(s): {', '.join(dropped)}")
+        data = raw[numeric]
+    if data.shape[1] == 0:
+        raise CLIError(
+            f"{path.name} has no numeric column; pass a table with numeric features "
+            "(choose them with --columns)."
+        )
+    data = data.astype(np.float64)
+    row_ids = np.arange(len(data))
+    incomplete = data.isna().any(axis=1).to_numpy() | ~np.isfinite(data.to_numpy()).all(axis=1)
+    if incomplete.any():
+        if missing == "error":
+            counts = data.isna().sum()
+            worst = counts.idxmax()
+            raise CLIError(
+                f"{int(incomplete.sum())} row(s) have missing or infinite values (e.g. column "
+                f"{worst!r}); pass --missing drop to drop them, or clean the data."
+            )
+        notes.append(f"dropped {int(incomplete.sum())} row(s) with missing values")
+        data = data[~incomplete]
+        row_ids = row_ids[~incomplete]
+    if len(data) < 2:
+        raise CLIError(f"{path.name} has {len(data)} usable row(s); gaussmix needs at least 2.")
+    return Table(data.reset_index(drop=True), row_ids, notes)

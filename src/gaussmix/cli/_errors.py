@@ -1,0 +1,77 @@
+"""One-line errors: every failure is a single stderr line, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+__all__ = ["CLIError", "OneLineErrorGroup", "EXIT_INTERRUPTED"]
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(click.ClickException):
+    """A user-facing problem; its message names the problem and the fix."""
+
+    exit_code = 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _emit(prefix: str, message: str) -> None:
+    click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
+
+
+class OneLineErrorGroup(click.Group):
+    """A click group whose errors are one line: usage mistakes exit 2, others 1, Ctrl-C 130.
+
+    Unexpected exceptions are reported as one line too; set ``GAUSSMIX_DEBUG=1`` to see
+    the traceback.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        prog = prog_name or "gaussmix"
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click.exceptions.Exit as done:
+            code = done.exit_code
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else prog
+            _emit(where, f"{exc.format_message()} (see '{where} --help')")
+            code = 2
+        except click.ClickException as exc:
+            _emit(prog, exc.format_message())
+            code = exc.exit_code
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo(f"{prog}: interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        except (ValueError, TypeError, OSError, MemoryError) as exc:
+            if os.environ.get("GAUSSMIX_DEBUG"):
+                raise
+            _emit(prog, str(exc) or type(exc).__name__)
+            code = 1
+        except Exception as exc:  # a bug: still one line, but say so
+            if os.environ.get("GAUSSMIX_DEBUG"):
+                raise
+            _emit(
+                prog,
+                f"unexpected {type(exc).__name__}: {exc}. This is a gaussmix bug; please "
+                "report it (rerun with GAUSSMIX_DEBUG=1 for the traceback)",
+            )
+            code = 1
+        else:
+            code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code

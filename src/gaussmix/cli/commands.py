@@ -1,0 +1,259 @@
+"""``gaussmix fit``, ``predict``, ``sample`` and ``info``."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import sys
+import time
+
+import click
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from ._data import parse_columns, read_table
+from ._errors import CLIError
+from ._model_file import Preparation, load_model_file, save_model_file
+from ._options import parse_components, parse_covariance_types, status
+from ._outputs import StagedFolder, assignments, write_table
+
+__all__ = ["fit", "predict", "sample", "info"]
+
+_CRITERIA = ("bic", "aic", "icl")
+_SMALL_DATA_VALUES = 200_000
+
+
+def _command_line() -> str:
+    return "gaussmix " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def model_frame(model, values: np.ndarray, columns) -> object:
+    """The model's input: a DataFrame when it was fitted with column names, else an array."""
+    if getattr(model, "feature_names_in_", None) is None:
+        return values
+    return pd.DataFrame(values, columns=list(model.feature_names_in_))
+
+
+@click.command()
+@click.argument("data", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+@click.option(
+    "--components",
+    default="1-9",
+    show_default=True,
+    help="Numbers of components to try: a number, a range (1-9) or a list (1,2,5).",
+)
+@click.option(
+    "--covariance-types",
+    default="all",
+    show_default=True,
+    help="Covariance models to try: 'all' or a comma-separated list (full,diag,VVV,EEI,...).",
+)
+@click.option(
+    "--criterion",
+    type=click.Choice(_CRITERIA, case_sensitive=False),
+    default="bic",
+    show_default=True,
+    help="Model selection criterion (lower is better).",
+)
+@click.option(
+    "--columns", default=None, help="Comma-separated feature columns (default: all numeric)."
+)
+@click.option("--standardize", is_flag=True, help="Scale every feature to mean 0, sd 1 first.")
+@click.option(
+    "--contamination",
+    type=click.FloatRange(0.0, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Fraction of rows flagged as anomalies (lowest density).",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["error", "drop"]),
+    default="error",
+    show_default=True,
+    help="What to do with rows that have missing values.",
+)
+@click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
+def fit(
+    data,
+    out,
+    components,
+    covariance_types,
+    criterion,
+    columns,
+    standardize,
+    contamination,
+    missing,
+    random_state,
+    quiet,
+):
+    """Fit mixtures to DATA (CSV, Parquet or .npy), choose the best, write results to --out.
+
+    Writes model.json, assignments.csv (one row per data row: component, probabilities,
+    uncertainty, log-density, anomaly flag), selection.csv (the criterion for every
+    number of components and covariance model) and report.html.
+    """
+    from ..estimators import AnomalyDetector
+    from ..report import build_report, write_report
+    from ..selection import select_model
+
+    ks = parse_components(components)
+    models = parse_covariance_types(covariance_types)
+    table = read_table(data, parse_columns(columns), missing)
+    preparation = Preparation.fit(table.data, standardize)
+    frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
+    notes = list(table.notes)
+    if standardize:
+        notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
+
+    start = time.perf_counter()
+    status(
+        f"Fitting {len(ks) * len(models)} models ({len(ks)} K x {len(models)} covariance models)...",
+        quiet,
+    )
+    # Small data: one BLAS/OpenMP thread per fit avoids oversubscribing the machine.
+    small = frame.size < _SMALL_DATA_VALUES
+    with threadpool_limits(limits=1) if small else contextlib.nullcontext():
+        result = select_model(
+            frame,
+            n_components=ks,
+            covariance_types=models,
+            criterion=criterion.lower(),
+            random_state=random_state,
+        )
+    model = result.best_estimator_
+    detector = AnomalyDetector.from_fitted_mixture(model, frame, contamination=contamination)
+    status(f"Fitted in {time.perf_counter() - start:.1f} s; writing results...", quiet)
+
+    with StagedFolder(out) as folder:
+        save_model_file(
+            folder.path("model.json"),
+            model,
+            preparation,
+            detector.threshold_,
+            {"command": _command_line(), "criterion": criterion.lower()},
+        )
+        rows = assignments(model, frame, table.row_ids, detector.threshold_)
+        write_table(rows, folder.path("assignments.csv"))
+        selection = result.table_.copy()
+        selection.to_csv(folder.path("selection.csv"))
+        html = build_report(
+            model,
+            table.data if not standardize else frame,
+            selection=result,
+            detector=detector,
+            command=_command_line(),
+            title=f"gaussmix fit: {data}",
+            notes=notes,
+        )
+        write_report(html, folder.path("report.html"))
+        written = [folder.final(name) for name in folder.names]
+    if not quiet:
+        click.echo(result.summary())
+        for note in notes:
+            click.echo(f"Note: {note}")
+        flagged = int(rows["anomaly"].sum()) if "anomaly" in rows else 0
+        click.echo(f"Anomalies: {flagged} of {len(rows)} rows (contamination {contamination:g}).")
+        click.echo("Wrote:")
+        for path in written:
+            click.echo(f"  {path}")
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--out", "out", required=True, help="Output file (.csv, .tsv, .parquet).")
+@click.option(
+    "--missing",
+    type=click.Choice(["error", "drop"]),
+    default="error",
+    show_default=True,
+    help="What to do with rows that have missing values.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+def predict(model_path, data, out, missing, quiet):
+    """Assign the rows of DATA with a MODEL written by gaussmix fit (same columns as
+    assignments.csv)."""
+    loaded = load_model_file(model_path)
+    table = read_table(data, loaded.preparation.columns, missing)
+    values = loaded.preparation.transform(table.data)
+    if values.shape[1] != loaded.model.n_features_in_:
+        raise CLIError(
+            f"the model expects {loaded.model.n_features_in_} features, the data give "
+            f"{values.shape[1]}; pass data with the model's columns."
+        )
+    rows = assignments(
+        loaded.model,
+        model_frame(loaded.model, values, loaded.preparation.columns),
+        table.row_ids,
+        loaded.threshold,
+    )
+    write_table(rows, out)
+    if not quiet:
+        click.echo(f"Wrote {len(rows)} assignments to {out}")
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "-n",
+    "n_samples",
+    type=click.IntRange(1, 10_000_000),
+    required=True,
+    help="Number of rows to draw.",
+)
+@click.option("--out", "out", required=True, help="Output file (.csv, .tsv, .parquet, .npy).")
+@click.option("--random-state", type=int, default=None, help="Seed of the draws.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+def sample(model_path, n_samples, out, random_state, quiet):
+    """Draw -n rows from MODEL (in the data's original units) with their component."""
+    loaded = load_model_file(model_path)
+    model = loaded.model
+    model.set_params(random_state=random_state)
+    values, labels = model.sample(n_samples)
+    frame = pd.DataFrame(
+        loaded.preparation.inverse(np.asarray(values, dtype=np.float64)),
+        columns=loaded.preparation.columns,
+    )
+    if not out.lower().endswith(".npy"):
+        frame["component"] = labels + 1
+    write_table(frame, out)
+    if not quiet:
+        click.echo(f"Wrote {n_samples} rows to {out}")
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, path_type=str))
+def info(model_path):
+    """Describe MODEL: covariance model, components, weights, means, fit, provenance."""
+    loaded = load_model_file(model_path)
+    model = loaded.model
+    covariance_model = model._model
+    lines = [
+        f"{type(model).__name__}: {model.n_components} component(s), "
+        f"{model.n_features_in_} feature(s)",
+        f"Covariance model: {covariance_model.name} ({covariance_model.description})",
+        f"Features: {', '.join(loaded.preparation.columns)}"
+        + (" (standardised)" if loaded.preparation.center is not None else ""),
+        f"Log-likelihood per sample: {model.lower_bound_:.4f}; free parameters: "
+        f"{model.n_parameters_}; EM {'converged' if model.converged_ else 'did not converge'} "
+        f"after {model.n_iter_} iteration(s)",
+    ]
+    if loaded.threshold is not None:
+        lines.append(f"Anomaly threshold (log-density): {loaded.threshold:.4f}")
+    lines.append("")
+    weights = pd.DataFrame(
+        np.column_stack([model.weights_, model.means_]),
+        columns=["weight"] + [f"mean {c}" for c in loaded.preparation.columns],
+        index=pd.Index(range(1, model.n_components + 1), name="component"),
+    )
+    lines.append(weights.to_string(float_format=lambda v: f"{v:.4g}"))
+    command = loaded.metadata.get("command")
+    if isinstance(command, str):
+        lines += ["", f"Made by: {command[:500]}"]
+    click.echo("\n".join(lines))
