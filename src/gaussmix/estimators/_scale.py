@@ -33,7 +33,7 @@ from ..engine.sources import (
     is_dask_collection,
 )
 from ..engine.stepwise import blend, run_minibatch_em, step_size
-from ._validation import Rule, check_sample_weight, integer
+from ._validation import Rule, check_sample_weight, integer, validate_parameters
 
 __all__ = [
     "STREAMING_RULES",
@@ -318,14 +318,11 @@ class MinibatchRunner:
 
 def partial_fit(estimator, X, sample_weight=None):
     """One step of online EM on the batch ``X`` (see ``GaussianMixture.partial_fit``)."""
-    from ._validation import validate_parameters
-
-    validate_parameters(estimator.get_params(deep=False), estimator._rules)
     if hasattr(estimator, "converged_"):
+        validate_parameters(estimator.get_params(deep=False), estimator._rules)
         data = batch_source(estimator, X, sample_weight)
-    else:
-        data = training_source(estimator, X, sample_weight)
-        estimator._fit_source(data, batch_size=None)
+    else:  # the first batch: a full-EM fit on it, with every check fit makes
+        data = estimator._fit(X, sample_weight, None)
     model, params = estimator._model, estimator._params
     stats = _e_step_over(data, params, model.scatter)
     n_steps = getattr(estimator, "n_steps_", 0)
