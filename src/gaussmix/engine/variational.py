@@ -1,0 +1,370 @@
+"""Variational Bayes for Gaussian mixtures: conjugate updates computed from `Stats`.
+
+The model (Bishop 2006, ch. 10.2; Blei & Jordan 2006 for the Dirichlet process) puts
+a Dirichlet (or truncated stick-breaking) prior on the weights and a Normal-Wishart
+prior on each component's mean and precision. The mean-field posterior has the same
+families; its update reads nothing but the sufficient statistics of an E-step, so a
+variational fit inherits chunking, sample weights and every data source of EM.
+
+The conventions are scikit-learn's (``sklearn.mixture.BayesianGaussianMixture``) so
+that a fit started from the same responsibilities gives the same numbers:
+
+* ``reg_covar`` is added to the empirical covariance of each component before the
+  conjugate update;
+* the stored covariances are the Wishart scale inverses divided by the degrees of
+  freedom, ``(nu_k W_k)^-1``, i.e. the inverse of the posterior mean precision;
+* the tied model treats its one Wishart as ``K`` copies seeing ``N / K`` points each;
+* the diagonal and spherical models use the Wishart expectation
+  ``E[log|Lambda|] = sum_i digamma((nu - i) / 2) + d log 2 + log|W|`` as scikit-learn does;
+* the lower bound drops the same constants as scikit-learn's, so the values agree.
+
+Functions here are pure; the E-step kernel returns `Stats` whose ``log_likelihood``
+slot holds the E-step's one scalar contribution to the bound, the entropy of q(z).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaln, digamma, gammaln
+
+from .covariance_models import CovarianceModel
+from .estep import log_responsibilities, statistics_from_responsibilities
+from .forms import CovarianceForm
+from .params import MixtureParams
+from .scatter import Scatter
+from .stats import Stats
+
+__all__ = [
+    "NormalWishartPrior",
+    "DirichletWeights",
+    "StickBreakingWeights",
+    "WEIGHT_PRIORS",
+    "VARIATIONAL_MODELS",
+    "VariationalPosterior",
+    "variational_update",
+    "variational_chunk_statistics",
+    "evidence_lower_bound",
+]
+
+# The count scikit-learn adds to every component so that empty ones give no 0/0.
+_EMPTY_COUNT = 10 * np.finfo(np.float64).eps
+
+
+# ---------------------------------------------------------------------------- priors
+@dataclass(frozen=True, eq=False)
+class NormalWishartPrior:
+    """Conjugate prior of the component means and precisions, and of the weights.
+
+    Parameters
+    ----------
+    weight_concentration : float
+        Dirichlet concentration of each weight, or the Beta(1, gamma) concentration of
+        each stick for the Dirichlet process.
+    mean_precision : float
+        ``beta_0``: how many pseudo-points the prior mean is worth.
+    mean : ndarray of shape (n_features,)
+        ``m_0``, the prior mean of every component.
+    degrees_of_freedom : float
+        ``nu_0 > n_features - 1``.
+    covariance : ndarray
+        ``W_0^-1``, the Wishart scale inverse, in the covariance model's compact shape
+        without the component axis: (d, d) for full and tied, (d,) for diagonal, a
+        scalar for spherical.
+    """
+
+    weight_concentration: float
+    mean_precision: float
+    mean: np.ndarray
+    degrees_of_freedom: float
+    covariance: np.ndarray | float
+
+
+class DirichletWeights:
+    """Finite mixture: weights ~ Dirichlet(gamma_0, ..., gamma_0)."""
+
+    name = "dirichlet_distribution"
+
+    @staticmethod
+    def posterior(counts: np.ndarray, prior_concentration: float) -> np.ndarray:
+        """Dirichlet concentrations ``gamma_0 + N_k``."""
+        return prior_concentration + counts
+
+    @staticmethod
+    def expected_log_weights(concentration: np.ndarray) -> np.ndarray:
+        """``E[log pi_k]`` under the posterior."""
+        return digamma(concentration) - digamma(concentration.sum())
+
+    @staticmethod
+    def mean_weights(concentration: np.ndarray) -> np.ndarray:
+        """Posterior mean of the weights."""
+        return concentration / concentration.sum()
+
+    @staticmethod
+    def log_normaliser(concentration: np.ndarray) -> float:
+        """Log of the Dirichlet's normalising constant, ``log Gamma(sum) - sum log Gamma``."""
+        return float(gammaln(concentration.sum()) - gammaln(concentration).sum())
+
+
+class StickBreakingWeights:
+    """Dirichlet process truncated at K: ``pi_k = v_k prod_{j<k} (1 - v_j)``, v_k ~ Beta(1, gamma)."""
+
+    name = "dirichlet_process"
+
+    @staticmethod
+    def posterior(
+        counts: np.ndarray, prior_concentration: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Beta parameters ``(1 + N_k, gamma + sum_{j>k} N_j)`` of every stick."""
+        counts_after = np.concatenate([np.cumsum(counts[::-1])[-2::-1], [0.0]])
+        return 1.0 + counts, prior_concentration + counts_after
+
+    @staticmethod
+    def expected_log_weights(concentration: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """``E[log v_k] + sum_{j<k} E[log(1 - v_j)]``."""
+        a, b = concentration
+        digamma_total = digamma(a + b)
+        log_stick = digamma(a) - digamma_total
+        log_rest = digamma(b) - digamma_total
+        return log_stick + np.concatenate([[0.0], np.cumsum(log_rest)[:-1]])
+
+    @staticmethod
+    def mean_weights(concentration: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Stick-breaking weights of the posterior mean sticks, renormalised over K."""
+        a, b = concentration
+        stick = a / (a + b)
+        weights = stick * np.concatenate([[1.0], np.cumprod(b / (a + b))[:-1]])
+        return weights / weights.sum()
+
+    @staticmethod
+    def log_normaliser(concentration: tuple[np.ndarray, np.ndarray]) -> float:
+        """Sum of the log normalising constants of the Beta posteriors."""
+        a, b = concentration
+        return float(-betaln(a, b).sum())
+
+
+#: ``weight_concentration_prior_type`` values and their weight models.
+WEIGHT_PRIORS = {prior.name: prior for prior in (DirichletWeights, StickBreakingWeights)}
+
+
+def _per_component(counts: np.ndarray) -> np.ndarray:
+    return counts
+
+
+def _shared_by_all(counts: np.ndarray) -> float:
+    # One Wishart seen as K copies, each informed by N / K points (scikit-learn's tied).
+    return counts.sum() / counts.shape[0]
+
+
+#: Covariance models with a Normal-Wishart posterior, and how many points inform each
+#: stored precision. Keys are mclust codes: VVV = full, EEE = tied, VVI = diag, VII = spherical.
+VARIATIONAL_MODELS: dict[str, Callable[[np.ndarray], np.ndarray | float]] = {
+    "VVV": _per_component,
+    "EEE": _shared_by_all,
+    "VVI": _per_component,
+    "VII": _per_component,
+}
+
+
+# ---------------------------------------------------------------------------- posterior
+def _expected_log_det_precision(degrees_of_freedom, n_features: int) -> np.ndarray:
+    """``sum_{i<d} digamma((nu - i) / 2) + d log 2`` (add ``log|W|`` for E[log|Lambda|])."""
+    nu = np.asarray(degrees_of_freedom, dtype=np.float64)
+    offsets = np.arange(n_features).reshape(-1, *([1] * nu.ndim))
+    return n_features * math.log(2.0) + digamma(0.5 * (nu - offsets)).sum(axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class VariationalPosterior:
+    """Mean-field posterior q(weights) q(means, precisions) of a Gaussian mixture.
+
+    It quacks like `MixtureParams` (``weights``, ``means``, ``covariance``,
+    ``weighted_log_prob``), so the E-step kernels and the estimators' inference
+    methods serve it unchanged; its ``weighted_log_prob`` is the variational
+    ``E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)]``.
+
+    Parameters
+    ----------
+    weight_prior : DirichletWeights or StickBreakingWeights
+        The weight model.
+    weight_concentration : ndarray of shape (n_components,) or tuple of two
+        Posterior Dirichlet concentrations, or the Beta parameters of the sticks.
+    mean_precision : ndarray of shape (n_components,)
+        ``beta_k``.
+    means : ndarray of shape (n_components, n_features)
+        ``m_k``, the posterior means of the component means.
+    degrees_of_freedom : ndarray of shape (n_components,) or float
+        ``nu_k`` (one value for the tied model).
+    covariance : CovarianceForm
+        ``(nu_k W_k)^-1``: the inverse posterior mean precisions.
+    """
+
+    weight_prior: type
+    weight_concentration: np.ndarray | tuple[np.ndarray, np.ndarray]
+    mean_precision: np.ndarray
+    means: np.ndarray
+    degrees_of_freedom: np.ndarray | float
+    covariance: CovarianceForm
+
+    @property
+    def n_components(self) -> int:
+        """Number of components."""
+        return self.means.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return self.means.shape[1]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Posterior mean weights (as scikit-learn's ``weights_``)."""
+        return self.weight_prior.mean_weights(self.weight_concentration)
+
+    def expected_log_weights(self) -> np.ndarray:
+        """``E[log pi_k]``, shape (n_components,)."""
+        return self.weight_prior.expected_log_weights(self.weight_concentration)
+
+    def expected_log_gaussian(self, X: np.ndarray) -> np.ndarray:
+        """``E[log N(x_n | mu_k, Lambda_k^-1)]`` under q, shape (n_samples, n_components)."""
+        n_features = X.shape[1]
+        nu = np.asarray(self.degrees_of_freedom, dtype=np.float64)
+        # log_gaussian uses the mean precision nu W; E[log|Lambda|] differs from its
+        # log-determinant by digamma terms, and E[Mahalanobis] adds d / beta_k.
+        correction = -0.5 * n_features * np.log(nu) + 0.5 * (
+            _expected_log_det_precision(nu, n_features) - n_features / self.mean_precision
+        )
+        return self.covariance.log_gaussian(X, self.means) + correction.astype(X.dtype)
+
+    def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``E[log pi_k] + E[log N(x_n | mu_k, Lambda_k^-1)]``, shape (n_samples, n_components)."""
+        return self.expected_log_gaussian(X) + self.expected_log_weights().astype(X.dtype)
+
+    def mixture_params(self) -> MixtureParams:
+        """The point estimate: posterior mean weights, means and precisions."""
+        return MixtureParams(self.weights, self.means, self.covariance)
+
+    def is_finite(self) -> bool:
+        """Whether every parameter is finite."""
+        return self.mixture_params().is_finite()
+
+
+def variational_update(
+    stats: Stats,
+    prior: NormalWishartPrior,
+    model: CovarianceModel,
+    weight_prior: type,
+    reg_covar: float,
+) -> VariationalPosterior:
+    """The conjugate (variational M-step) update of q from an E-step's statistics.
+
+    Parameters
+    ----------
+    stats : Stats
+        Statistics under the current responsibilities; second moments match
+        ``model.scatter``.
+    prior : NormalWishartPrior
+        The prior.
+    model : CovarianceModel
+        One of `VARIATIONAL_MODELS` (VVV, EEE, VVI, VII).
+    weight_prior : DirichletWeights or StickBreakingWeights
+        The weight model.
+    reg_covar : float
+        Ridge added to each component's empirical covariance before the update.
+
+    Raises
+    ------
+    SingularCovarianceError
+        If a posterior covariance is not positive definite.
+    """
+    counts = stats.counts + _EMPTY_COUNT
+    data_means = stats.shift + stats.first / counts[:, np.newaxis]
+    scatter = model.scatter.about_mean(stats.second, stats.first, counts)
+    empirical = model.form.add_to_diagonal(scatter / _expand(counts, scatter.shape), reg_covar)
+
+    mean_precision = prior.mean_precision + counts
+    means = (
+        prior.mean_precision * prior.mean + counts[:, np.newaxis] * data_means
+    ) / mean_precision[:, np.newaxis]
+
+    # Per component: N_k (S_k + beta_0 / beta_k (xbar_k - m_0)(xbar_k - m_0)^T); then pooled
+    # as the model pools scatter for its maximum-likelihood estimate, times the number
+    # of points that inform each stored precision.
+    pull_of_prior = model.scatter.outer(data_means - prior.mean)
+    data_term = _expand(counts, scatter.shape) * (
+        empirical + _expand(prior.mean_precision / mean_precision, scatter.shape) * pull_of_prior
+    )
+    points_per_precision = VARIATIONAL_MODELS[model.name](counts)
+    pooled = model.estimate_covariances(data_term, counts, None)
+    scale_inverse = prior.covariance + pooled * _expand(points_per_precision, pooled.shape)
+    degrees_of_freedom = prior.degrees_of_freedom + points_per_precision
+    covariances = scale_inverse / _expand(degrees_of_freedom, scale_inverse.shape)
+    return VariationalPosterior(
+        weight_prior=weight_prior,
+        weight_concentration=weight_prior.posterior(counts, prior.weight_concentration),
+        mean_precision=mean_precision,
+        means=means,
+        degrees_of_freedom=degrees_of_freedom,
+        covariance=model.form.from_covariances(covariances),
+    )
+
+
+def _expand(values, shape: tuple[int, ...]) -> np.ndarray:
+    """Per-component ``values`` (or a scalar) with trailing axes to broadcast against ``shape``."""
+    values = np.asarray(values, dtype=np.float64)
+    return values.reshape(values.shape + (1,) * (len(shape) - values.ndim))
+
+
+# ---------------------------------------------------------------------------- E-step, bound
+def variational_chunk_statistics(
+    X: np.ndarray,
+    sample_weight: np.ndarray,
+    posterior: VariationalPosterior,
+    scatter: Scatter,
+) -> Stats:
+    """Variational E-step on one chunk.
+
+    Responsibilities are ``r_nk ∝ exp(E[log pi_k] + E[log N(x_n | mu_k, Lambda_k^-1)])``;
+    the returned `Stats` carry, in their ``log_likelihood`` slot, the weighted entropy
+    ``-sum_n w_n sum_k r_nk log r_nk`` of q(z), the only scalar the bound needs from
+    the data besides the statistics.
+    """
+    _, log_resp = log_responsibilities(X, posterior)
+    resp = np.exp(log_resp)
+    entropy = -float(sample_weight.astype(np.float64) @ (resp * log_resp).sum(axis=1,
+                                                                             dtype=np.float64))
+    return statistics_from_responsibilities(
+        X, sample_weight, resp, posterior.means, scatter, log_likelihood=entropy
+    )
+
+
+def evidence_lower_bound(entropy: float, posterior: VariationalPosterior) -> float:
+    """The variational lower bound after a conjugate update, up to scikit-learn's constants.
+
+    With q(params) the conjugate update from the responsibilities whose entropy is
+    ``entropy``, the bound reduces to that entropy plus log-normalisers of the
+    posterior families: ``H[q(z)] + log B(W_k, nu_k) terms + log C(weights)
+    - d/2 sum log beta_k``, dropping the terms that do not change during a fit.
+    """
+    n_features = posterior.n_features
+    nu = np.asarray(posterior.degrees_of_freedom, dtype=np.float64)
+    log_det_scale_cholesky = posterior.covariance.log_det_precision_cholesky(
+        n_features
+    ) - 0.5 * n_features * np.log(nu)
+    half_nu_offsets = 0.5 * (nu - np.arange(n_features).reshape(-1, *([1] * nu.ndim)))
+    log_wishart_norm = -(
+        nu * log_det_scale_cholesky
+        + nu * n_features * 0.5 * math.log(2.0)
+        + gammaln(half_nu_offsets).sum(axis=0)
+    )
+    # A tied model's one Wishart counts once per component.
+    wishart_total = np.broadcast_to(log_wishart_norm, (posterior.n_components,)).sum()
+    return float(
+        entropy
+        - wishart_total
+        - posterior.weight_prior.log_normaliser(posterior.weight_concentration)
+        - 0.5 * n_features * np.log(posterior.mean_precision).sum()
+    )
