@@ -114,6 +114,9 @@ def fit_cell(X, sample_weight, n_components, covariance_type, labels, estimator_
             if np.unique(labels).size < n_components:
                 cell.reason = "the initial partition has fewer clusters than components"
                 return cell
+            # The partition's M-step gives every initial parameter; the estimator's own
+            # initialiser is then overridden: make it the cheapest one that is never singular.
+            params["init_params"] = "random"
             params.update(
                 _initial_from_labels(
                     values, sample_weight, labels, n_components, covariance_type,

@@ -95,30 +95,26 @@ def minimise_by_steps(
 
 def majorised_orientation(
     orientation: np.ndarray,
-    scatter: np.ndarray,
+    shifted_scatter: np.ndarray,
     inverse_variances: np.ndarray,
-    largest_eigenvalues: np.ndarray,
 ) -> np.ndarray:
     """One MM update of a shared orientation ``D`` (Browne & McNicholas, 2014).
 
-    Decreases ``g(D) = sum_k tr(D diag(psi_k) D^T W_k)`` over orthogonal ``D``:
-    with ``alpha_k`` the largest eigenvalue of ``W_k``, ``g`` is majorised at the current
-    ``D0`` by a function linear in ``D``, minimised by ``U V^T`` from the SVD
-    ``U S V^T = sum_k (alpha_k I - W_k) D0 diag(psi_k)``.
+    Decreases ``g(D) = sum_k tr(D diag(psi_k) D^T W_k)`` over orthogonal ``D``. With
+    ``alpha_k`` the largest eigenvalue of ``W_k``, ``W_k - alpha_k I`` is negative
+    semi-definite, so ``g`` is concave in ``D`` up to a constant and lies below its tangent
+    at the current ``D0``; the tangent is minimised over orthogonal matrices by ``U V^T``
+    from the SVD ``U S V^T = sum_k (alpha_k I - W_k) D0 diag(psi_k)``.
 
     Parameters
     ----------
     orientation : ndarray of shape (d, d)
         Current ``D0``, orthogonal, eigenvectors as columns.
-    scatter : ndarray of shape (K, d, d)
-        ``W_k``.
+    shifted_scatter : ndarray of shape (K, d, d)
+        ``alpha_k I - W_k``.
     inverse_variances : ndarray of shape (K, d)
         ``psi_k``: the inverse eigenvalues of each ``Sigma_k`` along ``D``'s columns.
-    largest_eigenvalues : ndarray of shape (K,)
-        ``alpha_k``.
     """
-    n_features = orientation.shape[0]
-    shifted = largest_eigenvalues[:, np.newaxis, np.newaxis] * np.eye(n_features) - scatter
-    gradient = np.einsum("kij,jl,kl->il", shifted, orientation, inverse_variances)
+    gradient = np.sum((shifted_scatter @ orientation) * inverse_variances[:, np.newaxis, :], axis=0)
     left, _, right_t = np.linalg.svd(gradient)
     return left @ right_t

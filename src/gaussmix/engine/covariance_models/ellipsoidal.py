@@ -16,7 +16,6 @@ from ._algebra import (
     common_orientation,
     determinant_root,
     from_eigen,
-    full_objective,
     geometric_mean,
     majorised_orientation,
     minimise_by_steps,
@@ -79,24 +78,25 @@ class VEE(CovarianceModel):
             else _previous_volumes(previous, n_components, n_features)
         )
 
-        def covariances(vols):
+        def common_shape(vols):
             pooled = np.tensordot(1.0 / vols, scatter, axes=1)
-            common = pooled / determinant_root(pooled)
-            return vols[:, np.newaxis, np.newaxis] * common, common
+            return pooled / determinant_root(pooled)
+
+        def traces(vols):
+            # tr(C^{-1} W_k) for every k, with one d x d inverse.
+            return np.einsum("ij,kji->k", np.linalg.inv(common_shape(vols)), scatter)
 
         def step(vols):
-            _, common = covariances(vols)
-            traces = np.trace(np.linalg.solve(common, scatter), axis1=1, axis2=2)
-            return traces / (counts * n_features)
+            return traces(vols) / (counts * n_features)
+
+        def objective(vols):
+            # log det C = 0, so f = sum_k n_k d log lambda_k + tr(C^{-1} W_k) / lambda_k.
+            return float(np.sum(counts * n_features * np.log(vols) + traces(vols) / vols))
 
         volumes = minimise_by_steps(
-            volumes,
-            step,
-            lambda vols: full_objective(covariances(vols)[0], scatter, counts),
-            self.inner_tol,
-            self.inner_max_iter,
+            volumes, step, objective, self.inner_tol, self.inner_max_iter
         )
-        return covariances(volumes)[0]
+        return volumes[:, np.newaxis, np.newaxis] * common_shape(volumes)
 
     @staticmethod
     def n_covariance_parameters(n_components, n_features):
@@ -126,24 +126,27 @@ class _SharedOrientation(CovarianceModel):
             else common_orientation(previous.dense_covariances(n_components, n_features))
         )
         largest = np.linalg.eigvalsh(scatter)[:, -1]
+        # alpha_k I - W_k of the MM majoriser, fixed through the inner iterations.
+        shifted = largest[:, np.newaxis, np.newaxis] * np.eye(n_features) - scatter
 
-        def eigenvalues(rotation):
-            rotated = np.einsum("ji,kjl,li->ki", rotation, scatter, rotation)
-            return self.eigenvalues(rotated, counts)
+        def evaluate(rotation):
+            # diag(D^T W_k D), the eigenvalues given D, and f (Sigma_k is diagonal along D).
+            rotated = np.sum((scatter @ rotation) * rotation, axis=1)
+            values = self.eigenvalues(rotated, counts)
+            objective = float(np.sum(counts[:, np.newaxis] * np.log(values) + rotated / values))
+            return values, objective
 
-        def step(rotation):
-            return majorised_orientation(rotation, scatter, 1.0 / eigenvalues(rotation), largest)
-
-        orientation = minimise_by_steps(
-            orientation,
-            step,
-            lambda rotation: full_objective(
-                from_eigen(rotation, eigenvalues(rotation)), scatter, counts
-            ),
-            self.inner_tol,
-            self.inner_max_iter,
-        )
-        return from_eigen(orientation, eigenvalues(orientation))
+        values, objective = evaluate(orientation)
+        for _ in range(self.inner_max_iter):
+            candidate = majorised_orientation(orientation, shifted, 1.0 / values)
+            candidate_values, candidate_objective = evaluate(candidate)
+            if not np.isfinite(candidate_objective):
+                break
+            change = objective - candidate_objective
+            orientation, values, objective = candidate, candidate_values, candidate_objective
+            if abs(change) <= self.inner_tol * (1.0 + abs(objective)):
+                break
+        return from_eigen(orientation, values)
 
 
 class EVE(_SharedOrientation):

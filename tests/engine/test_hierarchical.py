@@ -1,0 +1,111 @@
+"""Model-based hierarchical initialisation: against a brute-force agglomeration."""
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from gaussmix import GaussianMixture
+from gaussmix.engine.hierarchical import (
+    HierarchicalSubsetWarning,
+    cut_tree,
+    hierarchical_partitions,
+    merge_tree,
+    svd_scaled,
+)
+
+
+def _criterion(Z, labels, alpha):
+    """sum_k n_k log det((W_k + alpha I) / n_k), written out directly."""
+    total = 0.0
+    d = Z.shape[1]
+    for k in np.unique(labels):
+        members = Z[labels == k]
+        centred = members - members.mean(axis=0)
+        n_k = members.shape[0]
+        total += n_k * np.log(np.linalg.det((centred.T @ centred + alpha * np.eye(d)) / n_k))
+    return total
+
+
+def _brute_force_partitions(Z):
+    """Greedy agglomeration trying every pair at every step (slow, obviously right)."""
+    alpha = np.sum((Z - Z.mean(axis=0)) ** 2) / Z.size
+    labels = np.arange(Z.shape[0])
+    partitions = {Z.shape[0]: labels.copy()}
+    while np.unique(labels).size > 1:
+        clusters = np.unique(labels)
+        best = None
+        for a, b in itertools.combinations(clusters, 2):
+            trial = np.where(labels == b, a, labels)
+            value = _criterion(Z, trial, alpha)
+            if best is None or value < best[0] - 1e-12:
+                best = (value, trial)
+        labels = best[1]
+        partitions[np.unique(labels).size] = labels.copy()
+    return partitions
+
+
+def _same_partition(a, b):
+    return adjusted_rand_score(a, b) == 1.0
+
+
+def test_tree_matches_brute_force_agglomeration():
+    rng = np.random.default_rng(0)
+    Z = np.vstack([rng.normal(0, 1, (6, 2)), rng.normal(4, 0.5, (6, 2))])
+    expected = _brute_force_partitions(Z)
+    ours = cut_tree(merge_tree(Z), Z.shape[0], range(1, Z.shape[0] + 1))
+    for k in range(1, Z.shape[0] + 1):
+        assert _same_partition(ours[k], expected[k]), k
+
+
+def test_cuts_are_nested_and_deterministic():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    first = hierarchical_partitions(X, np.ones(300), range(1, 8))
+    second = hierarchical_partitions(X, np.ones(300), range(1, 8))
+    for k in range(1, 8):
+        np.testing.assert_array_equal(first[k], second[k])
+        assert np.unique(first[k]).size == k
+    for k in range(1, 7):
+        # Every cluster of the K+1 cut lies inside one cluster of the K cut.
+        for cluster in np.unique(first[k + 1]):
+            assert np.unique(first[k][first[k + 1] == cluster]).size == 1
+
+
+def test_separated_clusters_are_recovered():
+    rng = np.random.default_rng(2)
+    centres = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 5]])
+    X = np.vstack([rng.normal(c, 1.0, (80, 3)) for c in centres])
+    truth = np.repeat(np.arange(3), 80)
+    labels = hierarchical_partitions(X, np.ones(240), [3])[3]
+    assert adjusted_rand_score(truth, labels) == 1.0
+
+
+def test_svd_scaling_whitens_to_the_singular_values():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3)) @ np.array([[2.0, 0.3, 0], [0, 1.0, 0.5], [0, 0, 0.2]]) + 7
+    standardised = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+    singular_values = np.linalg.svd(standardised, compute_uv=False)
+    Z = svd_scaled(X)
+    np.testing.assert_allclose(Z.T @ Z, np.diag(singular_values), atol=1e-9)
+
+
+def test_subset_above_max_rows_warns_and_labels_every_row():
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(8, 1, (150, 2))])
+    with pytest.warns(HierarchicalSubsetWarning, match="random subset of 100 of 300"):
+        labels = hierarchical_partitions(X, np.ones(300), [2], max_rows=100, random_state=0)[2]
+    assert labels.shape == (300,)
+    assert adjusted_rand_score(np.repeat([0, 1], 150), labels) == 1.0
+
+
+def test_more_clusters_than_rows_gives_none():
+    X = np.arange(6.0).reshape(3, 2) ** 2
+    assert hierarchical_partitions(X, np.ones(3), [5])[5] is None
+
+
+def test_gaussian_mixture_accepts_hierarchical_init(chapter_data):
+    X, labels = chapter_data
+    gm = GaussianMixture(3, init_params="hierarchical").fit(X)
+    assert adjusted_rand_score(labels, gm.predict(X)) > 0.8
