@@ -233,5 +233,7 @@ def test_drawn_imputations_keep_observed_values_and_average_to_the_expectation()
     draws = draw_imputations(X, params, 4000, np.random.RandomState(0))
     observed = ~np.isnan(X)
     assert not np.isnan(draws).any()
-    np.testing.assert_array_equal(draws[:, observed], np.broadcast_to(X[observed], draws[:, observed].shape))
+    np.testing.assert_array_equal(
+        draws[:, observed], np.broadcast_to(X[observed], draws[:, observed].shape)
+    )
     np.testing.assert_allclose(draws.mean(axis=0), conditional_expectation(X, params), atol=0.25)

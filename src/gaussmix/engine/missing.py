@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
 from .estep import chunk_statistics, logsumexp_rows, statistics_from_responsibilities
 from .params import MixtureParams
@@ -42,6 +41,7 @@ from .stats import Stats
 
 __all__ = [
     "UNLABELLED",
+    "ObservedDataParams",
     "missingness_patterns",
     "PatternConditionals",
     "pattern_conditionals",
@@ -80,9 +80,7 @@ def missingness_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         packed = np.pad(packed, ((0, 0), (0, padding)))
     keys = np.ascontiguousarray(packed).view(np.uint64)
     if keys.shape[1] == 1:
-        _, first_row, pattern_of_row = np.unique(
-            keys[:, 0], return_index=True, return_inverse=True
-        )
+        _, first_row, pattern_of_row = np.unique(keys[:, 0], return_index=True, return_inverse=True)
     else:
         _, first_row, pattern_of_row = np.unique(
             keys, axis=0, return_index=True, return_inverse=True
@@ -113,10 +111,21 @@ class PatternConditionals:
     factors: np.ndarray
 
 
-def _covariance_root_rows(covariance: np.ndarray) -> np.ndarray:
-    """Rows ``b_j`` with ``sum_j b_j b_j^T == covariance`` for a symmetric PSD matrix."""
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))).T
+def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
+    """Rows ``b_j`` with ``sum_j b_j b_j^T == C`` for each symmetric PSD matrix ``C``.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (..., m, m)
+
+    Returns
+    -------
+    roots : ndarray of shape (..., m, m)
+        ``roots[..., j, :]`` is ``b_j``.
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh(covariances)
+    scaled = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[..., np.newaxis, :]
+    return np.swapaxes(scaled, -1, -2)
 
 
 def pattern_conditionals(
@@ -128,6 +137,9 @@ def pattern_conditionals(
     conditionals: bool = True,
 ) -> PatternConditionals:
     """Marginal log-densities and conditional moments for rows sharing one pattern.
+
+    All components at once: one batched Cholesky factorisation of the K observed
+    blocks ``Sigma_koo`` and batched triangular solves over the pattern's rows.
 
     Parameters
     ----------
@@ -153,35 +165,30 @@ def pattern_conditionals(
     obs = np.flatnonzero(observed)
     mis = np.flatnonzero(~observed)
     X = np.asarray(X, dtype=np.float64)
-    x_observed = X[:, obs]
-    n_rows = X.shape[0]
+    means = np.asarray(params.means, dtype=np.float64)
+    block_oo = dense_covariances[:, obs][:, :, obs]
+    lower = np.linalg.cholesky(block_oo)
+    # Plain LU solves: on tiny triangular systems they are far cheaper than a
+    # dedicated triangular solver's call overhead, and exact for triangular matrices.
+    differences = X[np.newaxis, :, obs] - means[:, np.newaxis, obs]
+    whitened = np.linalg.solve(lower, np.swapaxes(differences, 1, 2))
+    log_det = 2.0 * np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+    squared_distances = np.einsum("kon,kon->kn", whitened, whitened)
     with np.errstate(divide="ignore"):
         log_weights = np.log(params.weights)
-    weighted_log_prob = np.empty((n_rows, n_components))
-    completed = np.empty((n_components, n_rows, n_features)) if conditionals else None
-    factors = np.empty((n_components, mis.size, n_features)) if conditionals else None
-    for k in range(n_components):
-        mean = params.means[k]
-        covariance = dense_covariances[k]
-        lower = linalg.cholesky(covariance[np.ix_(obs, obs)], lower=True, check_finite=False)
-        whitened = linalg.solve_triangular(
-            lower, (x_observed - mean[obs]).T, lower=True, check_finite=False
-        )
-        log_det = 2.0 * np.log(np.diag(lower)).sum()
-        weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
-            obs.size * _LOG_2PI + log_det + np.einsum("ij,ij->j", whitened, whitened)
-        )
-        if not conditionals:
-            continue
-        # G = L^-1 Sigma_om, so Sigma_mo Sigma_oo^-1 (x_o - mu_o) = G^T whitened.
-        gain = linalg.solve_triangular(
-            lower, covariance[np.ix_(obs, mis)], lower=True, check_finite=False
-        )
-        completed[k] = X
-        completed[k][:, mis] = mean[mis] + whitened.T @ gain
-        conditional_covariance = covariance[np.ix_(mis, mis)] - gain.T @ gain
-        factors[k] = 0.0
-        factors[k][:, mis] = _covariance_root_rows(conditional_covariance)
+    weighted_log_prob = (
+        log_weights[:, np.newaxis]
+        - 0.5 * (obs.size * _LOG_2PI + log_det[:, np.newaxis] + squared_distances)
+    ).T
+    if not conditionals:
+        return PatternConditionals(weighted_log_prob, None, None)
+    # G = L^-1 Sigma_om, so Sigma_mo Sigma_oo^-1 (x_o - mu_o) = G^T whitened.
+    gain = np.linalg.solve(lower, dense_covariances[:, obs][:, :, mis])
+    completed = np.broadcast_to(X, (n_components, *X.shape)).copy()
+    completed[:, :, mis] = means[:, np.newaxis, mis] + np.swapaxes(whitened, 1, 2) @ gain
+    conditional_covariances = dense_covariances[:, mis][:, :, mis] - np.swapaxes(gain, 1, 2) @ gain
+    factors = np.zeros((n_components, mis.size, n_features))
+    factors[:, :, mis] = _covariance_root_rows(conditional_covariances)
     return PatternConditionals(weighted_log_prob, completed, factors)
 
 
@@ -202,11 +209,11 @@ def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarr
     """
     missing = np.isnan(X)
     if not missing.any():
-        return params.weighted_log_prob(X)
+        return MixtureParams.weighted_log_prob(params, X)
     result = np.empty((X.shape[0], params.n_components))
     complete = ~missing.any(axis=1)
     if complete.any():
-        result[complete] = params.weighted_log_prob(X[complete])
+        result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
     incomplete = np.flatnonzero(~complete)
     patterns, pattern_of_row = missingness_patterns(X[incomplete])
     dense = params.covariance.dense_covariances(*params.means.shape)
@@ -221,6 +228,25 @@ def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarr
             X[rows], observed, params, dense, conditionals=False
         ).weighted_log_prob
     return result.astype(X.dtype, copy=False)
+
+
+@dataclass(frozen=True, eq=False)
+class ObservedDataParams(MixtureParams):
+    """`MixtureParams` whose densities marginalise NaN coordinates out.
+
+    Anything that reads densities through ``weighted_log_prob`` (``score_samples``,
+    ``predict_proba``, ``predict``, `gaussmix.engine.estep.log_responsibilities`) then
+    uses the exact marginal density of each row's observed coordinates.
+    """
+
+    @classmethod
+    def of(cls, params: MixtureParams) -> ObservedDataParams:
+        """The same mixture, read with missing values marginalised out."""
+        return cls(params.weights, params.means, params.covariance)
+
+    def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``log pi_k + log N(x_o | mu_ko, Sigma_koo)``, shape (n_samples, n_components)."""
+        return observed_weighted_log_prob(X, self)
 
 
 def _responsibilities(weighted_log_prob: np.ndarray, labels: np.ndarray | None):
@@ -242,7 +268,11 @@ def _complete_rows_statistics(X, w, params, scatter, labels) -> Stats:
     weighted = params.weighted_log_prob(X).astype(np.float64)
     resp, log_density = _responsibilities(weighted, labels)
     return statistics_from_responsibilities(
-        X, w, resp, np.asarray(params.means, dtype=np.float64), scatter,
+        X,
+        w,
+        resp,
+        np.asarray(params.means, dtype=np.float64),
+        scatter,
         log_likelihood=float(w.astype(np.float64) @ log_density),
     )
 
@@ -294,7 +324,10 @@ def incomplete_statistics(
     if not incomplete_mask.all():
         complete = ~incomplete_mask
         stats = stats + _complete_rows_statistics(
-            X[complete], sample_weight[complete], params, scatter,
+            X[complete],
+            sample_weight[complete],
+            params,
+            scatter,
             None if labels is None else labels[complete],
         )
     if not incomplete_mask.any():
@@ -365,7 +398,10 @@ def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
             continue
         terms = pattern_conditionals(imputed[rows], observed, params, dense)
         resp, _ = _responsibilities(terms.weighted_log_prob, None)
-        imputed[rows] = np.einsum("nk,knd->nd", resp, terms.completed)
+        missing = np.flatnonzero(~observed)
+        imputed[rows[:, np.newaxis], missing] = np.einsum(
+            "nk,knd->nd", resp, terms.completed[:, :, missing]
+        )
     return imputed
 
 
@@ -404,7 +440,7 @@ def draw_imputations(
             completed = np.broadcast_to(
                 params.means[:, np.newaxis, :], (params.n_components, rows.size, X.shape[1])
             )
-            factors = np.stack([_covariance_root_rows(c) for c in dense])
+            factors = _covariance_root_rows(dense)
         cumulative = np.cumsum(resp, axis=1)
         cumulative /= cumulative[:, -1:]
         n_missing = factors.shape[1]

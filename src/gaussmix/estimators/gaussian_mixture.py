@@ -10,12 +10,13 @@ from sklearn.utils import check_random_state
 
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ..engine.em import EMResult, best_of_restarts, run_em
-from ..engine.estep import chunk_statistics, statistics_from_responsibilities
+from ..engine.estep import statistics_from_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
 from ..engine.mstep import m_step
 from ..engine.params import MixtureParams
 from ._base import MixtureBase
+from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._scale import (
     STREAMING_RULES,
     MinibatchRunner,
@@ -33,7 +34,7 @@ from ._validation import (
 
 __all__ = ["GaussianMixture"]
 
-class GaussianMixture(MixtureBase):
+class GaussianMixture(IncompleteDataMixin, MixtureBase):
     """Gaussian mixture model fitted by Expectation-Maximization.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture` with the same
@@ -84,6 +85,12 @@ class GaussianMixture(MixtureBase):
         fits and `partial_fit`); larger values damp the first steps.
     learning_decay : float, default=0.7
         ``kappa`` of the step size, in (0.5, 1]: how fast old batches are forgotten.
+    missing : {"error", "marginalize"}, default="error"
+        What NaN in X means. ``"error"`` refuses it. ``"marginalize"`` treats NaN as a
+        value missing at random: EM runs on each row's observed coordinates
+        (Ghahramani & Jordan 1994), and ``score_samples``, ``predict_proba`` and
+        ``predict`` use the marginal density of the observed coordinates. Rows with
+        every value missing are ignored (with a warning). See ``docs/incomplete-data.md``.
 
     Attributes
     ----------
@@ -116,6 +123,9 @@ class GaussianMixture(MixtureBase):
     n_steps_ : int
         Online EM steps taken (batches of a mini-batch fit, calls of `partial_fit`);
         0 after a full-EM `fit`.
+    n_missing_values_ : int
+        Number of missing (NaN) values in the training data (0 unless
+        ``missing="marginalize"``).
 
     See Also
     --------
@@ -139,6 +149,7 @@ class GaussianMixture(MixtureBase):
         "means_init": optional_array(),
         "precisions_init": optional_array(),
         **STREAMING_RULES,
+        **MISSING_RULES,
     }
 
     def __init__(
@@ -161,6 +172,7 @@ class GaussianMixture(MixtureBase):
         batch_size=None,
         learning_offset=10.0,
         learning_decay=0.7,
+        missing="error",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -179,6 +191,7 @@ class GaussianMixture(MixtureBase):
         self.batch_size = batch_size
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
+        self.missing = missing
 
     # ------------------------------------------------------------------ fitting
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -200,7 +213,7 @@ class GaussianMixture(MixtureBase):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
-        self._fit(X, sample_weight, self.batch_size)
+        self._fit(X, sample_weight, self.batch_size, y)
         return self.predict(X)
 
     def fit(self, X, y=None, sample_weight=None):
@@ -213,8 +226,11 @@ ParquetSource of shape (n_samples, n_features)
             Training data; a DataFrame's column names are kept. Memory maps and
             Parquet files are read chunk by chunk, Dask collections are reduced on
             their workers (see ``docs/scale.md``).
-        y : Ignored
-            Present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Optional partial labels for semi-supervised EM: a component index
+            (0..n_components-1) for labelled rows and -1 for the others. Labelled rows
+            keep their component; the labels also seed the initialisation. A ``y``
+            without any -1 is ignored (as scikit-learn's mixtures ignore ``y``).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row. Integer weights give the same model as
             repeating rows.
@@ -224,7 +240,7 @@ ParquetSource of shape (n_samples, n_features)
         self : GaussianMixture
             The fitted estimator.
         """
-        self._fit(X, sample_weight, self.batch_size)
+        self._fit(X, sample_weight, self.batch_size, y)
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -251,19 +267,25 @@ ParquetSource of shape (n_samples, n_features)
         """
         return _partial_fit(self, X, sample_weight)
 
-    def _fit(self, X, sample_weight, batch_size):
+    def _fit(self, X, sample_weight, batch_size, y=None):
         """Validate the parameters and the data, then fit; returns the data source."""
         validate_parameters(self.get_params(deep=False), self._rules)
-        data = training_source(self, X, sample_weight)
-        self._fit_source(data, batch_size)
+        with self._reading_training_data():
+            data = training_source(self, X, sample_weight)
+        self._check_missing_values(data)
+        self._fit_source(data, batch_size, labels=self._read_labels(y, data))
         return data
 
-    def _fit_source(self, data, batch_size) -> None:
-        """Fit by full EM (``batch_size=None``) or mini-batch EM over a data source."""
+    def _fit_source(self, data, batch_size, labels=None) -> None:
+        """Fit by full EM (``batch_size=None``) or mini-batch EM over a data source.
+
+        ``labels`` (a component per row, -1 if unknown) makes the fit semi-supervised.
+        """
         model = get_covariance_model(self.covariance_type)
         initial = self._checked_initial_parameters(data.n_features)
         random_state = check_random_state(self.random_state)
         X, weights = data.initialization_sample(random_state)
+        X = self._initialization_rows(X, weights)
         n_weighted_rows = int(np.count_nonzero(weights))
         if n_weighted_rows < self.n_components:
             raise ValueError(
@@ -271,10 +293,7 @@ ParquetSource of shape (n_samples, n_features)
                 f"weight, got {n_weighted_rows}. Use fewer components or more data."
             )
 
-        def e_step(params):
-            return data.map_reduce(
-                lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk, params, model.scatter)
-            )
+        e_step = self._e_step(data, model.scatter, labels)
 
         def update(stats, params):
             return m_step(stats, model, self.reg_covar, params.covariance)
@@ -293,7 +312,7 @@ ParquetSource of shape (n_samples, n_features)
             start = (
                 self._params
                 if warm
-                else self._initial_params(X, weights, model, initial, random_state)
+                else self._initial_params(X, weights, model, initial, random_state, labels)
             )
             result = (
                 minibatch(start, monitor)
@@ -369,11 +388,14 @@ ParquetSource of shape (n_samples, n_features)
             return get_covariance_model(self.covariance_type).form
         return FullForm
 
-    def _initial_params(self, X, weights, model, initial, random_state) -> MixtureParams:
+    def _initial_params(
+        self, X, weights, model, initial, random_state, labels=None
+    ) -> MixtureParams:
         """Parameters from the initial responsibilities, overridden by user-given ones."""
         resp = initial_responsibilities(
             self.init_params, X, weights, self.n_components, random_state
         )
+        resp = self._seeded_responsibilities(resp, labels)
         shift = np.broadcast_to(np.average(X, axis=0, weights=weights), (self.n_components,
                                                                           X.shape[1]))
         stats = statistics_from_responsibilities(X, weights, resp, shift.astype(np.float64),
