@@ -165,7 +165,7 @@ class IncompleteDataMixin:
                 f"{n_empty_rows} row(s) of X have every value missing; they carry no "
                 "information and are ignored by the fit.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         self.n_missing_values_ = n_missing
 
