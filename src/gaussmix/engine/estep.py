@@ -1,13 +1,23 @@
 """E-step kernels: pure functions from a chunk of rows and parameters to results.
 
-Nothing here allocates more than (rows in the chunk) x K x d numbers; callers bound
-memory by bounding the chunk.
+The fused kernel `chunk_statistics` works on one chunk in "component-major" layout: the
+rows are centred at a reference point and transposed to shape (d, n), and every
+per-component quantity is an (K, n) array whose rows are contiguous. Then the
+log-densities of all components come from one or two matrix products (see the forms'
+``squared_mahalanobis_centred``), the log-sum-exp and the normalisation are reductions
+over the short first axis (fast, vectorised along n), and the responsibilities are
+computed once, in place, and never exponentiated twice.
+
+Nothing here allocates more than a few (rows in the chunk) x K x d numbers; callers bound
+memory by bounding the chunk (`gaussmix.engine.data.default_chunk_rows`). Float32 rows are
+computed in float32; the statistics are accumulated in float64.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .forms import centred_columns, reference_point
 from .params import MixtureParams
 from .scatter import Scatter
 from .stats import Stats
@@ -17,7 +27,13 @@ __all__ = [
     "log_responsibilities",
     "statistics_from_responsibilities",
     "chunk_statistics",
+    "reference_point",
+    "centred_columns",
+    "normalise_columns",
 ]
+
+# Rows per block when `statistics_from_responsibilities` upcasts float32 data.
+_UPCAST_BLOCK_ROWS = 8192
 
 
 def logsumexp_rows(values: np.ndarray) -> np.ndarray:
@@ -26,6 +42,28 @@ def logsumexp_rows(values: np.ndarray) -> np.ndarray:
     row_max = np.where(np.isfinite(row_max), row_max, 0.0)
     with np.errstate(divide="ignore"):
         return np.log(np.exp(values - row_max[:, np.newaxis]).sum(axis=1)) + row_max
+
+
+def normalise_columns(log_prob: np.ndarray) -> np.ndarray:
+    """Turn weighted log-probabilities (K, n) into responsibilities, in place.
+
+    Returns
+    -------
+    log_density : ndarray of shape (n,)
+        ``log sum_k exp(log_prob[k, n])``; ``-inf`` where every component has ``-inf``.
+    """
+    column_max = log_prob.max(axis=0)
+    finite = np.isfinite(column_max)
+    if not finite.all():
+        column_max = np.where(finite, column_max, 0.0).astype(log_prob.dtype)
+    log_prob -= column_max
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_prob /= total
+        log_density = np.log(total)
+    log_density += column_max
+    return log_density
 
 
 def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +81,20 @@ def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarr
     return log_density, weighted - log_density[:, np.newaxis]
 
 
+def _log_weights(weights: np.ndarray, dtype) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(weights).astype(dtype, copy=False)
+
+
+def _statistics_float64(X, sample_weight, responsibilities, shift, scatter, log_likelihood):
+    weighted_resp = responsibilities * sample_weight[:, np.newaxis]
+    reference = reference_point(shift)
+    centred = centred_columns(X, reference)
+    offsets = shift - reference
+    return _assemble(centred, weighted_resp.T, offsets, shift, scatter, log_likelihood,
+                     float(np.sum(sample_weight, dtype=np.float64)))
+
+
 def statistics_from_responsibilities(
     X: np.ndarray,
     sample_weight: np.ndarray,
@@ -52,6 +104,10 @@ def statistics_from_responsibilities(
     log_likelihood: float = 0.0,
 ) -> Stats:
     """Accumulate `Stats` of a chunk from given responsibilities.
+
+    Computed in float64 whatever X's dtype (in blocks of rows, so memory stays bounded):
+    this path starts EM from hard or random assignments, where a float32 scatter about a
+    single row would not be positive definite.
 
     Parameters
     ----------
@@ -65,22 +121,50 @@ def statistics_from_responsibilities(
     log_likelihood : float
         Weighted log-likelihood of the chunk, carried into the result.
     """
-    weighted_resp = responsibilities * sample_weight[:, np.newaxis].astype(X.dtype, copy=False)
-    n_components, n_features = shift.shape
-    first = np.empty((n_components, n_features))
-    second = scatter.zeros(n_components, n_features)
-    local_shift = shift.astype(X.dtype, copy=False)
-    for k in range(n_components):
-        differences = X - local_shift[k]
-        first[k] = weighted_resp[:, k] @ differences
-        second[k] = scatter.accumulate(differences, weighted_resp[:, k])
+    shift = np.asarray(shift, dtype=np.float64)
+    if X.dtype == np.float64 and responsibilities.dtype == np.float64:
+        return _statistics_float64(
+            X, sample_weight.astype(np.float64, copy=False), responsibilities, shift, scatter,
+            log_likelihood,
+        )
+    stats = None
+    for start in range(0, X.shape[0], _UPCAST_BLOCK_ROWS):
+        rows = slice(start, start + _UPCAST_BLOCK_ROWS)
+        block = _statistics_float64(
+            X[rows].astype(np.float64),
+            sample_weight[rows].astype(np.float64),
+            responsibilities[rows].astype(np.float64),
+            shift,
+            scatter,
+            0.0,
+        )
+        stats = block if stats is None else stats + block
     return Stats(
-        counts=weighted_resp.sum(axis=0, dtype=np.float64),
+        counts=stats.counts,
+        first=stats.first,
+        second=stats.second,
+        shift=shift,
+        log_likelihood=float(log_likelihood),
+        total_weight=stats.total_weight,
+    )
+
+
+def _assemble(centred, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight):
+    """`Stats` from centred columns (d, n) and weighted responsibilities (K, n)."""
+    counts = weighted_resp.sum(axis=1, dtype=np.float64)
+    # sum_n r_nk (x_n - c_k) = sum_n r_nk (x_n - ref) - N_k (c_k - ref)
+    first_about_reference = (weighted_resp @ centred.T).astype(np.float64)
+    first = first_about_reference - counts[:, np.newaxis] * offsets
+    second = scatter.centred_second_moments(
+        centred, weighted_resp, offsets, counts, first_about_reference
+    )
+    return Stats(
+        counts=counts,
         first=first,
         second=second,
         shift=shift,
         log_likelihood=float(log_likelihood),
-        total_weight=float(sample_weight.sum(dtype=np.float64)),
+        total_weight=total_weight,
     )
 
 
@@ -90,13 +174,25 @@ def chunk_statistics(
     params: MixtureParams,
     scatter: Scatter,
 ) -> Stats:
-    """E-step on one chunk: responsibilities under ``params``, reduced to `Stats`."""
-    log_density, log_resp = log_responsibilities(X, params)
-    return statistics_from_responsibilities(
-        X,
-        sample_weight,
-        np.exp(log_resp),
-        params.means,
-        scatter,
-        log_likelihood=sample_weight @ log_density.astype(np.float64),
+    """E-step on one chunk: responsibilities under ``params``, reduced to `Stats`.
+
+    One pass over the chunk: log-densities of all components by matrix products on the
+    centred rows, responsibilities normalised in place, then the weighted moments.
+    Float32 chunks are computed in float32 and their statistics returned in float64.
+    """
+    dtype = X.dtype
+    shift = np.asarray(params.means, dtype=np.float64)
+    reference = reference_point(shift)
+    centred = centred_columns(X, reference)
+    offsets = shift - reference
+    log_prob = params.covariance.log_gaussian_centred(centred, offsets)
+    log_prob += _log_weights(params.weights, dtype)[:, np.newaxis]
+    log_density = normalise_columns(log_prob)
+    weights = sample_weight.astype(dtype, copy=False)
+    with np.errstate(invalid="ignore"):
+        log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
+    log_prob *= weights
+    return _assemble(
+        centred, log_prob, offsets, shift, scatter, log_likelihood,
+        float(np.sum(sample_weight, dtype=np.float64)),
     )

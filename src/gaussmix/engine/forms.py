@@ -35,6 +35,8 @@ __all__ = [
     "SphericalForm",
     "SingularCovarianceError",
     "FORMS",
+    "reference_point",
+    "centred_columns",
 ]
 
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -86,10 +88,39 @@ def _positive_variances(variances: np.ndarray) -> np.ndarray:
     return variances
 
 
-def _squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """``out[n, k] = ||points[n] - centres[k]||^2`` without cancellation far from the origin."""
-    differences = points[:, np.newaxis, :] - centres[np.newaxis, :, :]
-    return np.einsum("nkd,nkd->nk", differences, differences)
+def reference_point(means: np.ndarray) -> np.ndarray:
+    """A point inside the mixture around which rows are centred (float64, shape (d,)).
+
+    Centring makes every expansion in the kernels lose precision only with the spread of
+    the mixture, never with the distance of the data from the origin.
+    """
+    return np.asarray(means, dtype=np.float64).mean(axis=0)
+
+
+def centred_columns(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``(X - reference).T`` as a C-contiguous (d, n) array in X's dtype."""
+    centred = np.empty((X.shape[1], X.shape[0]), dtype=X.dtype)
+    np.subtract(X.T, reference.astype(X.dtype)[:, np.newaxis], out=centred)
+    return centred
+
+
+def _squared_distances_centred(
+    centred: np.ndarray, offsets: np.ndarray, scales: np.ndarray | None = None
+) -> np.ndarray:
+    """``out[k, n] = scales[k] * ||centred[:, n] - offsets[k]||^2`` by one matrix product.
+
+    The expansion ``|x|^2 - 2 x.c + |c|^2`` is taken about the reference point of the
+    centred columns, so its rounding error grows with the mixture's spread relative to the
+    component widths, never with the data's distance from the origin.
+    """
+    dtype = centred.dtype
+    offsets = np.asarray(offsets, dtype=np.float64)
+    scales = np.ones(offsets.shape[0]) if scales is None else np.asarray(scales, np.float64)
+    distances = (-2.0 * scales[:, np.newaxis] * offsets).astype(dtype) @ centred
+    column_norms = np.einsum("dn,dn->n", centred, centred)
+    distances += scales.astype(dtype)[:, np.newaxis] * column_norms
+    distances += (scales * np.einsum("kd,kd->k", offsets, offsets)).astype(dtype)[:, np.newaxis]
+    return distances
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,15 +175,52 @@ class CovarianceForm:
         """``log det P_k`` for each component, shape (n_components,) or scalar."""
         raise NotImplementedError
 
+    def squared_mahalanobis_centred(self, centred: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances in component-major layout.
+
+        Parameters
+        ----------
+        centred : ndarray of shape (n_features, n_samples)
+            Rows minus a reference point ``r``, transposed (float32 or float64).
+        offsets : ndarray of shape (n_components, n_features)
+            Means minus the same reference point, in float64.
+
+        Returns
+        -------
+        ndarray of shape (n_components, n_samples)
+            ``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``, in ``centred``'s dtype, a fresh
+            array the caller may overwrite.
+        """
+        raise NotImplementedError
+
     def squared_mahalanobis(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distances, shape (n_samples, n_components), in X's dtype."""
-        raise NotImplementedError
+        X = np.asarray(X)
+        means = np.asarray(means, dtype=np.float64)
+        reference = reference_point(means)
+        centred = centred_columns(X, reference)
+        return self.squared_mahalanobis_centred(centred, means - reference).T
+
+    def log_gaussian_centred(self, centred: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """``log N(x_n | mu_k, Sigma_k)``, shape (n_components, n_samples), in place of distances.
+
+        Same arguments as `squared_mahalanobis_centred`.
+        """
+        n_features = centred.shape[0]
+        log_det = np.asarray(self.log_det_precision_cholesky(n_features), dtype=np.float64)
+        constant = np.broadcast_to(log_det - 0.5 * n_features * _LOG_2PI, offsets.shape[:1])
+        log_prob = self.squared_mahalanobis_centred(centred, offsets)
+        log_prob *= -0.5
+        log_prob += constant.astype(centred.dtype)[:, np.newaxis]
+        return log_prob
 
     def log_gaussian(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
         """``log N(x_n | mu_k, Sigma_k)`` for every row and component, in X's dtype."""
-        log_det = np.asarray(self.log_det_precision_cholesky(X.shape[1]), dtype=X.dtype)
-        distances = self.squared_mahalanobis(X, means.astype(X.dtype, copy=False))
-        return -0.5 * (X.shape[1] * _LOG_2PI + distances) + log_det
+        X = np.asarray(X)
+        means = np.asarray(means, dtype=np.float64)
+        reference = reference_point(means)
+        centred = centred_columns(X, reference)
+        return self.log_gaussian_centred(centred, means - reference).T
 
     def dense_covariances(self, n_components: int, n_features: int) -> np.ndarray:
         """Covariances as a (n_components, d, d) array whatever the form."""
@@ -202,14 +270,24 @@ class FullForm(CovarianceForm):
     def log_det_precision_cholesky(self, n_features):
         return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
 
-    def squared_mahalanobis(self, X, means):
-        factors = self.precisions_cholesky.astype(X.dtype, copy=False)
+    def squared_mahalanobis_centred(self, centred, offsets):
+        factors = self.precisions_cholesky
         n_components, n_features, _ = factors.shape
-        # One matrix product for all components: X @ [P_1 | P_2 | ... | P_K].
-        stacked = factors.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
-        projected = (X @ stacked).reshape(X.shape[0], n_components, n_features)
-        projected -= np.einsum("kd,kde->ke", means, factors)[np.newaxis]
-        return np.einsum("nkd,nkd->nk", projected, projected)
+        n_samples = centred.shape[1]
+        # One matrix product for all components: row (k, j) of `stacked` is column j of P_k,
+        # so projected[(k, j), n] = ((x_n - r) @ P_k)[j].
+        # The last column of `stacked` holds -(mu_k - r) @ P_k and the last row of `augmented`
+        # is ones, so the product also subtracts the projected means (no extra pass).
+        dtype = centred.dtype
+        stacked = np.empty((n_components, n_features, n_features + 1))
+        stacked[:, :, :n_features] = factors.transpose(0, 2, 1)
+        stacked[:, :, n_features] = -np.einsum("kd,kde->ke", offsets, factors)
+        augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
+        augmented[:n_features] = centred
+        augmented[n_features] = 1.0
+        projected = stacked.reshape(-1, n_features + 1).astype(dtype) @ augmented
+        projected = projected.reshape(n_components, n_features, n_samples)
+        return np.einsum("kdn,kdn->kn", projected, projected)
 
     def dense_covariances(self, n_components, n_features):
         return self.covariances
@@ -248,9 +326,10 @@ class TiedForm(CovarianceForm):
     def log_det_precision_cholesky(self, n_features):
         return np.log(np.diagonal(self.precisions_cholesky)).sum()
 
-    def squared_mahalanobis(self, X, means):
-        factor = self.precisions_cholesky.astype(X.dtype, copy=False)
-        return _squared_distances(X @ factor, means @ factor)
+    def squared_mahalanobis_centred(self, centred, offsets):
+        factor = self.precisions_cholesky
+        projected = factor.T.astype(centred.dtype) @ centred
+        return _squared_distances_centred(projected, offsets @ factor)
 
     def dense_covariances(self, n_components, n_features):
         return np.broadcast_to(self.covariances, (n_components, *self.covariances.shape)).copy()
@@ -294,10 +373,14 @@ class DiagonalForm(CovarianceForm):
     def log_det_precision_cholesky(self, n_features):
         return np.log(self.precisions_cholesky).sum(axis=1)
 
-    def squared_mahalanobis(self, X, means):
-        factors = self.precisions_cholesky.astype(X.dtype, copy=False)
-        scaled = X[:, np.newaxis, :] * factors[np.newaxis] - (means * factors)[np.newaxis]
-        return np.einsum("nkd,nkd->nk", scaled, scaled)
+    def squared_mahalanobis_centred(self, centred, offsets):
+        # sum_j p_kj^2 (x_j - c_kj)^2 = p^2 . x^2 - 2 (p^2 c) . x + p^2 . c^2, about the reference.
+        dtype = centred.dtype
+        precisions = self.precisions_cholesky**2
+        distances = precisions.astype(dtype) @ np.square(centred)
+        distances += (-2.0 * precisions * offsets).astype(dtype) @ centred
+        distances += np.einsum("kd,kd->k", precisions, offsets**2).astype(dtype)[:, np.newaxis]
+        return distances
 
     def dense_covariances(self, n_components, n_features):
         return np.stack([np.diag(v) for v in self.covariances])
@@ -340,9 +423,8 @@ class SphericalForm(CovarianceForm):
     def log_det_precision_cholesky(self, n_features):
         return n_features * np.log(self.precisions_cholesky)
 
-    def squared_mahalanobis(self, X, means):
-        factors = self.precisions_cholesky.astype(X.dtype, copy=False)
-        return _squared_distances(X, means) * factors**2
+    def squared_mahalanobis_centred(self, centred, offsets):
+        return _squared_distances_centred(centred, offsets, self.precisions_cholesky**2)
 
     def dense_covariances(self, n_components, n_features):
         return self.covariances[:, np.newaxis, np.newaxis] * np.eye(n_features)

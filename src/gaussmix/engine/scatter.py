@@ -7,7 +7,10 @@ names the scatter it needs; the E-step asks that scatter to accumulate.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+from scipy.linalg import get_blas_funcs
 
 __all__ = ["Scatter", "FullScatter", "DiagonalScatter", "FULL_SCATTER", "DIAGONAL_SCATTER"]
 
@@ -27,6 +30,36 @@ class Scatter:
 
     def accumulate(self, differences: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``sum_n weights[n] * outer(differences[n], differences[n])`` (or its diagonal)."""
+        raise NotImplementedError
+
+    def centred_second_moments(
+        self,
+        centred: np.ndarray,
+        weighted_resp: np.ndarray,
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        first_about_reference: np.ndarray,
+    ) -> np.ndarray:
+        """Second moments of one chunk about each component's shift, in float64.
+
+        Parameters
+        ----------
+        centred : ndarray of shape (n_features, n_samples)
+            The chunk's rows minus a reference point ``r``, transposed.
+        weighted_resp : ndarray of shape (n_components, n_samples)
+            ``w[n] r[n, k]``, same dtype as ``centred``.
+        offsets : ndarray of shape (n_components, n_features)
+            Shifts minus the reference point, ``c_k - r`` (float64).
+        counts : ndarray of shape (n_components,)
+            ``sum_n w[n] r[n, k]`` (float64).
+        first_about_reference : ndarray of shape (n_components, n_features)
+            ``sum_n w[n] r[n, k] (x[n] - r)`` (float64).
+
+        Returns
+        -------
+        ndarray of shape `shape(n_components, n_features)`
+            ``sum_n w[n] r[n, k] (x[n] - c_k)(x[n] - c_k)^T`` or its diagonal.
+        """
         raise NotImplementedError
 
     def outer(self, vectors: np.ndarray) -> np.ndarray:
@@ -54,6 +87,21 @@ class FullScatter(Scatter):
     def accumulate(self, differences, weights):
         return (differences * weights[:, np.newaxis]).T @ differences
 
+    def centred_second_moments(self, centred, weighted_resp, offsets, counts,
+                               first_about_reference):
+        n_components = weighted_resp.shape[0]
+        n_features = centred.shape[0]
+        if n_features + 1 > 2 * n_components:
+            # Few components: per-component products are cheaper than the packed products.
+            return _exact_full_moments(centred, weighted_resp, offsets, range(n_components))
+        about_reference = _packed_products_moments(centred, weighted_resp)
+        second = _shift_full_moments(about_reference, offsets, counts, first_about_reference)
+        inexact = _cancelling(np.diagonal(second, axis1=1, axis2=2), offsets, counts,
+                              centred.dtype)
+        if inexact.size:
+            second[inexact] = _exact_full_moments(centred, weighted_resp, offsets, inexact)
+        return second
+
     def outer(self, vectors):
         return vectors[:, :, np.newaxis] * vectors[:, np.newaxis, :]
 
@@ -69,8 +117,96 @@ class DiagonalScatter(Scatter):
     def accumulate(self, differences, weights):
         return weights @ (differences * differences)
 
+    def centred_second_moments(self, centred, weighted_resp, offsets, counts,
+                               first_about_reference):
+        # sum r (x - c)^2 = sum r (x - r0)^2 - 2 (c - r0) sum r (x - r0) + N (c - r0)^2:
+        # one product for all components, about the reference point r0.
+        about_reference = (weighted_resp @ np.square(centred).T).astype(np.float64)
+        second = about_reference - offsets * (2.0 * first_about_reference
+                                              - counts[:, np.newaxis] * offsets)
+        inexact = _cancelling(second, offsets, counts, centred.dtype)
+        for k in inexact:
+            differences = centred - offsets[k].astype(centred.dtype)[:, np.newaxis]
+            second[k] = np.square(differences) @ weighted_resp[k]
+        return second
+
     def outer(self, vectors):
         return vectors * vectors
+
+
+#: Largest factor by which shifting moments from the reference point to a component's shift
+#: may amplify rounding errors (relative error about eps times this), by dtype itemsize.
+_AMPLIFICATION_LIMIT = {8: 1e4, 4: 1e2}
+
+
+def _cancelling(variances, offsets, counts, dtype) -> np.ndarray:
+    """Components whose shifted moments lost too much precision to cancellation.
+
+    Moving moments from the reference ``r`` to ``c_k`` subtracts terms of size
+    ``N_k (c_k - r)^2`` from sums of that size; the result keeps about
+    ``-log10(eps * N_k (c_k - r)^2 / variance)`` digits.
+    """
+    limit = _AMPLIFICATION_LIMIT.get(np.dtype(dtype).itemsize, 1e2)
+    shifted = counts[:, np.newaxis] * offsets**2
+    too_far = shifted > limit * np.maximum(variances, 0.0)
+    return np.flatnonzero(too_far.any(axis=1))
+
+
+@functools.lru_cache(maxsize=64)
+def _triangle_indices(n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n_features)
+
+
+def _packed_products_moments(centred, weighted_resp) -> np.ndarray:
+    """``sum_n w r (x - r0)(x - r0)^T`` for all components by one product, in float64.
+
+    Each column's upper-triangular outer product is packed into ``d (d + 1) / 2`` rows;
+    the weighted responsibilities (K, n) times those rows give every component's moments.
+    """
+    n_features, n_samples = centred.shape
+    products = np.empty((n_features * (n_features + 1) // 2, n_samples), dtype=centred.dtype)
+    start = 0
+    for i in range(n_features):
+        stop = start + n_features - i
+        np.multiply(centred[i], centred[i:], out=products[start:stop])
+        start = stop
+    packed = (weighted_resp @ products.T).astype(np.float64)
+    rows, columns = _triangle_indices(n_features)
+    moments = np.empty((weighted_resp.shape[0], n_features, n_features))
+    moments[:, rows, columns] = packed
+    moments[:, columns, rows] = packed
+    return moments
+
+
+def _shift_full_moments(about_reference, offsets, counts, first_about_reference):
+    """Moments about ``c_k`` from moments about the reference: ``M - d a^T - a d^T + N d d^T``."""
+    cross = offsets[:, :, np.newaxis] * (
+        first_about_reference - 0.5 * counts[:, np.newaxis] * offsets
+    )[:, np.newaxis, :]
+    return about_reference - cross - np.swapaxes(cross, 1, 2)
+
+
+def _exact_full_moments(centred, weighted_resp, offsets, components) -> np.ndarray:
+    """Per component, exactly about ``c_k``: rows ``x - c_k`` scaled by ``sqrt(w r)``, then one
+    symmetric rank-n update (syrk: half the flops of a general product). Float64 result."""
+    dtype = centred.dtype
+    (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
+    n_features, n_samples = centred.shape
+    scaled = np.empty((n_features, n_samples), dtype=dtype)
+    local_offsets = offsets.astype(dtype)
+    upper = np.empty((len(components), n_features, n_features))
+    for index, k in enumerate(components):
+        np.subtract(centred, local_offsets[k][:, np.newaxis], out=scaled)
+        scaled *= np.sqrt(weighted_resp[k])
+        # scaled.T is (n, d) in Fortran order: syrk(trans=1) gives scaled @ scaled.T.
+        upper[index] = syrk(1.0, scaled.T, trans=1)
+    return _symmetric_from_upper(upper)
+
+
+def _symmetric_from_upper(upper: np.ndarray) -> np.ndarray:
+    """Fill the strict lower triangles of stacked matrices from their upper triangles."""
+    strict_upper = np.triu(upper, 1)
+    return np.triu(upper) + np.swapaxes(strict_upper, -1, -2)
 
 
 FULL_SCATTER = FullScatter()

@@ -1,0 +1,518 @@
+"""Time per EM iteration: gaussmix against scikit-learn, in one process, on the same data.
+
+Run from the repository root::
+
+    python benchmarks/bench_em.py            # full run, writes docs/benchmarks.md
+    python benchmarks/bench_em.py --quick    # a smoke run on small data, prints only
+
+What is measured
+----------------
+For each case both libraries fit the same data from the same initial parameters
+(``means_init``, ``weights_init``, ``precisions_init``) with ``tol=0``, so they run exactly the
+requested number of iterations. A fit with ``1 + n`` iterations and a fit with one iteration are
+timed; their difference divided by ``n`` is the time per iteration, free of validation and
+initialisation costs. Runs alternate between the libraries and the best of the repeats is kept.
+The final models must agree on ``score(X)`` to 1e-6 relative.
+
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE``, if set, slow a current NumPy on this machine's
+OpenBLAS; the script removes both from its own environment (it re-executes itself without them)
+and says so in its report. Tests and CI leave them alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+_UNSET_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_REEXEC_MARK = "GAUSSMIX_BENCH_UNSET"
+
+if any(name in os.environ for name in _UNSET_VARIABLES) and _REEXEC_MARK not in os.environ:
+    _removed = ",".join(f"{name}={os.environ[name]}" for name in _UNSET_VARIABLES if name in os.environ)
+    _environment = {k: v for k, v in os.environ.items() if k not in _UNSET_VARIABLES}
+    _environment[_REEXEC_MARK] = _removed
+    os.execve(sys.executable, [sys.executable, *sys.argv], _environment)
+
+import numpy as np  # noqa: E402
+import threadpoolctl  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture  # noqa: E402
+
+import gaussmix  # noqa: E402
+from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix.engine.covariance_models.registry import MODELS  # noqa: E402
+
+#: The issue's cases: (label, n_samples, n_features, n_components, covariance_type).
+CASES = [
+    ("low-dimensional", 200_000, 2, 3, "full"),
+    ("medium", 100_000, 16, 16, "full"),
+    ("medium, diagonal", 100_000, 16, 16, "diag"),
+    ("high-dimensional", 50_000, 64, 8, "full"),
+]
+QUICK_CASES = [
+    ("low-dimensional", 20_000, 2, 3, "full"),
+    ("medium", 10_000, 16, 16, "full"),
+    ("medium, diagonal", 10_000, 16, 16, "diag"),
+    ("high-dimensional", 5_000, 64, 8, "full"),
+]
+TARGET_RATIO = 0.33
+FLOAT32_TARGET = 1.7
+MEMORY_BUDGET_EXTRA = 256 * 2**20
+
+
+# ----------------------------------------------------------------------------- data and starts
+def make_data(n_samples, n_features, n_components, seed=0):
+    """A well-separated mixture with random full covariances."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    labels = rng.integers(n_components, size=n_samples)
+    X = rng.standard_normal((n_samples, n_features))
+    for k in range(n_components):
+        mixing = np.eye(n_features) + 0.3 * rng.standard_normal((n_features, n_features))
+        rows = labels == k
+        X[rows] = X[rows] @ mixing + centres[k]
+    return X
+
+
+def initial_parameters(X, n_components, covariance_type, seed=1):
+    """The same start for both libraries: random rows as means, the data's spread as covariance."""
+    rng = np.random.default_rng(seed)
+    n_features = X.shape[1]
+    means = X[rng.choice(X.shape[0], size=n_components, replace=False)].astype(np.float64)
+    weights = np.full(n_components, 1.0 / n_components)
+    covariance = np.atleast_2d(np.cov(X, rowvar=False))
+    variances = np.diag(covariance)
+    precisions = {
+        "full": np.broadcast_to(np.linalg.inv(covariance), (n_components, n_features, n_features)),
+        "tied": np.linalg.inv(covariance),
+        "diag": np.broadcast_to(1.0 / variances, (n_components, n_features)),
+        "spherical": np.full(n_components, 1.0 / variances.mean()),
+    }[covariance_type]
+    return {"means_init": means, "weights_init": weights, "precisions_init": np.array(precisions)}
+
+
+# ----------------------------------------------------------------------------- timing
+def fit_seconds(estimator_class, X, covariance_type, start, max_iter):
+    """Wall time of one fit and the fitted estimator."""
+    estimator = estimator_class(
+        n_components=start["means_init"].shape[0],
+        covariance_type=covariance_type,
+        tol=0.0,
+        max_iter=max_iter,
+        init_params="random_from_data",
+        random_state=0,
+        **start,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        began = time.perf_counter()
+        estimator.fit(X)
+        elapsed = time.perf_counter() - began
+    return elapsed, estimator
+
+
+def per_iteration_seconds(contenders, X, covariance_type, start, n_iter, repeats):
+    """Seconds per EM iteration of each contender, alternating runs; also the last fits.
+
+    ``contenders`` maps a name to an estimator class.
+    """
+    best = {name: {1: np.inf, 1 + n_iter: np.inf} for name in contenders}
+    fitted = {}
+    for _ in range(repeats):
+        for max_iter in (1 + n_iter, 1):
+            for name, estimator_class in contenders.items():
+                elapsed, estimator = fit_seconds(estimator_class, X, covariance_type, start, max_iter)
+                best[name][max_iter] = min(best[name][max_iter], elapsed)
+                if max_iter > 1:
+                    fitted[name] = estimator
+    seconds = {
+        name: max(times[1 + n_iter] - times[1], 1e-9) / n_iter for name, times in best.items()
+    }
+    return seconds, fitted
+
+
+def matmul_gflops(X, n_components, repeats=5):
+    """Throughput of a plain ``X @ W`` with W of shape (d, K*d): the E-step's product."""
+    W = np.random.default_rng(0).standard_normal((X.shape[1], n_components * X.shape[1]))
+    W = W.astype(X.dtype)
+    X @ W
+    best = np.inf
+    for _ in range(repeats):
+        began = time.perf_counter()
+        X @ W
+        best = min(best, time.perf_counter() - began)
+    return 2.0 * X.shape[0] * X.shape[1] * W.shape[1] / best / 1e9
+
+
+def full_em_flops(n_samples, n_features, n_components):
+    """Nominal floating-point operations of one full-covariance EM iteration.
+
+    The E-step projects every row on every precision factor (``2 N K d^2``) and the M-step
+    accumulates every component's weighted scatter matrix (``2 N K d^2``, as a plain product).
+    """
+    return 4.0 * n_samples * n_components * n_features**2
+
+
+def relative_difference(a, b):
+    return abs(a - b) / max(abs(a), abs(b), 1e-300)
+
+
+# ----------------------------------------------------------------------------- sections
+def compare_with_sklearn(cases, n_iter, repeats):
+    rows = []
+    for label, n_samples, n_features, n_components, covariance_type in cases:
+        X = make_data(n_samples, n_features, n_components)
+        start = initial_parameters(X, n_components, covariance_type)
+        contenders = {"sklearn": SklearnGaussianMixture, "gaussmix": GaussianMixture}
+        seconds, fitted = per_iteration_seconds(
+            contenders, X, covariance_type, start, n_iter, repeats
+        )
+        score_sklearn = fitted["sklearn"].score(X)
+        score_gaussmix = fitted["gaussmix"].score(X)
+        row = {
+            "case": label,
+            "N": n_samples,
+            "d": n_features,
+            "K": n_components,
+            "covariance": covariance_type,
+            "sklearn_ms": 1e3 * seconds["sklearn"],
+            "gaussmix_ms": 1e3 * seconds["gaussmix"],
+            "ratio": seconds["gaussmix"] / seconds["sklearn"],
+            "score_diff": relative_difference(score_sklearn, score_gaussmix),
+            "gflops": None,
+            "matmul_gflops": None,
+        }
+        if covariance_type == "full":
+            flops = full_em_flops(n_samples, n_features, n_components)
+            row["gflops"] = flops / seconds["gaussmix"] / 1e9
+            row["sklearn_gflops"] = flops / seconds["sklearn"] / 1e9
+            row["matmul_gflops"] = matmul_gflops(X, n_components)
+        rows.append(row)
+        print(
+            f"  {label:18s} sklearn {row['sklearn_ms']:8.2f} ms/it  gaussmix "
+            f"{row['gaussmix_ms']:8.2f} ms/it  ratio {row['ratio']:.3f}  "
+            f"score diff {row['score_diff']:.1e}",
+            flush=True,
+        )
+    return rows
+
+
+def compare_float32(cases, n_iter, repeats):
+    rows = []
+    for label, n_samples, n_features, n_components, covariance_type in cases:
+        if n_features < 16:
+            continue
+        X64 = make_data(n_samples, n_features, n_components)
+        X32 = X64.astype(np.float32)
+        start = initial_parameters(X64, n_components, covariance_type)
+        times = {}
+        scores = {}
+        try:
+            for _ in range(repeats):
+                for name, X in (("float64", X64), ("float32", X32)):
+                    short, _ = fit_seconds(GaussianMixture, X, covariance_type, start, 1)
+                    long, estimator = fit_seconds(
+                        GaussianMixture, X, covariance_type, start, 1 + n_iter
+                    )
+                    times[name] = min(times.get(name, np.inf), max(long - short, 1e-9) / n_iter)
+                    scores[name] = estimator.score(X64)
+        except ValueError as error:  # a failed fit is a result, reported as such
+            print(f"  {label:18s} failed: {str(error)[:100]}", flush=True)
+            times = {"float64": np.nan, "float32": np.nan}
+            scores = {"float64": np.nan, "float32": np.nan}
+        row = {
+            "case": label,
+            "float64_ms": 1e3 * times["float64"],
+            "float32_ms": 1e3 * times["float32"],
+            "speedup": times["float64"] / times["float32"],
+            "score_diff": relative_difference(scores["float64"], scores["float32"]),
+        }
+        rows.append(row)
+        print(
+            f"  {label:18s} float64 {row['float64_ms']:8.2f}  float32 {row['float32_ms']:8.2f} "
+            f"ms/it  speed-up {row['speedup']:.2f}  score diff {row['score_diff']:.1e}",
+            flush=True,
+        )
+    return rows
+
+
+_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys, warnings
+    import numpy as np
+    from gaussmix import GaussianMixture
+
+    def rss():
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    n, d, k, init = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    rng = np.random.default_rng(0)
+    before_data = rss()
+    X = rng.standard_normal((n, d))
+    X[: n // 2] += 3.0
+    start = {}
+    if init == "given":
+        start = dict(
+            means_init=X[rng.choice(n, size=k, replace=False)],
+            weights_init=np.full(k, 1.0 / k),
+            precisions_init=np.broadcast_to(np.eye(d), (k, d, d)).copy(),
+        )
+    warnings.simplefilter("ignore")
+    GaussianMixture(k, covariance_type="full", max_iter=3, tol=0, random_state=0,
+                    init_params="random_from_data", **start).fit(X)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(before_data, X.nbytes, peak)
+    """
+)
+
+
+def peak_memory(n_samples, n_features, n_components, init):
+    """Peak RSS of a fit in a fresh subprocess, and the RSS before the data existed."""
+    output = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(n_samples), str(n_features),
+         str(n_components), init],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+    before_data, data_bytes, peak = map(int, output)
+    row = {
+        "init": init,
+        "before_data_mib": before_data / 2**20,
+        "data_mib": data_bytes / 2**20,
+        "peak_mib": peak / 2**20,
+        "increase_mib": (peak - before_data) / 2**20,
+        "budget_mib": (data_bytes + MEMORY_BUDGET_EXTRA) / 2**20,
+    }
+    print(
+        f"  init={init:16s} RSS before data {row['before_data_mib']:.0f} MiB, peak "
+        f"{row['peak_mib']:.0f} MiB, increase {row['increase_mib']:.0f} MiB "
+        f"(budget {row['budget_mib']:.0f} MiB)",
+        flush=True,
+    )
+    return row
+
+
+def compare_models(case, n_iter, repeats):
+    """Per-iteration time of every registered covariance model relative to ``full``."""
+    label, n_samples, n_features, n_components, _ = case
+    X = make_data(n_samples, n_features, n_components)
+    start = initial_parameters(X, n_components, "full")
+    start.pop("precisions_init")
+    names = list(MODELS)
+    contenders = {name: name for name in names}
+    best = {name: {1: np.inf, 1 + n_iter: np.inf} for name in names}
+    for _ in range(repeats):
+        for max_iter in (1 + n_iter, 1):
+            for name in contenders:
+                elapsed, _ = fit_seconds(GaussianMixture, X, name, start, max_iter)
+                best[name][max_iter] = min(best[name][max_iter], elapsed)
+    seconds = {name: max(t[1 + n_iter] - t[1], 1e-9) / n_iter for name, t in best.items()}
+    rows = [
+        {"model": name, "ms": 1e3 * seconds[name], "relative": seconds[name] / seconds["VVV"]}
+        for name in names
+    ]
+    for row in rows:
+        print(f"  {row['model']:4s} {row['ms']:8.2f} ms/it  relative to full {row['relative']:.2f}")
+    return {"case": case, "rows": rows}
+
+
+# ----------------------------------------------------------------------------- report
+def blas_description():
+    lines = []
+    for pool in threadpoolctl.threadpool_info():
+        if pool["user_api"] != "blas":
+            continue
+        library = os.path.basename(pool["filepath"])
+        lines.append(
+            f"{pool['internal_api']} {pool.get('version')} ({library}), kernel "
+            f"{pool.get('architecture')}, {pool['num_threads']} threads"
+        )
+    return lines
+
+
+def yes(flag):
+    return "yes" if flag else "**no**"
+
+
+def render(args, command, sklearn_rows, float32_rows, memory_rows, model_result):
+    unset = os.environ.get(_REEXEC_MARK)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Time per EM iteration of `gaussmix.GaussianMixture` against "
+        "`sklearn.mixture.GaussianMixture`, measured in one process on the same data from the same "
+        "initial parameters (`means_init`, `weights_init`, `precisions_init`), `tol=0`, "
+        "float64. A fit of `1 + n` iterations minus a fit of one iteration, divided by `n`, is "
+        "the time per iteration (validation and initialisation cancel); runs alternate between "
+        "the libraries and the best of the repeats is kept. Generated by",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "(`--quick` runs small data for a smoke test.) "
+        "The script removes `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` from its own environment "
+        "(it re-executes itself without them) because they slow a current NumPy's OpenBLAS on "
+        "this machine; tests and CI leave them alone. "
+        + (f"In this run they were set ({unset}) and removed." if unset else
+           "In this run neither was set."),
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {_cpu_name()}, {os.cpu_count()} logical cores (shared; timings are noisy)",
+        f"- Python {sys.version.split()[0]}, NumPy {np.__version__}, scikit-learn "
+        f"{_sklearn_version()}, gaussmix {gaussmix.__version__}",
+        *[f"- BLAS: {line}" for line in blas_description()],
+        f"- {args.iterations} timed iterations per fit, best of {args.repeats} repeats",
+        "",
+        "## gaussmix against scikit-learn (float64)",
+        "",
+        "| case | N | d | K | covariance | sklearn ms/it | gaussmix ms/it | ratio | target | met | "
+        "score rel. diff |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sklearn_rows:
+        lines.append(
+            f"| {row['case']} | {row['N']:,} | {row['d']} | {row['K']} | {row['covariance']} | "
+            f"{row['sklearn_ms']:.2f} | {row['gaussmix_ms']:.2f} | {row['ratio']:.3f} | "
+            f"<= {TARGET_RATIO} | {yes(row['ratio'] <= TARGET_RATIO and row['score_diff'] < 1e-6)}"
+            f" | {row['score_diff']:.1e} |"
+        )
+    lines += [
+        "",
+        "Both fits end at the same `score(X)` (relative difference in the last column, "
+        "required below 1e-6).",
+        "",
+        "## Throughput against a plain matrix product",
+        "",
+        "Nominal flops of a full-covariance iteration are `4 N K d^2` (E-step projection on all "
+        "precision factors plus the M-step's weighted scatter matrices); the reference is "
+        "`X @ W` with `W` of shape `(d, K d)`, timed in the same run.",
+        "",
+        "| case | gaussmix GFLOP/s | sklearn GFLOP/s | X @ W GFLOP/s | gaussmix / matmul |",
+        "|---|---|---|---|---|",
+    ]
+    for row in sklearn_rows:
+        if row["gflops"] is None:
+            continue
+        lines.append(
+            f"| {row['case']} (d={row['d']}) | {row['gflops']:.1f} | {row['sklearn_gflops']:.1f} "
+            f"| {row['matmul_gflops']:.1f} | {row['gflops'] / row['matmul_gflops']:.2f} |"
+        )
+    lines += [
+        "",
+        "## float32 against float64 (gaussmix)",
+        "",
+        "| case | float64 ms/it | float32 ms/it | speed-up | target | met | score rel. diff |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in float32_rows:
+        lines.append(
+            f"| {row['case']} | {row['float64_ms']:.2f} | {row['float32_ms']:.2f} | "
+            f"{row['speedup']:.2f} | >= {FLOAT32_TARGET} | "
+            f"{yes(row['speedup'] >= FLOAT32_TARGET and row['score_diff'] < 1e-4)} | "
+            f"{row['score_diff']:.1e} |"
+        )
+    if memory_rows:
+        lines += [
+            "",
+            "## Peak memory",
+            "",
+            "A fresh subprocess creates N = 1,000,000 x d = 16 float64 rows and fits K = 32 full "
+            "components for 3 iterations. The increase is the peak RSS minus the RSS before the "
+            "data existed (interpreter and libraries excluded); the budget is the data's size "
+            "plus 256 MiB.",
+            "",
+            "| start | RSS before data MiB | data MiB | peak RSS MiB | increase MiB | budget MiB | "
+            "met |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in memory_rows:
+            lines.append(
+                f"| {row['init']} | {row['before_data_mib']:.0f} | {row['data_mib']:.0f} | "
+                f"{row['peak_mib']:.0f} | {row['increase_mib']:.0f} | {row['budget_mib']:.0f} | "
+                f"{yes(row['increase_mib'] <= row['budget_mib'])} |"
+            )
+        lines += [
+            "",
+            "`given` passes `means_init`, `weights_init` and `precisions_init`; "
+            "`random_from_data` lets the estimator initialise.",
+        ]
+    if model_result:
+        label, n_samples, n_features, n_components, _ = model_result["case"]
+        lines += [
+            "",
+            "## Covariance models relative to full",
+            "",
+            f"Case {label}: N = {n_samples:,}, d = {n_features}, K = {n_components}; every "
+            "registered model from the same means and weights.",
+            "",
+            "| model | ms/it | relative to VVV (full) |",
+            "|---|---|---|",
+        ]
+        for row in model_result["rows"]:
+            lines.append(f"| {row['model']} | {row['ms']:.2f} | {row['relative']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def _sklearn_version():
+    import sklearn
+
+    return sklearn.__version__
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small data; print, write nothing")
+    parser.add_argument("--iterations", type=int, default=10, help="timed EM iterations")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats; the best is kept")
+    parser.add_argument("--output", default="docs/benchmarks.md", help="report to write")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-RSS runs")
+    parser.add_argument("--skip-models", action="store_true", help="skip the model comparison")
+    args = parser.parse_args(argv)
+    command = "python benchmarks/bench_em.py" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
+    cases = QUICK_CASES if args.quick else CASES
+
+    print("BLAS:", *blas_description(), sep="\n  ")
+    if os.environ.get(_REEXEC_MARK):
+        print(f"removed from the environment: {os.environ[_REEXEC_MARK]}")
+    print("gaussmix against scikit-learn, float64:")
+    sklearn_rows = compare_with_sklearn(cases, args.iterations, args.repeats)
+    print("float32 against float64:")
+    float32_rows = compare_float32(cases, args.iterations, args.repeats)
+    memory_rows = []
+    if not args.skip_memory and not args.quick:
+        print("peak memory, N=1,000,000 d=16 K=32 full:")
+        memory_rows = [peak_memory(1_000_000, 16, 32, init) for init in ("given", "random_from_data")]
+    model_result = None
+    if not args.skip_models:
+        print("covariance models relative to full:")
+        model_result = compare_models(cases[1], args.iterations, args.repeats)
+    report = render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
+    if not args.quick:
+        with open(args.output, "w") as handle:
+            handle.write(report)
+        print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
