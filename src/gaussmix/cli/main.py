@@ -10,7 +10,9 @@ from .commands import fit, info, predict, sample
 from .demo import demo
 
 
-@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="gaussmix", cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="gaussmix")
 def cli() -> None:
     """gaussmix: Gaussian mixture models fitted by EM.
