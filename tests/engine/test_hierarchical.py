@@ -17,14 +17,17 @@ from gaussmix.engine.hierarchical import (
 
 
 def _criterion(Z, labels, alpha):
-    """sum_k n_k log det((W_k + alpha I) / n_k), written out directly."""
+    """Fraley's regularised VVV criterion, written out directly from its definition:
+    sum_k n_k log(det(W_k / n_k) [only when n_k > d] + (tr W_k + alpha) / n_k)."""
     total = 0.0
     d = Z.shape[1]
     for k in np.unique(labels):
         members = Z[labels == k]
         centred = members - members.mean(axis=0)
+        scatter = centred.T @ centred
         n_k = members.shape[0]
-        total += n_k * np.log(np.linalg.det((centred.T @ centred + alpha * np.eye(d)) / n_k))
+        determinant = np.linalg.det(scatter / n_k) if n_k > d else 0.0
+        total += n_k * np.log(determinant + (np.trace(scatter) + alpha) / n_k)
     return total
 
 

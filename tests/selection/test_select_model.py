@@ -42,6 +42,16 @@ def test_iris_reproduces_mclust(iris_sweep):
     assert sorted(np.bincount(labels)) == [50, 100]
 
 
+def test_iris_top_three_match_mclust(iris_sweep):
+    # mclust's summary of the same search (Scrucca et al. 2016, The R Journal 8/1):
+    # Best BIC values: VEV,2 -561.7285, VEV,3 -562.5514, VVV,2 -574.0178.
+    top = iris_sweep.ranking(3)
+    assert list(zip(top["covariance_type"], top["n_components"])) == [
+        ("VEV", 2), ("VEV", 3), ("VVV", 2)
+    ]
+    np.testing.assert_allclose(top["bic"], [561.7285, 562.5514, 574.0178], atol=0.01)
+
+
 def test_table_layout_and_failures_are_data(iris_sweep):
     table = iris_sweep.table_
     assert list(table.columns) == MCLUST_ORDER

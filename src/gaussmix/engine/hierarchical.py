@@ -2,15 +2,17 @@
 
 Banfield & Raftery (1993) and Fraley (1998): start from singletons and repeatedly merge
 the pair of clusters whose union least increases the classification criterion of the
-unconstrained (VVV) Gaussian model,
+unconstrained (VVV) Gaussian model. ``sum_k n_k log det(W_k / n_k)`` (``W_k`` the
+scatter of cluster k about its mean) is minus infinity for clusters of at most d rows, so,
+following Fraley (1998), each cluster contributes the regularised term
 
-    sum_k n_k log det((W_k + alpha I) / n_k),
+    n_k log( det(W_k / n_k) + (tr(W_k) + alpha) / n_k ),
 
-where ``W_k`` is cluster k's scatter about its mean and ``alpha`` (the data's average
-variance per dimension, as mclust's default) acts as one pseudo-observation that keeps
-small clusters' covariances non-singular; its weight fades as clusters grow. As mclust
-does by default, the tree is grown on SVD-scaled data (centred, standardised, rotated to
-principal axes and divided by the square roots of the singular values). One tree serves
+with the determinant counted as 0 while ``n_k <= d`` and ``alpha`` the data's average
+variance per dimension (mclust's default). Small clusters are thus merged by a Ward-like
+trace criterion; large ones by the VVV log-determinant. As mclust does by default, the
+tree is grown on SVD-scaled data (centred, standardised, rotated to principal axes and
+divided by the square roots of the singular values). One tree serves
 every K: cutting it after ``n - K`` merges gives the K-cluster partition.
 
 Cost: the pairwise merge costs of singletons are closed-form; after each merge only the
@@ -76,6 +78,19 @@ def _ridge(Z: np.ndarray) -> float:
     return max(float(np.sum(centred * centred)) / Z.size, np.finfo(np.float64).tiny * 1e10)
 
 
+def _cluster_cost(counts, traces, scatters, alpha: float, n_features: int):
+    """``n log(det(W / n) + (tr W + alpha) / n)``, the determinant 0 while ``n <= d``.
+
+    ``scatters`` may be None when every count is at most ``n_features``.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    level = (np.asarray(traces) + alpha) / counts
+    if scatters is not None:
+        determinants = np.linalg.det(np.asarray(scatters) / counts[..., None, None])
+        level = level + np.where(counts > n_features, np.maximum(determinants, 0.0), 0.0)
+    return counts * np.log(level)
+
+
 def merge_tree(Z: np.ndarray) -> np.ndarray:
     """Grow the agglomerative tree; return the merges in order.
 
@@ -97,14 +112,15 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     counts = np.ones(m)
     means = Z.astype(np.float64, copy=True)
     scatters = np.zeros((m, d, d))
-    identity = np.eye(d)
-    own_cost = np.full(m, d * np.log(alpha))
+    own_cost = np.full(m, np.log(alpha))
     active = np.ones(m, dtype=bool)
 
-    # Singleton pairs in closed form: det((dd^T/2 + alpha I)/2) = (alpha/2)^d (1 + |d|^2/(2 alpha)).
+    # Singleton pairs in closed form: W = dd^T / 2, so det(W / 2) = 0 for d >= 2.
     squared = np.sum(Z * Z, axis=1)
     distances = np.maximum(squared[:, None] + squared[None, :] - 2 * Z @ Z.T, 0.0)
-    costs = -2 * d * np.log(2.0) + 2 * np.log1p(distances / (2 * alpha))
+    pair_scatters = None if d >= 2 else distances[..., None, None] / 2
+    costs = _cluster_cost(np.full((m, m), 2.0), distances / 2, pair_scatters, alpha, d)
+    costs -= 2 * np.log(alpha)
     np.fill_diagonal(costs, np.inf)
     best = costs.min(axis=1)
     partner = costs.argmin(axis=1)
@@ -121,7 +137,9 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
         scatters[i] = scatters[i] + scatters[j] + (n_i * n_j / (n_i + n_j)) * np.outer(delta, delta)
         means[i] = (n_i * means[i] + n_j * means[j]) / (n_i + n_j)
         counts[i] = n_i + n_j
-        own_cost[i] = counts[i] * np.linalg.slogdet((scatters[i] + alpha * identity) / counts[i])[1]
+        own_cost[i] = _cluster_cost(
+            counts[i], np.trace(scatters[i]), scatters[i], alpha, d
+        )
         active[j] = False
         costs[j, :] = np.inf
         costs[:, j] = np.inf
@@ -137,9 +155,9 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
                 scatters[others]
                 + scatters[i]
                 + (n_o * counts[i] / total)[:, None, None] * (diffs[:, :, None] * diffs[:, None, :])
-                + alpha * identity
-            ) / total[:, None, None]
-            row = total * np.linalg.slogdet(joint)[1] - own_cost[others] - own_cost[i]
+            )
+            traces = np.trace(joint, axis1=1, axis2=2)
+            row = _cluster_cost(total, traces, joint, alpha, d) - own_cost[others] - own_cost[i]
             costs[i, others] = row
             costs[others, i] = row
         # Refresh best partners: row i, rows that pointed at i or j, rows improved by i.
