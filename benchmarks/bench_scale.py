@@ -247,8 +247,9 @@ def _mb(value):
     return "—" if value is None else f"{value / 2**20:,.0f} MB"
 
 
-def report(args, npy, results, command):
+def report(args, npy, parquet, results, command):
     size = os.path.getsize(npy)
+    parquet_size = os.path.getsize(parquet)
     n_rows, n_features = args.rows, args.features
     lines = [
         "# Scale-out benchmark",
@@ -256,10 +257,17 @@ def report(args, npy, results, command):
         f"Command: `{command}`",
         "",
         f"Machine: {os.cpu_count()} CPU cores, {platform.machine()}, Python "
-        f"{platform.python_version()}, NumPy {np.__version__}. Data: {n_rows:,} x "
+        f"{platform.python_version()}, NumPy {np.__version__}; load average "
+        f"{os.getloadavg()[1]:.1f} over the last 5 minutes of the run (other jobs share "
+        "the cores; wall times are pessimistic when it exceeds the core count). Data: "
+        f"{n_rows:,} x "
         f"{n_features} float64 ({size / 2**20:,.0f} MB as .npy), {args.components} components,"
         f" full covariances, {args.iterations} EM iterations from a k-means start on a "
         "100,000-row sample.",
+        "",
+        f"The Parquet file (Snappy-compressed, row groups of {ROW_GROUP_ROWS:,} rows) takes "
+        f"{parquet_size / 2**20:,.0f} MB on disk and decodes to the same {size / 2**20:,.0f} MB "
+        "of float64.",
         "",
         "| scenario | wall time | peak private memory | memory limit | notes |",
         "| --- | --- | --- | --- | --- |",
@@ -284,8 +292,10 @@ def report(args, npy, results, command):
         "",
         "Peak private memory is the largest `RssAnon` of the process (heap, NumPy and Arrow "
         "buffers; the page cache of a mapped file is not private and is not counted). The "
-        "memory-limited runs could not have held the data: the file is "
-        f"{size / 2**20 / max(args.limit_mb, 1):.1f} times the limit.",
+        "memory-limited runs could not have held the data: it is "
+        f"{size / 2**20 / max(args.limit_mb, 1):.1f} times the limit, which also covers the "
+        "interpreter, NumPy, scikit-learn and PyArrow themselves (about 290 MB of address "
+        "space before any data is read).",
         "",
     ]
     return "\n".join(lines)
@@ -315,7 +325,7 @@ def main(argv=None):
         results[scenario] = run_child(scenario, args, npy, parquet)
         print(scenario, results[scenario], flush=True)
     command = "python benchmarks/bench_scale.py " + " ".join(argv or sys.argv[1:])
-    text = report(args, npy, results, command.strip())
+    text = report(args, npy, parquet, results, command.strip())
     print(text)
     if not args.no_write:
         target = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-scale.md"
