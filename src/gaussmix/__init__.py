@@ -3,7 +3,12 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .engine.sources import ParquetSource
-from .estimators import AnomalyDetector, BayesianGaussianMixture, GaussianMixture
+from .estimators import (
+    AnomalyDetector,
+    BayesianGaussianMixture,
+    GaussianMixture,
+    MixtureClassifier,
+)
 from .io import load, save
 
 try:
@@ -11,7 +16,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["AnomalyDetector", "BayesianGaussianMixture", "GaussianMixture", "ParquetSource", "load", "save", "__version__"]
+__all__ = ["AnomalyDetector", "BayesianGaussianMixture", "GaussianMixture", "MixtureClassifier", "ParquetSource", "load", "save", "__version__"]
 
 _LAZY_MODULES = {"plot": ".plotting", "datasets": ".datasets"}
 
