@@ -81,13 +81,19 @@ def _ridge(Z: np.ndarray) -> float:
 def _cluster_cost(counts, traces, scatters, alpha: float, n_features: int):
     """``n log(det(W / n) + (tr W + alpha) / n)``, the determinant 0 while ``n <= d``.
 
-    ``scatters`` may be None when every count is at most ``n_features``.
+    Determinants are computed only for clusters of more than ``n_features`` rows;
+    ``scatters`` may be a callable returning the scatters of those clusters (given a
+    boolean mask), so that they are formed only when needed, or None when no cluster
+    has more than ``n_features`` rows.
     """
     counts = np.asarray(counts, dtype=np.float64)
-    level = (np.asarray(traces) + alpha) / counts
-    if scatters is not None:
-        determinants = np.linalg.det(np.asarray(scatters) / counts[..., None, None])
-        level = level + np.where(counts > n_features, np.maximum(determinants, 0.0), 0.0)
+    level = np.asarray((np.asarray(traces) + alpha) / counts, dtype=np.float64)
+    large = counts > n_features
+    if scatters is not None and np.any(large):
+        chosen = scatters(large) if callable(scatters) else np.asarray(scatters)[large]
+        determinants = np.linalg.det(chosen / counts[large][..., None, None])
+        level = level.copy()
+        level[large] += np.maximum(determinants, 0.0)
     return counts * np.log(level)
 
 
@@ -112,6 +118,7 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     counts = np.ones(m)
     means = Z.astype(np.float64, copy=True)
     scatters = np.zeros((m, d, d))
+    traces = np.zeros(m)
     own_cost = np.full(m, np.log(alpha))
     active = np.ones(m, dtype=bool)
 
@@ -134,12 +141,13 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
         # Merge j into i.
         n_i, n_j = counts[i], counts[j]
         delta = means[j] - means[i]
-        scatters[i] = scatters[i] + scatters[j] + (n_i * n_j / (n_i + n_j)) * np.outer(delta, delta)
+        factor = n_i * n_j / (n_i + n_j)
+        scatters[i] = scatters[i] + scatters[j] + factor * np.outer(delta, delta)
+        traces[i] = traces[i] + traces[j] + factor * (delta @ delta)
         means[i] = (n_i * means[i] + n_j * means[j]) / (n_i + n_j)
         counts[i] = n_i + n_j
-        own_cost[i] = _cluster_cost(
-            counts[i], np.trace(scatters[i]), scatters[i], alpha, d
-        )
+        own_cost[i] = _cluster_cost(counts[i : i + 1], traces[i : i + 1], scatters[i : i + 1],
+                                    alpha, d)[0]
         active[j] = False
         costs[j, :] = np.inf
         costs[:, j] = np.inf
@@ -151,13 +159,22 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
             n_o = counts[others]
             total = n_o + counts[i]
             diffs = means[others] - means[i]
-            joint = (
-                scatters[others]
-                + scatters[i]
-                + (n_o * counts[i] / total)[:, None, None] * (diffs[:, :, None] * diffs[:, None, :])
+            factors = n_o * counts[i] / total
+            joint_traces = traces[others] + traces[i] + factors * np.sum(diffs * diffs, axis=1)
+
+            def joint_scatters(mask, others=others, diffs=diffs, factors=factors):
+                chosen = diffs[mask]
+                return (
+                    scatters[others[mask]]
+                    + scatters[i]
+                    + factors[mask][:, None, None] * (chosen[:, :, None] * chosen[:, None, :])
+                )
+
+            row = (
+                _cluster_cost(total, joint_traces, joint_scatters, alpha, d)
+                - own_cost[others]
+                - own_cost[i]
             )
-            traces = np.trace(joint, axis1=1, axis2=2)
-            row = _cluster_cost(total, traces, joint, alpha, d) - own_cost[others] - own_cost[i]
             costs[i, others] = row
             costs[others, i] = row
         # Refresh best partners: row i, rows that pointed at i or j, rows improved by i.
