@@ -72,7 +72,7 @@ def _components_grid(n_components) -> list[int]:
 def _edda_fit(X, weights, onehot, model, reg_covar, tol, max_iter):
     """Class means, priors and covariances under ``model`` from known classes.
 
-    Returns ``(params, log_likelihood)``: the complete-data (classification)
+    Returns ``(params, log_likelihood, n_iter)``: the complete-data (classification)
     log-likelihood ``sum_n w_n log(pi_y N(x_n | mu_y, Sigma_y))``. Iterative M-steps
     are repeated (each from the previous covariances) until it stops increasing.
     """
@@ -80,15 +80,16 @@ def _edda_fit(X, weights, onehot, model, reg_covar, tol, max_iter):
     shift = (onehot * weights[:, np.newaxis]).T @ X / counts[:, np.newaxis]
     stats = statistics_from_responsibilities(X, weights, onehot, shift, model.scatter)
     labels = onehot.argmax(axis=1)
-    params, previous = None, -np.inf
-    for _ in range(max(max_iter, 1)):
+    params, previous, n_iter = None, -np.inf, 0
+    while n_iter < max(max_iter, 1):
+        n_iter += 1
         params = m_step(stats, model, reg_covar, None if params is None else params.covariance)
         weighted = params.weighted_log_prob(X)
         log_likelihood = float(weights @ weighted[np.arange(X.shape[0]), labels])
         if log_likelihood - previous <= tol * max(abs(log_likelihood), 1.0):
             break
         previous = log_likelihood
-    return params, log_likelihood
+    return params, log_likelihood, n_iter
 
 
 class MixtureClassifier(ClassifierMixin, BaseEstimator):
@@ -140,6 +141,9 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         Class means (EDDA only).
     covariances_ : ndarray of shape (n_classes, n_features, n_features)
         Class covariances (EDDA only).
+    n_iter_ : int
+        EDDA: M-step passes of the chosen model (1 unless its M-step is iterative);
+        MclustDA: the most EM iterations any class's chosen mixture took.
     criterion_ : float
         EDDA: the criterion of the chosen shared model; MclustDA: the sum of the
         per-class criteria.
@@ -247,7 +251,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         for name in models:
             model = get_covariance_model(name)
             try:
-                params, log_likelihood = _edda_fit(
+                params, log_likelihood, n_iter = _edda_fit(
                     X, weights, present, model, self.reg_covar, self.tol, self.max_iter
                 )
             except SingularCovarianceError as exc:
@@ -257,14 +261,14 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
             penalty = n_parameters * (np.log(n) if self.criterion == "bic" else 2.0)
             score = -2.0 * log_likelihood + penalty
             if best is None or score < best[0]:
-                best = (score, name, params)
+                best = (score, name, params, n_iter)
         if best is None:
             raise ValueError(
                 "No covariance model could be fitted to the classes ("
                 + "; ".join(reasons)
                 + "). Increase reg_covar or try other covariance models."
             )
-        self.criterion_, name, params = best
+        self.criterion_, name, params, self.n_iter_ = best
         n_classes, n_features = len(self.classes_), X.shape[1]
         self._edda_params = params
         self._present = np.flatnonzero(self.class_prior_ > 0)
@@ -315,6 +319,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
             total += float(result.best_score_)
         self.n_components_ = np.array(n_components)
         self.criterion_ = total
+        self.n_iter_ = max(e.n_iter_ for e in self.estimators_ if e is not None)
 
     # ------------------------------------------------------------------ prediction
     def _class_log_density(self, X) -> np.ndarray:
@@ -375,7 +380,8 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._joint_log_likelihood(X).argmax(axis=1)]
+        joint = self._joint_log_likelihood(X)
+        return self.classes_[joint.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
