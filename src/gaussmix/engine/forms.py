@@ -27,6 +27,8 @@ from typing import ClassVar
 import numpy as np
 from scipy import linalg
 
+from ._precision import amplification_limit
+
 __all__ = [
     "CovarianceForm",
     "FullForm",
@@ -111,15 +113,38 @@ def _squared_distances_centred(
 
     The expansion ``|x|^2 - 2 x.c + |c|^2`` is taken about the reference point of the
     centred columns, so its rounding error grows with the mixture's spread relative to the
-    component widths, never with the data's distance from the origin.
+    component widths, never with the data's distance from the origin; components too far
+    from the reference for the dtype's precision are computed exactly instead.
     """
-    dtype = centred.dtype
     offsets = np.asarray(offsets, dtype=np.float64)
     scales = np.ones(offsets.shape[0]) if scales is None else np.asarray(scales, np.float64)
-    distances = (-2.0 * scales[:, np.newaxis] * offsets).astype(dtype) @ centred
-    column_norms = np.einsum("dn,dn->n", centred, centred)
-    distances += scales.astype(dtype)[:, np.newaxis] * column_norms
-    distances += (scales * np.einsum("kd,kd->k", offsets, offsets)).astype(dtype)[:, np.newaxis]
+    return _expanded_distances(
+        centred,
+        square_weights=np.broadcast_to(scales[:, np.newaxis], offsets.shape),
+        offsets=offsets,
+        shared_weights=True,
+    )
+
+
+def _expanded_distances(centred, square_weights, offsets, shared_weights=False):
+    """``out[k, n] = sum_j square_weights[k, j] (centred[j, n] - offsets[k, j])^2``.
+
+    One or two matrix products for all components (the weighted-square expansion about the
+    reference point), then exact per-component sums where the expansion would amplify
+    rounding beyond `amplification_limit`.
+    """
+    dtype = centred.dtype
+    if shared_weights:  # the same weight for every feature: sum the squares once
+        norms = np.einsum("dn,dn->n", centred, centred)
+        distances = square_weights[:, :1].astype(dtype) * norms
+    else:
+        distances = square_weights.astype(dtype) @ np.square(centred)
+    distances += (-2.0 * square_weights * offsets).astype(dtype) @ centred
+    offset_norms = np.einsum("kd,kd->k", square_weights, offsets**2)
+    distances += offset_norms.astype(dtype)[:, np.newaxis]
+    for k in np.flatnonzero(offset_norms > amplification_limit(dtype)):
+        differences = centred - offsets[k].astype(dtype)[:, np.newaxis]
+        distances[k] = square_weights[k].astype(dtype) @ np.square(differences)
     return distances
 
 
@@ -375,12 +400,7 @@ class DiagonalForm(CovarianceForm):
 
     def squared_mahalanobis_centred(self, centred, offsets):
         # sum_j p_kj^2 (x_j - c_kj)^2 = p^2 . x^2 - 2 (p^2 c) . x + p^2 . c^2, about the reference.
-        dtype = centred.dtype
-        precisions = self.precisions_cholesky**2
-        distances = precisions.astype(dtype) @ np.square(centred)
-        distances += (-2.0 * precisions * offsets).astype(dtype) @ centred
-        distances += np.einsum("kd,kd->k", precisions, offsets**2).astype(dtype)[:, np.newaxis]
-        return distances
+        return _expanded_distances(centred, self.precisions_cholesky**2, offsets)
 
     def dense_covariances(self, n_components, n_features):
         return np.stack([np.diag(v) for v in self.covariances])

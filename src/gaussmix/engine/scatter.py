@@ -12,6 +12,8 @@ import functools
 import numpy as np
 from scipy.linalg import get_blas_funcs
 
+from ._precision import amplification_limit
+
 __all__ = ["Scatter", "FullScatter", "DiagonalScatter", "FULL_SCATTER", "DIAGONAL_SCATTER"]
 
 
@@ -134,11 +136,6 @@ class DiagonalScatter(Scatter):
         return vectors * vectors
 
 
-#: Largest factor by which shifting moments from the reference point to a component's shift
-#: may amplify rounding errors (relative error about eps times this), by dtype itemsize.
-_AMPLIFICATION_LIMIT = {8: 1e4, 4: 1e2}
-
-
 def _cancelling(variances, offsets, counts, dtype) -> np.ndarray:
     """Components whose shifted moments lost too much precision to cancellation.
 
@@ -146,7 +143,7 @@ def _cancelling(variances, offsets, counts, dtype) -> np.ndarray:
     ``N_k (c_k - r)^2`` from sums of that size; the result keeps about
     ``-log10(eps * N_k (c_k - r)^2 / variance)`` digits.
     """
-    limit = _AMPLIFICATION_LIMIT.get(np.dtype(dtype).itemsize, 1e2)
+    limit = amplification_limit(dtype)
     shifted = counts[:, np.newaxis] * offsets**2
     too_far = shifted > limit * np.maximum(variances, 0.0)
     return np.flatnonzero(too_far.any(axis=1))

@@ -1,0 +1,258 @@
+"""The optimised E-step kernels against a plain per-row, per-component reference.
+
+The reference evaluates each Gaussian with ``scipy.stats.multivariate_normal`` and sums
+the moments row by row, so it shares no code (and no algebraic trick) with the kernels.
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from gaussmix.engine.data import ArrayData, default_chunk_rows
+from gaussmix.engine.estep import (
+    chunk_statistics,
+    log_responsibilities,
+    normalise_columns,
+    statistics_from_responsibilities,
+)
+from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+from gaussmix.engine.params import MixtureParams
+from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
+
+FORM_NAMES = ["full", "tied", "diag", "spherical"]
+# (n_features, n_components): d = 1, K = 1, and both second-moment paths of the full
+# scatter (packed products when d + 1 <= 2 K, per-component products otherwise).
+SHAPES = [(1, 1), (1, 3), (2, 3), (4, 5), (7, 2)]
+
+
+def random_params(form_name, n_features, n_components, rng, centre=0.0, spread=3.0):
+    means = centre + spread * rng.standard_normal((n_components, n_features))
+    weights = rng.uniform(0.5, 1.5, n_components)
+    weights /= weights.sum()
+    if form_name == "full":
+        factors = rng.standard_normal((n_components, n_features, n_features))
+        covariance = FullForm.from_covariances(
+            factors @ np.swapaxes(factors, 1, 2) + np.eye(n_features)
+        )
+        scatter = FULL_SCATTER
+    elif form_name == "tied":
+        factor = rng.standard_normal((n_features, n_features))
+        covariance = TiedForm.from_covariances(factor @ factor.T + np.eye(n_features))
+        scatter = FULL_SCATTER
+    elif form_name == "diag":
+        covariance = DiagonalForm.from_covariances(rng.uniform(0.3, 3.0, (n_components, n_features)))
+        scatter = DIAGONAL_SCATTER
+    else:
+        covariance = SphericalForm.from_covariances(rng.uniform(0.3, 3.0, n_components))
+        scatter = DIAGONAL_SCATTER
+    return MixtureParams(weights, means, covariance), scatter
+
+
+def sample_rows(params, n_samples, rng):
+    """Rows drawn near the components (so every component gets responsibility)."""
+    n_components, n_features = params.means.shape
+    labels = rng.integers(n_components, size=n_samples)
+    return params.means[labels] + 1.5 * rng.standard_normal((n_samples, n_features))
+
+
+def reference_log_prob(X, params):
+    """(n, K) weighted log-densities, one scipy call per component."""
+    n_components, n_features = params.means.shape
+    covariances = params.covariance.dense_covariances(n_components, n_features)
+    columns = [
+        np.log(params.weights[k])
+        + np.atleast_1d(multivariate_normal(params.means[k], covariances[k]).logpdf(X))
+        for k in range(n_components)
+    ]
+    return np.column_stack(columns)
+
+
+def reference_statistics(X, sample_weight, params, diagonal):
+    """Counts, first and second moments about the means, log-likelihood: row by row."""
+    X = np.asarray(X, dtype=np.float64)
+    log_prob = reference_log_prob(X, params)
+    n_components, n_features = params.means.shape
+    counts = np.zeros(n_components)
+    first = np.zeros((n_components, n_features))
+    second = np.zeros((n_components, n_features) if diagonal else (n_components, n_features,
+                                                                   n_features))
+    log_likelihood = 0.0
+    for n, row in enumerate(X):
+        top = log_prob[n].max()
+        log_density = top + np.log(np.sum(np.exp(log_prob[n] - top)))
+        log_likelihood += sample_weight[n] * log_density
+        for k in range(n_components):
+            r = sample_weight[n] * np.exp(log_prob[n, k] - log_density)
+            difference = row - params.means[k]
+            counts[k] += r
+            first[k] += r * difference
+            second[k] += r * (difference**2 if diagonal else np.outer(difference, difference))
+    return counts, first, second, log_likelihood
+
+
+def assert_stats_match(stats, expected, rtol):
+    counts, first, second, log_likelihood = expected
+    scale_first = np.abs(first).max() + np.sqrt(np.abs(second).max() * counts.max())
+    np.testing.assert_allclose(stats.counts, counts, rtol=rtol, atol=rtol * counts.sum())
+    np.testing.assert_allclose(stats.first, first, rtol=rtol, atol=rtol * scale_first)
+    np.testing.assert_allclose(stats.second, second, rtol=rtol, atol=rtol * np.abs(second).max())
+    np.testing.assert_allclose(stats.log_likelihood, log_likelihood, rtol=rtol)
+    assert stats.counts.dtype == stats.first.dtype == stats.second.dtype == np.float64
+
+
+@pytest.mark.parametrize("form_name", FORM_NAMES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("centre", [0.0, 1e6])
+def test_chunk_statistics_match_reference(form_name, shape, centre):
+    n_features, n_components = shape
+    rng = np.random.default_rng(hash((form_name, shape)) % 2**32)
+    params, scatter = random_params(form_name, n_features, n_components, rng, centre)
+    X = sample_rows(params, 53, rng)
+    weights = rng.uniform(0.0, 2.0, X.shape[0])
+    weights[::7] = 0.0
+    stats = chunk_statistics(X, weights, params, scatter)
+    expected = reference_statistics(X, weights, params, scatter is DIAGONAL_SCATTER)
+    assert_stats_match(stats, expected, rtol=1e-9)
+    np.testing.assert_array_equal(stats.shift, params.means)
+    assert stats.total_weight == pytest.approx(weights.sum())
+
+
+@pytest.mark.parametrize("form_name", FORM_NAMES)
+@pytest.mark.parametrize("chunk_rows", [1, 7, 32, 100])
+def test_chunked_statistics_equal_whole_data(form_name, chunk_rows):
+    rng = np.random.default_rng(5)
+    params, scatter = random_params(form_name, 3, 4, rng)
+    X = sample_rows(params, 100, rng)  # 100 is not a multiple of 7 or 32
+    weights = rng.uniform(0.1, 1.0, 100)
+    whole = chunk_statistics(X, weights, params, scatter)
+    chunked = ArrayData(X, weights, chunk_rows).map_reduce(
+        lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk, params, scatter)
+    )
+    for name in ("counts", "first", "second"):
+        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-11,
+                                   atol=1e-11 * np.abs(getattr(whole, name)).max())
+    assert chunked.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
+    assert chunked.total_weight == pytest.approx(whole.total_weight, rel=1e-14)
+
+
+def test_chunks_cover_every_row_once():
+    X = np.arange(23.0).reshape(-1, 1)
+    data = ArrayData(X, np.ones(23), chunk_rows=5)
+    sizes = [len(chunk) for chunk, _ in data.chunks()]
+    assert sizes == [5, 5, 5, 5, 3]
+    np.testing.assert_array_equal(data.map_concatenate(lambda chunk: chunk[:, 0]), X[:, 0])
+
+
+@pytest.mark.parametrize("form_name", FORM_NAMES)
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (16, 16), (9, 2)])
+def test_float32_is_computed_in_float32_and_agrees(form_name, shape):
+    n_features, n_components = shape
+    rng = np.random.default_rng(11)
+    params, scatter = random_params(form_name, n_features, n_components, rng)
+    X = sample_rows(params, 200, rng)
+    weights = np.ones(200)
+    exact = chunk_statistics(X, weights, params, scatter)
+    single = chunk_statistics(X.astype(np.float32), weights.astype(np.float32), params, scatter)
+    log_prob = params.covariance.log_gaussian(X.astype(np.float32), params.means)
+    assert log_prob.dtype == np.float32
+    assert single.second.dtype == np.float64  # accumulated in float64
+    np.testing.assert_allclose(single.counts, exact.counts, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(single.second, exact.second, rtol=1e-3,
+                               atol=1e-4 * np.abs(exact.second).max())
+    assert single.log_likelihood == pytest.approx(exact.log_likelihood, rel=1e-5)
+
+
+@pytest.mark.parametrize("form_name", FORM_NAMES)
+def test_far_separated_components_keep_exact_moments(form_name):
+    """Components 1e5 widths apart: the shifted expansions must fall back to exact sums."""
+    rng = np.random.default_rng(2)
+    params, scatter = random_params(form_name, 2, 4, rng, centre=3e5, spread=1e5)
+    X = sample_rows(params, 80, rng)
+    weights = np.ones(80)
+    stats = chunk_statistics(X, weights, params, scatter)
+    counts, first, second, log_likelihood = reference_statistics(
+        X, weights, params, scatter is DIAGONAL_SCATTER
+    )
+    # Each component's own scatter is of order its count; compare component by component.
+    for k in range(4):
+        np.testing.assert_allclose(stats.second[k], second[k], rtol=1e-8,
+                                   atol=1e-8 * np.abs(second[k]).max())
+    np.testing.assert_allclose(stats.counts, counts, rtol=1e-9, atol=1e-9)
+    assert stats.log_likelihood == pytest.approx(log_likelihood, rel=1e-9)
+
+
+@pytest.mark.parametrize("form_name", FORM_NAMES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 2), (5, 6)])
+@pytest.mark.parametrize("centre", [0.0, 1e6])
+def test_log_gaussian_and_mahalanobis_match_scipy(form_name, shape, centre):
+    n_features, n_components = shape
+    rng = np.random.default_rng(7)
+    params, _ = random_params(form_name, n_features, n_components, rng, centre)
+    X = sample_rows(params, 31, rng)
+    expected = reference_log_prob(X, params) - np.log(params.weights)
+    log_gaussian = params.covariance.log_gaussian(X, params.means)
+    assert log_gaussian.shape == (31, n_components)
+    np.testing.assert_allclose(log_gaussian, expected, rtol=1e-9, atol=1e-9)
+    covariances = params.covariance.dense_covariances(n_components, n_features)
+    distances = np.array([
+        [(x - m) @ np.linalg.solve(c, x - m) for m, c in zip(params.means, covariances)]
+        for x in X
+    ])
+    np.testing.assert_allclose(params.covariance.squared_mahalanobis(X, params.means), distances,
+                               rtol=1e-8, atol=1e-8)
+
+
+def test_log_responsibilities_match_reference():
+    rng = np.random.default_rng(3)
+    params, _ = random_params("full", 3, 4, rng)
+    X = sample_rows(params, 40, rng)
+    log_density, log_resp = log_responsibilities(X, params)
+    log_prob = reference_log_prob(X, params)
+    expected_density = np.log(np.exp(log_prob).sum(axis=1))
+    np.testing.assert_allclose(log_density, expected_density, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(log_resp).sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_normalise_columns_in_place_and_handles_impossible_rows():
+    log_prob = np.array([[0.0, -np.inf, -1000.0], [np.log(3.0), -np.inf, -1000.0]])
+    with np.errstate(invalid="ignore"):
+        log_density = normalise_columns(log_prob)
+    assert log_density[0] == pytest.approx(np.log(4.0))
+    assert log_density[1] == -np.inf
+    assert log_density[2] == pytest.approx(-1000.0 + np.log(2.0))
+    np.testing.assert_allclose(log_prob[:, 0], [0.25, 0.75])
+    np.testing.assert_allclose(log_prob[:, 2], [0.5, 0.5])
+
+
+def test_empty_component_weight_gives_zero_statistics():
+    rng = np.random.default_rng(4)
+    params, scatter = random_params("full", 2, 3, rng)
+    params = MixtureParams(np.array([0.5, 0.5, 0.0]), params.means, params.covariance)
+    X = sample_rows(params, 30, rng)
+    stats = chunk_statistics(X, np.ones(30), params, scatter)
+    assert stats.counts[2] == 0.0
+    np.testing.assert_array_equal(stats.second[2], 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scatter", [FULL_SCATTER, DIAGONAL_SCATTER])
+def test_statistics_from_hard_responsibilities_are_exact(dtype, scatter):
+    """One row per component (how EM starts) must give an exactly zero scatter."""
+    rng = np.random.default_rng(8)
+    X = (rng.standard_normal((20, 6)) * 10 + 100).astype(dtype)
+    resp = np.zeros((20, 3), dtype=dtype)
+    resp[[2, 5, 11], [0, 1, 2]] = 1
+    shift = np.broadcast_to(X.astype(np.float64).mean(axis=0), (3, 6))
+    stats = statistics_from_responsibilities(X, np.ones(20, dtype), resp, shift, scatter)
+    scatter_about_mean = scatter.about_mean(stats.second, stats.first, stats.counts)
+    assert np.abs(scatter_about_mean).max() < 1e-9
+    np.testing.assert_allclose(shift + stats.first / stats.counts[:, None],
+                               X[[2, 5, 11]].astype(np.float64), rtol=1e-14)
+
+
+def test_default_chunk_rows_bounds_the_working_set():
+    rows = default_chunk_rows(16, 32, 8)
+    assert 256 <= rows <= 65536
+    # the (K, d, rows) projection of one chunk stays within a few tens of MiB
+    assert rows * 16 * 32 * 8 <= 32 * 2**20
+    assert default_chunk_rows(2, 3, 8) > default_chunk_rows(64, 8, 8)
