@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
+import time
 
 import click
 
 from ..engine.covariance_models import COVARIANCE_TYPES, MODELS, canonical_name
 from ._errors import CLIError
 
-__all__ = ["parse_components", "parse_covariance_types", "show_progress", "status"]
+__all__ = ["parse_components", "parse_covariance_types", "show_progress", "status", "Ticker"]
 
 MAX_COMPONENTS = 50
 
@@ -65,3 +67,39 @@ def status(message: str, quiet: bool) -> None:
     """A progress line on stderr (terminal only, never with --quiet)."""
     if show_progress(quiet):
         click.echo(message, err=True)
+
+
+class Ticker:
+    """While a long step runs, keep one stderr line updated with the elapsed time.
+
+    Only on a terminal and without --quiet; the line is cleared when the step ends.
+    (A per-fit progress bar needs a progress hook in `select_model`.)
+    """
+
+    def __init__(self, message: str, quiet: bool, interval: float = 0.5):
+        self.message = message
+        self.enabled = show_progress(quiet)
+        self.interval = interval
+        self._stop = threading.Event()
+
+    def _run(self) -> None:
+        start = time.perf_counter()
+        while not self._stop.wait(self.interval):
+            sys.stderr.write(f"\r{self.message} {time.perf_counter() - start:.0f} s")
+            sys.stderr.flush()
+
+    def __enter__(self) -> Ticker:
+        if self.enabled:
+            sys.stderr.write(self.message)
+            sys.stderr.flush()
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        if self.enabled:
+            self._stop.set()
+            self._thread.join()
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+        return False

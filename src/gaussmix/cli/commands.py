@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from ._data import parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
-from ._options import parse_components, parse_covariance_types, status
+from ._options import Ticker, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
 
 __all__ = ["fit", "predict", "sample", "info"]
@@ -112,13 +112,13 @@ def fit(
         notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
 
     start = time.perf_counter()
-    status(
-        f"Fitting {len(ks) * len(models)} models ({len(ks)} K x {len(models)} covariance models)...",
-        quiet,
+    message = (
+        f"Fitting {len(ks) * len(models)} models ({len(ks)} K x {len(models)} covariance models)..."
     )
     # Small data: one BLAS/OpenMP thread per fit avoids oversubscribing the machine.
     small = frame.size < _SMALL_DATA_VALUES
-    with threadpool_limits(limits=1) if small else contextlib.nullcontext():
+    threads = threadpool_limits(limits=1) if small else contextlib.nullcontext()
+    with Ticker(message, quiet), threads:
         result = select_model(
             frame,
             n_components=ks,

@@ -10,7 +10,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from ._options import status
+from ._options import Ticker, status
 from ._outputs import StagedFolder, write_table
 
 __all__ = ["demo"]
@@ -158,13 +158,13 @@ def demo(out, quiet):
         )
 
         # 11.4 Choosing K
-        status("Model selection over K = 1..7...", quiet)
-        result = select_model(
-            X,
-            n_components=range(1, 8),
-            covariance_types=["full", "tied", "diag", "spherical"],
-            random_state=_SEED,
-        )
+        with Ticker("Model selection over K = 1..7...", quiet):
+            result = select_model(
+                X,
+                n_components=range(1, 8),
+                covariance_types=["full", "tied", "diag", "spherical"],
+                random_state=_SEED,
+            )
         best = result.best_params_
         say(
             f"11.4 Model selection: BIC prefers {best['covariance_type']} with K = "
