@@ -49,6 +49,7 @@ def test_round_trip_gives_identical_predictions(tmp_path, data, covariance_type)
     assert loaded.lower_bounds_ == model.lower_bounds_
     assert (loaded.converged_, loaded.n_iter_) == (model.converged_, model.n_iter_)
     assert loaded.bic(data) == model.bic(data)
+    assert (loaded.n_steps_, loaded.n_missing_values_) == (model.n_steps_, model.n_missing_values_)
 
 
 def test_feature_names_float32_and_metadata_survive(tmp_path, data):
@@ -153,6 +154,7 @@ FITTED = ("model", "fitted")
         (_set((*FITTED, "lower_bounds"), [1.0, None]), "lower_bounds"),
         (_set((*FITTED, "output_dtype"), "object"), "output_dtype"),
         (_set((*FITTED, "feature_names"), ["a"]), "feature_names"),
+        (_set((*FITTED, "n_steps"), -1), "n_steps"),
         (_set(("model", "init_params", "evil"), 1), "unknown parameter"),
         (_set(("model", "init_params", "n_components"), -3), "n_components"),
         (_set(("model", "init_params", "tol"), {"a": 1}), "unsupported type"),

@@ -496,6 +496,8 @@ ParquetSource of shape (n_samples, n_features)
         n_iter: int,
         output_dtype="float64",
         feature_names=None,
+        n_steps: int = 0,
+        n_missing_values: int = 0,
     ) -> GaussianMixture:
         """A fitted estimator rebuilt from saved parameters (the hook of `gaussmix.load`).
 
@@ -509,4 +511,6 @@ ParquetSource of shape (n_samples, n_features)
         estimator.n_features_in_ = params.n_features
         if feature_names is not None:
             estimator.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        estimator.n_steps_ = int(n_steps)
+        estimator.n_missing_values_ = int(n_missing_values)
         return estimator

@@ -99,6 +99,8 @@ def _encode_gaussian_mixture(model: GaussianMixture) -> dict:
             "lower_bounds": [float(v) for v in model.lower_bounds_],
             "output_dtype": np.dtype(model._output_dtype).name,
             "feature_names": None if feature_names is None else [str(f) for f in feature_names],
+            "n_steps": int(getattr(model, "n_steps_", 0)),
+            "n_missing_values": int(getattr(model, "n_missing_values_", 0)),
         },
     }
 
@@ -340,6 +342,10 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
         or not all(isinstance(name, str) and len(name) <= 1000 for name in feature_names)
     ):
         raise _Invalid(f"feature_names must be null or a list of {d} strings")
+    counts = {
+        name: _integer(fitted.get(name, 0), name, 0, 2**62)
+        for name in ("n_steps", "n_missing_values")
+    }
     return GaussianMixture._from_fitted(
         init,
         params,
@@ -348,6 +354,7 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
         n_iter=n_iter,
         output_dtype=output_dtype,
         feature_names=feature_names,
+        **counts,
     )
 
 
