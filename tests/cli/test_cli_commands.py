@@ -324,3 +324,52 @@ def test_sample_and_predict_refuse_unknown_output_formats(runner, fitted, faithf
     )
     assert result.exit_code == 1 and ".csv" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_model_saved_from_python_without_names_takes_columns_in_order(
+    runner, chapter_data, faithful_csv, tmp_path
+):
+    model = gaussmix.GaussianMixture(2, random_state=0).fit(chapter_data[0][:200])
+    gaussmix.save(model, tmp_path / "plain.json")
+    result = _invoke(
+        runner, "predict", tmp_path / "plain.json", faithful_csv, "--out", tmp_path / "p.csv"
+    )
+    assert result.exit_code == 0
+    rows = pd.read_csv(tmp_path / "p.csv")
+    data = pd.read_csv(faithful_csv).to_numpy()
+    np.testing.assert_allclose(rows["log_density"], model.score_samples(data))
+    assert "anomaly" not in rows.columns  # no threshold in a plain model file
+
+
+@pytest.mark.parametrize(
+    "cli_metadata",
+    [
+        {"columns": ["eruptions"], "standardize": None},
+        {"columns": ["eruptions", "waiting"], "standardize": {"center": [0, 0], "scale": [1, 0]}},
+        {"columns": ["eruptions", "waiting"], "standardize": {"center": "x", "scale": [1, 1]}},
+        {"standardize": {"center": [0, 0], "scale": [1, 1]}},
+        {"columns": ["eruptions", "waiting"], "anomaly_threshold": "low"},
+        "not an object",
+    ],
+)
+def test_tampered_cli_metadata_is_refused(runner, fitted, faithful_csv, tmp_path, cli_metadata):
+    out, _ = fitted
+    document = json.loads((out / "model.json").read_text())
+    document["metadata"]["cli"] = cli_metadata
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(document))
+    result = runner.invoke(
+        cli, ["predict", str(path), str(faithful_csv), "--out", str(tmp_path / "p.csv")]
+    )
+    assert result.exit_code == 1
+    assert "is invalid" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_one_feature(runner, faithful_csv, tmp_path):
+    result = _invoke(
+        runner, "fit", faithful_csv, "--columns", "eruptions", "--out", tmp_path / "o", *QUICK
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "Mixture density over the histogram" in html

@@ -27,6 +27,9 @@ class Preparation:
     columns: list[str]
     center: np.ndarray | None = None
     scale: np.ndarray | None = None
+    #: True for a model saved without column names: new data's numeric columns are
+    #: taken in order.
+    positional: bool = False
 
     @classmethod
     def fit(cls, data: pd.DataFrame, standardize: bool) -> Preparation:
@@ -45,6 +48,13 @@ class Preparation:
 
     def transform(self, data: pd.DataFrame) -> np.ndarray:
         """The model's input from a table that has (at least) the feature columns."""
+        if self.positional:
+            if data.shape[1] != len(self.columns):
+                raise CLIError(
+                    f"the model expects {len(self.columns)} numeric column(s), the data have "
+                    f"{data.shape[1]}; choose them with --columns."
+                )
+            return data.to_numpy(dtype=np.float64)
         absent = [c for c in self.columns if c not in data.columns]
         if absent:
             raise CLIError(
@@ -71,12 +81,16 @@ class Preparation:
     def from_metadata(cls, metadata: dict, n_features: int) -> Preparation:
         """Validate and rebuild (raises ValueError on anything unexpected)."""
         columns = metadata.get("columns")
+        if columns is None:
+            if metadata.get("standardize") is not None:
+                raise ValueError("it has standardisation metadata but no column names")
+            return cls([f"x{i + 1}" for i in range(n_features)], positional=True)
         if (
             not isinstance(columns, list)
             or len(columns) != n_features
             or not all(isinstance(c, str) for c in columns)
         ):
-            columns = [f"x{i + 1}" for i in range(n_features)]
+            raise ValueError(f"its column names are not a list of {n_features} strings")
         standardize = metadata.get("standardize")
         if standardize is None:
             return cls(columns)

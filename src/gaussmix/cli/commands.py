@@ -180,7 +180,8 @@ def predict(model_path, data, out, missing, quiet):
     """Assign the rows of DATA with a MODEL written by gaussmix fit (same columns as
     assignments.csv)."""
     loaded = load_model_file(model_path)
-    table = read_table(data, loaded.preparation.columns, missing)
+    preparation = loaded.preparation
+    table = read_table(data, None if preparation.positional else preparation.columns, missing)
     values = loaded.preparation.transform(table.data)
     if values.shape[1] != loaded.model.n_features_in_:
         raise CLIError(
