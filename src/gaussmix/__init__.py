@@ -16,9 +16,22 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["AnomalyDetector", "BayesianGaussianMixture", "GaussianMixture", "MixtureClassifier", "ParquetSource", "load", "save", "__version__"]
+__all__ = [
+    "AnomalyDetector",
+    "BayesianGaussianMixture",
+    "GaussianMixture",
+    "MixtureClassifier",
+    "ParquetSource",
+    "bootstrap_lrt",
+    "load",
+    "save",
+    "select_model",
+    "__version__",
+]
 
 _LAZY_MODULES = {"plot": ".plotting", "datasets": ".datasets"}
+#: Public functions whose modules import pandas/joblib, loaded on first use.
+_LAZY_FUNCTIONS = {"select_model": ".selection", "bootstrap_lrt": ".selection"}
 
 
 def __getattr__(name):
@@ -27,4 +40,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(_LAZY_MODULES[name], __name__)
+    if name in _LAZY_FUNCTIONS:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name], __name__), name)
     raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")
