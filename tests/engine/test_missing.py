@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
+import gaussmix.engine.missing as missing_module
 from gaussmix.engine.estep import chunk_statistics
 from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
 from gaussmix.engine.missing import (
@@ -36,6 +37,14 @@ def _compact_covariances(form, rng):
 
 
 FORMS = [FullForm, TiedForm, DiagonalForm, SphericalForm]
+
+
+@pytest.fixture(params=["grouped", "masked", "mixed"])
+def route(request, monkeypatch):
+    """Rows by pattern (one factorisation each), row by row (masked), or both."""
+    threshold = {"grouped": 1, "masked": 10**9, "mixed": 4}[request.param]
+    monkeypatch.setattr(missing_module, "RARE_PATTERN_ROWS", threshold)
+    return request.param
 
 
 def _params(form, seed=0):
@@ -128,7 +137,7 @@ def test_patterns_of_many_features():
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_observed_log_prob_is_the_exact_marginal_density(form):
+def test_observed_log_prob_is_the_exact_marginal_density(form, route):
     params = _params(form)
     X = _data_with_holes(60, all_missing_rows=[5])
     np.testing.assert_allclose(
@@ -137,7 +146,7 @@ def test_observed_log_prob_is_the_exact_marginal_density(form):
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_expected_statistics_match_row_by_row_formulas(form):
+def test_expected_statistics_match_row_by_row_formulas(form, route):
     params = _params(form)
     X = _data_with_holes(80, all_missing_rows=[3, 9])
     w = np.random.default_rng(2).uniform(0.5, 2.0, size=X.shape[0])
@@ -154,7 +163,7 @@ def test_expected_statistics_match_row_by_row_formulas(form):
     assert stats.total_weight == pytest.approx(w[observed_rows].sum())
 
 
-def test_diagonal_scatter_keeps_the_diagonal_of_the_full_one():
+def test_diagonal_scatter_keeps_the_diagonal_of_the_full_one(route):
     params = _params(FullForm)
     X = _data_with_holes(70)
     w = np.ones(X.shape[0])
@@ -165,7 +174,7 @@ def test_diagonal_scatter_keeps_the_diagonal_of_the_full_one():
     )
 
 
-def test_labelled_rows_keep_one_hot_responsibilities():
+def test_labelled_rows_keep_one_hot_responsibilities(route):
     params = _params(FullForm)
     X = _data_with_holes(60)
     X[:10] = np.nan_to_num(X[:10], nan=0.5)  # some complete labelled rows too

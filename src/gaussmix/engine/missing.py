@@ -45,6 +45,11 @@ __all__ = [
     "missingness_patterns",
     "PatternConditionals",
     "pattern_conditionals",
+    "MaskedConditionals",
+    "masked_conditionals",
+    "DiagonalConditionals",
+    "diagonal_conditionals",
+    "RARE_PATTERN_ROWS",
     "observed_weighted_log_prob",
     "incomplete_statistics",
     "conditional_expectation",
@@ -109,6 +114,214 @@ class PatternConditionals:
     weighted_log_prob: np.ndarray
     completed: np.ndarray
     factors: np.ndarray
+
+    def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
+        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_k`` (embedded)."""
+        return self.factors[component] * np.sqrt(weighted_resp.sum())
+
+
+@dataclass(frozen=True)
+class MaskedConditionals:
+    """What every component says about rows of many different patterns, row by row.
+
+    For rows whose pattern is rare, one factorisation per pattern would cost more in
+    call overhead than in arithmetic. Instead each row's covariance is *masked*: the
+    missing rows and columns of ``Sigma_k`` are replaced by those of the identity, which
+    keeps ``Sigma_koo`` and makes the matrix block diagonal. Its inverse holds
+    ``Sigma_koo^-1`` (plus an identity block), its log-determinant is that of
+    ``Sigma_koo``, and ``Sigma_k M^-1 (x - mu_k)`` with the missing entries of
+    ``x - mu_k`` set to 0 is the conditional shift of every coordinate: all in batched
+    (rows, d, d) operations.
+
+    Attributes
+    ----------
+    weighted_log_prob : ndarray of shape (n_rows, n_components)
+    completed : ndarray of shape (n_components, n_rows, n_features)
+    observed_precisions : ndarray of shape (n_components, n_rows, n_features, n_features)
+        ``Q_nk``: ``Sigma_koo^-1`` embedded with zeros; the conditional covariance of row
+        ``n`` under component ``k`` is ``Sigma_k - Sigma_k Q_nk Sigma_k``.
+    covariances : ndarray of shape (n_components, n_features, n_features)
+    """
+
+    weighted_log_prob: np.ndarray
+    completed: np.ndarray
+    observed_precisions: np.ndarray
+    covariances: np.ndarray
+
+    def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
+        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk``."""
+        covariance = self.covariances[component]
+        pooled = np.einsum("n,nij->ij", weighted_resp, self.observed_precisions[component])
+        total = covariance * weighted_resp.sum() - covariance @ pooled @ covariance
+        return _covariance_root_rows(0.5 * (total + total.T))
+
+
+def masked_conditionals(
+    X: np.ndarray,
+    params: MixtureParams,
+    dense_covariances: np.ndarray | None = None,
+    *,
+    conditionals: bool = True,
+) -> MaskedConditionals:
+    """Marginal log-densities and conditional moments of rows with any patterns.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Rows with NaN where values are missing; each row has at least one value.
+    params : MixtureParams
+    dense_covariances : ndarray of shape (n_components, n_features, n_features), optional
+    conditionals : bool, default=True
+        Whether to compute ``completed`` and ``observed_precisions`` (else None).
+
+    Returns
+    -------
+    MaskedConditionals
+    """
+    n_components, n_features = params.means.shape
+    if dense_covariances is None:
+        dense_covariances = params.covariance.dense_covariances(n_components, n_features)
+    X = np.asarray(X, dtype=np.float64)
+    observed = ~np.isnan(X)
+    both = observed[:, :, np.newaxis] & observed[:, np.newaxis, :]
+    identity_block = np.eye(n_features, dtype=bool) & ~observed[:, :, np.newaxis]
+    n_observed = observed.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(params.weights)
+    weighted_log_prob = np.empty((X.shape[0], n_components))
+    completed = np.empty((n_components, *X.shape)) if conditionals else None
+    precisions = (
+        np.empty((n_components, X.shape[0], n_features, n_features)) if conditionals else None
+    )
+    for k in range(n_components):
+        mean = params.means[k]
+        masked = np.where(both, dense_covariances[k], 0.0) + identity_block
+        inverse = np.linalg.inv(masked)
+        _, log_det = np.linalg.slogdet(masked)
+        differences = np.where(observed, X - mean, 0.0)
+        solved = np.einsum("nij,nj->ni", inverse, differences)
+        squared_distances = np.einsum("ni,ni->n", differences, solved)
+        weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
+            n_observed * _LOG_2PI + log_det + squared_distances
+        )
+        if conditionals:
+            completed[k] = np.where(observed, X, mean + solved @ dense_covariances[k])
+            precisions[k] = np.where(both, inverse, 0.0)
+    return MaskedConditionals(weighted_log_prob, completed, precisions, dense_covariances)
+
+
+@dataclass(frozen=True)
+class DiagonalConditionals:
+    """What every component says about rows of any patterns, for diagonal covariances.
+
+    With ``Sigma_k`` diagonal the coordinates are independent within a component: the
+    marginal density is the product over the observed coordinates, a missing value's
+    conditional mean is ``mu_kj`` and its conditional variance ``sigma_kj^2``. No
+    factorisation is needed, whatever the patterns.
+
+    Attributes
+    ----------
+    weighted_log_prob : ndarray of shape (n_rows, n_components)
+    completed : ndarray of shape (n_components, n_rows, n_features)
+    missing : ndarray of bool, shape (n_rows, n_features)
+    variances : ndarray of shape (n_components, n_features)
+    """
+
+    weighted_log_prob: np.ndarray
+    completed: np.ndarray
+    missing: np.ndarray
+    variances: np.ndarray
+
+    def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
+        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk`` (diagonal)."""
+        pooled = (weighted_resp @ self.missing) * self.variances[component]
+        return np.diag(np.sqrt(np.clip(pooled, 0.0, None)))
+
+
+def diagonal_conditionals(
+    X: np.ndarray, params: MixtureParams, variances: np.ndarray, *, conditionals: bool = True
+) -> DiagonalConditionals:
+    """Marginal log-densities and conditional moments when every covariance is diagonal.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Rows with NaN where values are missing.
+    params : MixtureParams
+    variances : ndarray of shape (n_components, n_features)
+        The diagonals of the (diagonal) component covariances.
+    conditionals : bool, default=True
+        Whether to compute ``completed`` (else None).
+
+    Returns
+    -------
+    DiagonalConditionals
+    """
+    X = np.asarray(X, dtype=np.float64)
+    missing = np.isnan(X)
+    observed = (~missing).astype(np.float64)
+    means = np.asarray(params.means, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(params.weights)
+    precisions = 1.0 / variances
+    squared = np.empty((X.shape[0], means.shape[0]))
+    for k, mean in enumerate(means):
+        differences = np.where(missing, 0.0, X - mean)
+        squared[:, k] = (differences * differences) @ precisions[k]
+    log_terms = observed @ (_LOG_2PI + np.log(variances)).T
+    weighted_log_prob = log_weights - 0.5 * (log_terms + squared)
+    completed = None
+    if conditionals:
+        completed = np.where(missing, means[:, np.newaxis, :], X)
+    return DiagonalConditionals(weighted_log_prob, completed, missing, variances)
+
+
+def _diagonal_variances(dense: np.ndarray) -> np.ndarray | None:
+    """The variances if every covariance in ``dense`` is diagonal, else None."""
+    variances = np.diagonal(dense, axis1=1, axis2=2)
+    off_diagonal = dense - variances[:, :, np.newaxis] * np.eye(dense.shape[1])
+    return variances.copy() if not off_diagonal.any() else None
+
+
+#: Patterns with fewer rows than this are handled row by row (`masked_conditionals`).
+RARE_PATTERN_ROWS = 16
+#: Bytes of (rows, d, d) temporaries one block of masked rows may use.
+_MASKED_BLOCK_BYTES = 16 * 2**20
+
+
+def _row_blocks(X, incomplete, params, dense, *, conditionals=True):
+    """``(rows, terms)`` covering the incomplete rows that have an observed value.
+
+    Frequent patterns come as one `PatternConditionals` each; rows of rare patterns
+    in bounded blocks of `MaskedConditionals`.
+    """
+    n_components, n_features = params.means.shape
+    variances = _diagonal_variances(dense)
+    if variances is not None:
+        has_data = ~np.isnan(X[incomplete]).all(axis=1)
+        rows_with_data = incomplete[has_data]
+        block = max(256, _MASKED_BLOCK_BYTES // (8 * (n_components + 2) * n_features))
+        for start in range(0, rows_with_data.size, block):
+            rows = rows_with_data[start : start + block]
+            yield rows, diagonal_conditionals(X[rows], params, variances, conditionals=conditionals)
+        return
+    patterns, pattern_of_row = missingness_patterns(X[incomplete])
+    rows_per_pattern = np.bincount(pattern_of_row, minlength=len(patterns))
+    has_data = patterns.any(axis=1)
+    for index in np.flatnonzero(has_data & (rows_per_pattern >= RARE_PATTERN_ROWS)):
+        rows = incomplete[pattern_of_row == index]
+        yield (
+            rows,
+            pattern_conditionals(
+                X[rows], patterns[index], params, dense, conditionals=conditionals
+            ),
+        )
+    rare = has_data & (rows_per_pattern < RARE_PATTERN_ROWS)
+    rare_rows = incomplete[rare[pattern_of_row]]
+    block = max(16, _MASKED_BLOCK_BYTES // (8 * (n_components + 3) * n_features**2))
+    for start in range(0, rare_rows.size, block):
+        rows = rare_rows[start : start + block]
+        yield rows, masked_conditionals(X[rows], params, dense, conditionals=conditionals)
 
 
 def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
@@ -214,19 +427,12 @@ def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarr
     complete = ~missing.any(axis=1)
     if complete.any():
         result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
-    incomplete = np.flatnonzero(~complete)
-    patterns, pattern_of_row = missingness_patterns(X[incomplete])
-    dense = params.covariance.dense_covariances(*params.means.shape)
     with np.errstate(divide="ignore"):
-        log_weights = np.log(params.weights)
-    for index, observed in enumerate(patterns):
-        rows = incomplete[pattern_of_row == index]
-        if not observed.any():
-            result[rows] = log_weights
-            continue
-        result[rows] = pattern_conditionals(
-            X[rows], observed, params, dense, conditionals=False
-        ).weighted_log_prob
+        result[missing.all(axis=1)] = np.log(params.weights)
+    incomplete = np.flatnonzero(~complete)
+    dense = params.covariance.dense_covariances(*params.means.shape)
+    for rows, terms in _row_blocks(X, incomplete, params, dense, conditionals=False):
+        result[rows] = terms.weighted_log_prob
     return result.astype(X.dtype, copy=False)
 
 
@@ -333,7 +539,6 @@ def incomplete_statistics(
     if not incomplete_mask.any():
         return stats
     incomplete = np.flatnonzero(incomplete_mask)
-    patterns, pattern_of_row = missingness_patterns(X[incomplete])
     dense = params.covariance.dense_covariances(*params.means.shape)
     means = np.asarray(params.means, dtype=np.float64)
     counts = np.zeros(params.n_components)
@@ -341,25 +546,19 @@ def incomplete_statistics(
     second = scatter.zeros(*means.shape)
     log_likelihood = 0.0
     total_weight = 0.0
-    for index, observed in enumerate(patterns):
-        if not observed.any():
-            continue
-        rows = incomplete[pattern_of_row == index]
+    for rows, terms in _row_blocks(X, incomplete, params, dense):
         weights = sample_weight[rows].astype(np.float64)
-        terms = pattern_conditionals(X[rows], observed, params, dense)
         resp, log_density = _responsibilities(
             terms.weighted_log_prob, None if labels is None else labels[rows]
         )
         weighted_resp = resp * weights[:, np.newaxis]
-        pattern_counts = weighted_resp.sum(axis=0)
         for k in range(params.n_components):
             differences = terms.completed[k] - means[k]
             first[k] += weighted_resp[:, k] @ differences
             second[k] += scatter.accumulate(differences, weighted_resp[:, k])
-            second[k] += scatter.accumulate(
-                terms.factors[k], np.full(terms.factors.shape[1], pattern_counts[k])
-            )
-        counts += pattern_counts
+            roots = terms.covariance_roots(k, weighted_resp[:, k])
+            second[k] += scatter.accumulate(roots, np.ones(roots.shape[0]))
+        counts += weighted_resp.sum(axis=0)
         log_likelihood += float(weights @ log_density)
         total_weight += float(weights.sum())
     return stats + Stats(counts, first, second, stats.shift, log_likelihood, total_weight)
