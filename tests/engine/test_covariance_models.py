@@ -8,10 +8,10 @@ parametrisation of each constraint, constraints from eigen-decompositions.
 import numpy as np
 import pytest
 from scipy import optimize
+from tests.conftest import draw_mixture
 
 from gaussmix import GaussianMixture
 from gaussmix.engine.covariance_models import MODELS, get_covariance_model
-from tests.conftest import draw_mixture
 
 NAMES = list(MODELS)
 
@@ -207,17 +207,19 @@ def assert_satisfies(name, covariances, rtol=1e-6):
                 np.testing.assert_allclose(a @ b, b @ a, atol=rtol * scale**2)
     if shape == "E" and orientation in "EI":
         normalised = covariances / volumes[:, None, None]
-        np.testing.assert_allclose(normalised, np.broadcast_to(normalised[0], normalised.shape),
-                                   rtol=rtol, atol=rtol * normalised.max())
+        np.testing.assert_allclose(
+            normalised,
+            np.broadcast_to(normalised[0], normalised.shape),
+            rtol=rtol,
+            atol=rtol * normalised.max(),
+        )
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("name", NAMES)
 def test_fitted_covariances_satisfy_the_constraint(name, five_d_data):
     X, _ = five_d_data
-    gm = GaussianMixture(
-        3, covariance_type=name, reg_covar=0.0, max_iter=20, random_state=0
-    ).fit(X)
+    gm = GaussianMixture(3, covariance_type=name, reg_covar=0.0, max_iter=20, random_state=0).fit(X)
     assert gm.covariances_.shape == (3, 5, 5)
     assert_satisfies(name, gm.covariances_)
 

@@ -34,8 +34,9 @@ def test_statistic_is_twice_the_log_likelihood_gain():
     X = _blobs([[0, 0], [5, 0]], 50, seed=2)
     result = bootstrap_lrt(X, "EII", max_components=2, n_boot=3, random_state=0, n_init=3)
     fits = [
-        GaussianMixture(k, covariance_type="EII", n_init=3, tol=1e-5, max_iter=500,
-                        random_state=0).fit(X)
+        GaussianMixture(
+            k, covariance_type="EII", n_init=3, tol=1e-5, max_iter=500, random_state=0
+        ).fit(X)
         for k in (1, 2)
     ]
     expected = 2 * (fits[1].score(X) - fits[0].score(X)) * X.shape[0]
@@ -53,8 +54,11 @@ def test_same_seed_same_table_whatever_n_jobs():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"max_components": 1}, "max_components must be"), ({"n_boot": 0}, "n_boot must be"),
-     ({"covariance_type": "ABC"}, "Unknown covariance_type")],
+    [
+        ({"max_components": 1}, "max_components must be"),
+        ({"n_boot": 0}, "n_boot must be"),
+        ({"covariance_type": "ABC"}, "Unknown covariance_type"),
+    ],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

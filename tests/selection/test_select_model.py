@@ -25,8 +25,13 @@ def iris():
 @pytest.fixture(scope="module")
 def iris_sweep(iris):
     """The published mclust search: 14 models, K = 1..9, hierarchical init, no ridge."""
-    return select_model(iris, n_components=range(1, 10), covariance_types="all",
-                        init_params="hierarchical", reg_covar=0.0)
+    return select_model(
+        iris,
+        n_components=range(1, 10),
+        covariance_types="all",
+        init_params="hierarchical",
+        reg_covar=0.0,
+    )
 
 
 def test_iris_reproduces_mclust(iris_sweep):
@@ -47,7 +52,9 @@ def test_iris_top_three_match_mclust(iris_sweep):
     # Best BIC values: VEV,2 -561.7285, VEV,3 -562.5514, VVV,2 -574.0178.
     top = iris_sweep.ranking(3)
     assert list(zip(top["covariance_type"], top["n_components"])) == [
-        ("VEV", 2), ("VEV", 3), ("VVV", 2)
+        ("VEV", 2),
+        ("VEV", 3),
+        ("VVV", 2),
     ]
     np.testing.assert_allclose(top["bic"], [561.7285, 562.5514, 574.0178], atol=0.01)
 
@@ -78,7 +85,7 @@ def _independent_scores(estimator, X):
 
 def test_criteria_match_their_definitions(iris, iris_sweep):
     n = iris.shape[0]
-    for (k, name) in [(2, "VEV"), (3, "EEE"), (4, "VII")]:
+    for k, name in [(2, "VEV"), (3, "EEE"), (4, "VII")]:
         estimator = iris_sweep.estimators_[(k, name)]
         loglik, resp = _independent_scores(estimator, iris)
         p = MODELS[name].n_covariance_parameters(k, 4) + k * 4 + k - 1
@@ -120,8 +127,12 @@ def test_html_view_holds_the_table(iris_sweep):
 
 def test_same_random_state_same_table(chapter_data):
     X = chapter_data[0][:300]
-    kwargs = dict(n_components=[1, 2, 3], covariance_types=["VII", "EEE", "VVV"],
-                  init_params="kmeans", random_state=3)
+    kwargs = dict(
+        n_components=[1, 2, 3],
+        covariance_types=["VII", "EEE", "VVV"],
+        init_params="kmeans",
+        random_state=3,
+    )
     first = select_model(X, **kwargs)
     second = select_model(X, n_jobs=2, **kwargs)
     pd.testing.assert_frame_equal(first.table_, second.table_)
@@ -129,20 +140,27 @@ def test_same_random_state_same_table(chapter_data):
 
 def test_criterion_choice_and_aliases(chapter_data):
     X = chapter_data[0][:300]
-    result = select_model(X, n_components=[2, 3], covariance_types=["full", "spherical"],
-                          criterion="aic", random_state=0)
+    result = select_model(
+        X,
+        n_components=[2, 3],
+        covariance_types=["full", "spherical"],
+        criterion="aic",
+        random_state=0,
+    )
     assert list(result.table_.columns) == ["VII", "VVV"]
     pd.testing.assert_frame_equal(result.table_, result.aic_table_)
     best = result.best_params_
-    assert result.best_score_ == result.aic_table_.loc[best["n_components"],
-                                                        best["covariance_type"]]
+    assert (
+        result.best_score_ == result.aic_table_.loc[best["n_components"], best["covariance_type"]]
+    )
     assert isinstance(result.best_estimator_, GaussianMixture)
 
 
 def test_cells_that_cannot_be_fitted_do_not_stop_the_sweep():
     X = np.array([[0.0, 0.0], [1.0, 0.1], [2.0, -0.1], [10.0, 10.0], [11.0, 10.2]])
-    result = select_model(X, n_components=[1, 2, 5, 6], covariance_types=["VVV", "EII"],
-                          reg_covar=0.0)
+    result = select_model(
+        X, n_components=[1, 2, 5, 6], covariance_types=["VVV", "EII"], reg_covar=0.0
+    )
     assert np.isnan(result.table_.loc[6, "VVV"])
     assert 6 in set(result.errors_["n_components"])
     assert np.isfinite(result.table_.loc[1, "EII"])

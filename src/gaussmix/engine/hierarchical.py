@@ -25,6 +25,7 @@ likely (mclust likewise works on a subset).
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable
 
@@ -97,6 +98,16 @@ def _cluster_cost(counts, traces, scatters, alpha: float, n_features: int):
     return counts * np.log(level)
 
 
+def _merged_scatters(mask, *, scatters, merged, others, diffs, factors):
+    """Scatters of cluster ``merged`` joined with each of ``others[mask]``."""
+    chosen = diffs[mask]
+    return (
+        scatters[others[mask]]
+        + scatters[merged]
+        + factors[mask][:, None, None] * (chosen[:, :, None] * chosen[:, None, :])
+    )
+
+
 def merge_tree(Z: np.ndarray) -> np.ndarray:
     """Grow the agglomerative tree; return the merges in order.
 
@@ -146,8 +157,9 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
         traces[i] = traces[i] + traces[j] + factor * (delta @ delta)
         means[i] = (n_i * means[i] + n_j * means[j]) / (n_i + n_j)
         counts[i] = n_i + n_j
-        own_cost[i] = _cluster_cost(counts[i : i + 1], traces[i : i + 1], scatters[i : i + 1],
-                                    alpha, d)[0]
+        own_cost[i] = _cluster_cost(
+            counts[i : i + 1], traces[i : i + 1], scatters[i : i + 1], alpha, d
+        )[0]
         active[j] = False
         costs[j, :] = np.inf
         costs[:, j] = np.inf
@@ -162,14 +174,14 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
             factors = n_o * counts[i] / total
             joint_traces = traces[others] + traces[i] + factors * np.sum(diffs * diffs, axis=1)
 
-            def joint_scatters(mask, others=others, diffs=diffs, factors=factors):
-                chosen = diffs[mask]
-                return (
-                    scatters[others[mask]]
-                    + scatters[i]
-                    + factors[mask][:, None, None] * (chosen[:, :, None] * chosen[:, None, :])
-                )
-
+            joint_scatters = functools.partial(
+                _merged_scatters,
+                scatters=scatters,
+                merged=i,
+                others=others,
+                diffs=diffs,
+                factors=factors,
+            )
             row = (
                 _cluster_cost(total, joint_traces, joint_scatters, alpha, d)
                 - own_cost[others]
@@ -279,9 +291,7 @@ def hierarchical_partitions(
 
     n_components = list(n_components)
     if not isinstance(max_rows, (int, np.integer)) or max_rows < 2:
-        raise ValueError(
-            f"max_rows must be an integer >= 2, got {max_rows!r}; e.g. max_rows=2000."
-        )
+        raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}; e.g. max_rows=2000.")
     Z = svd_scaled(np.asarray(X, dtype=np.float64))
     rows = np.flatnonzero(sample_weight > 0)
     if rows.size > max_rows:
@@ -307,9 +317,9 @@ def hierarchical_partitions(
 
 def hierarchical(X, sample_weight, n_components, random_state):
     """``init_params="hierarchical"``: one-hot responsibilities from the tree cut at K."""
-    labels = hierarchical_partitions(
-        X, sample_weight, [n_components], random_state=random_state
-    )[n_components]
+    labels = hierarchical_partitions(X, sample_weight, [n_components], random_state=random_state)[
+        n_components
+    ]
     if labels is None or np.unique(labels).size < n_components:
         raise ValueError(
             f"The hierarchical initialisation cannot make {n_components} clusters from "

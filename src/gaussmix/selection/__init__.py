@@ -4,4 +4,10 @@ from ._bootstrap import BootstrapLRTResult, bootstrap_lrt
 from ._result import ModelSelectionResult
 from ._select import CRITERIA, select_model
 
-__all__ = ["select_model", "ModelSelectionResult", "CRITERIA", "bootstrap_lrt", "BootstrapLRTResult"]
+__all__ = [
+    "select_model",
+    "ModelSelectionResult",
+    "CRITERIA",
+    "bootstrap_lrt",
+    "BootstrapLRTResult",
+]

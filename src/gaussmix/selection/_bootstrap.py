@@ -103,7 +103,9 @@ class BootstrapLRTResult:
         significant = self.table_["p_value"] <= level
         first_kept = next((k for k, s in significant.items() if not s), None)
         if first_kept is not None:
-            lines.append(f"\nAt level {level}: {first_kept} component(s) (the first test not rejected).")
+            lines.append(
+                f"\nAt level {level}: {first_kept} component(s) (the first test not rejected)."
+            )
         else:
             lines.append(f"\nAt level {level}: every test rejects; try more components.")
         return "\n".join(lines)
@@ -163,8 +165,14 @@ def bootstrap_lrt(
         raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}; e.g. n_boot=999.")
     values = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
     seed = _seed(random_state)
-    params = {"init_params": "kmeans", "n_init": 2, "tol": 1e-5, "max_iter": 500,
-              **estimator_params, "random_state": seed}
+    params = {
+        "init_params": "kmeans",
+        "n_init": 2,
+        "tol": 1e-5,
+        "max_iter": 500,
+        **estimator_params,
+        "random_state": seed,
+    }
     seeds = np.random.SeedSequence(seed).generate_state(n_boot * (max_components - 1))
     rows, statistics = [], {}
     with threadpool_limits(limits=1, user_api="blas"):

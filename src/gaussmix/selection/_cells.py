@@ -69,7 +69,9 @@ def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type
     model = get_covariance_model(covariance_type)
     resp = np.zeros((X.shape[0], n_components))
     resp[np.arange(X.shape[0]), labels] = 1.0
-    shift = np.broadcast_to(np.average(X, axis=0, weights=sample_weight), (n_components, X.shape[1]))
+    shift = np.broadcast_to(
+        np.average(X, axis=0, weights=sample_weight), (n_components, X.shape[1])
+    )
     stats = statistics_from_responsibilities(X, sample_weight, resp, np.array(shift), model.scatter)
     params = m_step(stats, model, reg_covar)
     dense = FullForm.from_covariances(params.covariance.dense_covariances(n_components, X.shape[1]))
@@ -119,7 +121,11 @@ def fit_cell(X, sample_weight, n_components, covariance_type, labels, estimator_
             params["init_params"] = "random"
             params.update(
                 _initial_from_labels(
-                    values, sample_weight, labels, n_components, covariance_type,
+                    values,
+                    sample_weight,
+                    labels,
+                    n_components,
+                    covariance_type,
                     params.get("reg_covar", 1e-6),
                 )
             )

@@ -155,8 +155,17 @@ class ModelSelectionResult:
             for cell in self._cells.values()
             if cell.status != FAILED and np.isfinite(getattr(cell, self.criterion))
         ]
-        columns = ["covariance_type", "n_components", "log_likelihood", "n_parameters",
-                   "bic", "aic", "icl", "status", "difference"]
+        columns = [
+            "covariance_type",
+            "n_components",
+            "log_likelihood",
+            "n_parameters",
+            "bic",
+            "aic",
+            "icl",
+            "status",
+            "difference",
+        ]
         if not rows:
             return pd.DataFrame(columns=columns)
         frame = pd.DataFrame(rows).sort_values(
@@ -196,9 +205,9 @@ class ModelSelectionResult:
                 "ICL": [f"{factor * best.icl:.3f}"],
             }
         ).to_string(index=False)
-        sizes = pd.DataFrame(
-            [best.cluster_sizes], columns=[str(i) for i in range(k)]
-        ).to_string(index=False)
+        sizes = pd.DataFrame([best.cluster_sizes], columns=[str(i) for i in range(k)]).to_string(
+            index=False
+        )
         top = self.ranking(3)
         label = self.criterion.upper()
         top_table = pd.DataFrame(
@@ -209,8 +218,10 @@ class ModelSelectionResult:
             index=[label, f"{label} diff"],
             columns=[f"{r.covariance_type},{r.n_components}" for r in top.itertuples()],
         ).to_string()
-        status = "" if best.status != "max_iter" else (
-            "\nNote: EM stopped at max_iter for this model; increase max_iter.\n"
+        status = (
+            ""
+            if best.status != "max_iter"
+            else ("\nNote: EM stopped at max_iter for this model; increase max_iter.\n")
         )
         return (
             f"{rule}\nGaussian finite mixture model fitted by EM algorithm\n{rule}\n\n"
@@ -246,9 +257,7 @@ class ModelSelectionResult:
                 for idx in column.index
             ]
 
-        table = (
-            self.table_.style.apply(mark).format("{:.2f}", na_rep="—").to_html()
-        )
+        table = self.table_.style.apply(mark).format("{:.2f}", na_rep="—").to_html()
         header = html.escape(
             f"Best by {label} (lower is better): {name} "
             f"({MODELS[name].description}), K={k}, {label}={self.best_score_:.2f}"
@@ -294,9 +303,17 @@ class ModelSelectionResult:
                 label=name,
             )
         k, name = self.best_params_["n_components"], self.best_params_["covariance_type"]
-        ax.plot([k], [factor * self.best_score_], marker="o", markersize=14, fillstyle="none",
-                color="#D55E00", markeredgewidth=2, linestyle="none",
-                label=f"best: {name}, K={k}")
+        ax.plot(
+            [k],
+            [factor * self.best_score_],
+            marker="o",
+            markersize=14,
+            fillstyle="none",
+            color="#D55E00",
+            markeredgewidth=2,
+            linestyle="none",
+            label=f"best: {name}, K={k}",
+        )
         label = self.criterion.upper()
         direction = "lower is better" if factor > 0 else "mclust's sign, higher is better"
         ax.set_xlabel("number of components K")

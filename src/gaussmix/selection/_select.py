@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import check_array, check_random_state
@@ -130,15 +128,16 @@ def select_model(
     components = _checked_components(n_components)
     models = _checked_models(covariance_types)
     if init_params not in INITIALIZERS:
-        raise ValueError(
-            f"init_params must be one of {sorted(INITIALIZERS)}, got {init_params!r}."
-        )
-    for name in ("n_components", "covariance_type", "weights_init", "means_init",
-                 "precisions_init"):
+        raise ValueError(f"init_params must be one of {sorted(INITIALIZERS)}, got {init_params!r}.")
+    for name in (
+        "n_components",
+        "covariance_type",
+        "weights_init",
+        "means_init",
+        "precisions_init",
+    ):
         if name in estimator_params:
-            raise TypeError(
-                f"select_model chooses {name} itself; remove it from the arguments."
-            )
+            raise TypeError(f"select_model chooses {name} itself; remove it from the arguments.")
     values = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
     weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
     seed = _seed(random_state)

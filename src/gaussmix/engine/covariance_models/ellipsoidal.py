@@ -93,9 +93,7 @@ class VEE(CovarianceModel):
             # log det C = 0, so f = sum_k n_k d log lambda_k + tr(C^{-1} W_k) / lambda_k.
             return float(np.sum(counts * n_features * np.log(vols) + traces(vols) / vols))
 
-        volumes = minimise_by_steps(
-            volumes, step, objective, self.inner_tol, self.inner_max_iter
-        )
+        volumes = minimise_by_steps(volumes, step, objective, self.inner_tol, self.inner_max_iter)
         return volumes[:, np.newaxis, np.newaxis] * common_shape(volumes)
 
     @staticmethod
@@ -242,12 +240,13 @@ class VEV(CovarianceModel):
 
         def objective(vols):
             eigenvalues = vols[:, np.newaxis] * shape_for(vols)
-            return float(np.sum(counts * np.log(eigenvalues).sum(axis=1)
-                                + (values / eigenvalues).sum(axis=1)))
+            return float(
+                np.sum(
+                    counts * np.log(eigenvalues).sum(axis=1) + (values / eigenvalues).sum(axis=1)
+                )
+            )
 
-        volumes = minimise_by_steps(
-            volumes, step, objective, self.inner_tol, self.inner_max_iter
-        )
+        volumes = minimise_by_steps(volumes, step, objective, self.inner_tol, self.inner_max_iter)
         return from_eigen(vectors, volumes[:, np.newaxis] * shape_for(volumes))
 
     @staticmethod
