@@ -74,6 +74,7 @@ def test_clone_and_dataframe_feature_names(chapter_data):
     assert list(detector.feature_names_in_) == ["a", "b"]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_passes_scikit_learn_estimator_checks():
     check_estimator(AnomalyDetector(random_state=0))
 

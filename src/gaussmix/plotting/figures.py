@@ -332,12 +332,25 @@ def _pie(probabilities, colors, radius: float) -> DrawingArea:
                 start,
                 end,
                 facecolor=color,
-                edgecolor="white",
+                edgecolor="white" if p < 0.999 else color,  # no seam on a whole pie
                 linewidth=0.5,
             )
         )
         start = end
     return area
+
+
+def _separated(points, candidates, n: int, taken) -> list[int]:
+    """The first ``n`` candidates at least 8% of the data's extent from every chosen point,
+    so that pies do not hide each other."""
+    extent = np.ptp(points, axis=0).max() or 1.0
+    chosen = list(taken)
+    for i in candidates:
+        if len(chosen) - len(taken) == n:
+            break
+        if all(np.linalg.norm(points[i] - points[j]) >= 0.08 * extent for j in chosen):
+            chosen.append(int(i))
+    return chosen[len(taken) :]
 
 
 def responsibilities(
@@ -387,7 +400,7 @@ def responsibilities(
             for k in range(resp.shape[1])
             if np.any(labels == k)
         ]
-        indices += [int(i) for i in np.argsort(entropy)[::-1][:n_uncertain] if i not in indices]
+        indices += _separated(values[:, dims], np.argsort(entropy)[::-1], n_uncertain, indices)
     colors = component_colors(resp.shape[1])
     ax.scatter(values[:, dims[0]], values[:, dims[1]], color="#BBBBBB", s=14, alpha=0.6)
     means, covariances = projected_components(model, dims)
