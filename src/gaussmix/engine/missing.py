@@ -324,6 +324,12 @@ def _row_blocks(X, incomplete, params, dense, *, conditionals=True):
         yield rows, masked_conditionals(X[rows], params, dense, conditionals=conditionals)
 
 
+def _log_weights(params: MixtureParams) -> np.ndarray:
+    """``log pi_k`` (``-inf`` for an empty component, without a warning)."""
+    weights = np.asarray(params.weights, dtype=np.float64)
+    return np.log(np.where(weights > 0, weights, 1.0)) + np.where(weights > 0, 0.0, -np.inf)
+
+
 def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
     """Rows ``b_j`` with ``sum_j b_j b_j^T == C`` for each symmetric PSD matrix ``C``.
 
@@ -387,10 +393,8 @@ def pattern_conditionals(
     whitened = np.linalg.solve(lower, np.swapaxes(differences, 1, 2))
     log_det = 2.0 * np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
     squared_distances = np.einsum("kon,kon->kn", whitened, whitened)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(params.weights)
     weighted_log_prob = (
-        log_weights[:, np.newaxis]
+        _log_weights(params)[:, np.newaxis]
         - 0.5 * (obs.size * _LOG_2PI + log_det[:, np.newaxis] + squared_distances)
     ).T
     if not conditionals:
@@ -541,27 +545,42 @@ def incomplete_statistics(
     incomplete = np.flatnonzero(incomplete_mask)
     dense = params.covariance.dense_covariances(*params.means.shape)
     means = np.asarray(params.means, dtype=np.float64)
-    counts = np.zeros(params.n_components)
-    first = np.zeros_like(means)
+    blocks = list(_row_blocks(X, incomplete, params, dense))
+    if not blocks:
+        return stats
+    # All incomplete rows together: one normalisation and, per component, one
+    # accumulation of the completed rows and one of the conditional covariances.
+    rows = np.concatenate([block_rows for block_rows, _ in blocks])
+    weights = sample_weight[rows].astype(np.float64)
+    resp, log_density = _responsibilities(
+        np.concatenate([terms.weighted_log_prob for _, terms in blocks]),
+        None if labels is None else labels[rows],
+    )
+    weighted_resp = resp * weights[:, np.newaxis]
+    completed = np.concatenate([terms.completed for _, terms in blocks], axis=1)
+    bounds = np.cumsum([0] + [len(block_rows) for block_rows, _ in blocks])
+    first = np.empty_like(means)
     second = scatter.zeros(*means.shape)
-    log_likelihood = 0.0
-    total_weight = 0.0
-    for rows, terms in _row_blocks(X, incomplete, params, dense):
-        weights = sample_weight[rows].astype(np.float64)
-        resp, log_density = _responsibilities(
-            terms.weighted_log_prob, None if labels is None else labels[rows]
+    for k in range(params.n_components):
+        differences = completed[k] - means[k]
+        first[k] = weighted_resp[:, k] @ differences
+        roots = np.concatenate(
+            [
+                terms.covariance_roots(k, weighted_resp[start:stop, k])
+                for (_, terms), start, stop in zip(blocks, bounds[:-1], bounds[1:], strict=True)
+            ]
         )
-        weighted_resp = resp * weights[:, np.newaxis]
-        for k in range(params.n_components):
-            differences = terms.completed[k] - means[k]
-            first[k] += weighted_resp[:, k] @ differences
-            second[k] += scatter.accumulate(differences, weighted_resp[:, k])
-            roots = terms.covariance_roots(k, weighted_resp[:, k])
-            second[k] += scatter.accumulate(roots, np.ones(roots.shape[0]))
-        counts += weighted_resp.sum(axis=0)
-        log_likelihood += float(weights @ log_density)
-        total_weight += float(weights.sum())
-    return stats + Stats(counts, first, second, stats.shift, log_likelihood, total_weight)
+        second[k] = scatter.accumulate(differences, weighted_resp[:, k]) + scatter.accumulate(
+            roots, np.ones(roots.shape[0])
+        )
+    return stats + Stats(
+        weighted_resp.sum(axis=0),
+        first,
+        second,
+        stats.shift,
+        float(weights @ log_density),
+        float(weights.sum()),
+    )
 
 
 def _pattern_groups(X: np.ndarray):
