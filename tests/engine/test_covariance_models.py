@@ -242,7 +242,7 @@ def test_recovers_covariances_of_data_generated_under_the_model(name):
     G, d = 2, 3
     truth = _covariances_under(name, G, d, rng)
     means = np.array([[0.0, 0.0, 0.0], [12.0, -12.0, 12.0]])
-    X, labels = draw_mixture(2000, means, truth, np.array([0.45, 0.55]), seed=5)
+    X, labels = draw_mixture(1200, means, truth, np.array([0.45, 0.55]), seed=5)
     gm = GaussianMixture(G, covariance_type=name, means_init=means, random_state=0).fit(X)
     assert np.mean(gm.predict(X) == labels) > 0.99
     np.testing.assert_allclose(gm.covariances_, truth, atol=0.12 * np.abs(truth).max())
