@@ -176,6 +176,7 @@ def test_cells_that_cannot_be_fitted_do_not_stop_the_sweep():
         ({"covariance_types": ["XYZ"]}, "Unknown covariance_type"),
         ({"n_components": [0, 1]}, "n_components must be"),
         ({"init_params": "ward"}, "init_params must be one of"),
+        ({"reg_covar": -1.0}, "reg_covar"),
     ],
 )
 def test_bad_arguments_say_what_to_do(kwargs, message):

@@ -59,8 +59,10 @@ class GaussianMixture(IncompleteDataMixin, MixtureBase):
         Maximum number of EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the one with the highest final log-likelihood is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        How the initial responsibilities are chosen.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
+default="kmeans"
+        How the initial responsibilities are chosen. ``"hierarchical"`` cuts mclust's
+        model-based agglomerative tree at ``n_components`` clusters.
     weights_init : array-like of shape (n_components,), default=None
         Initial mixing weights.
     means_init : array-like of shape (n_components, n_features), default=None

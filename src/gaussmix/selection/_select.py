@@ -10,7 +10,8 @@ from threadpoolctl import threadpool_limits
 from ..engine.covariance_models import MODELS, canonical_name
 from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
-from ..estimators._validation import check_sample_weight
+from ..estimators import GaussianMixture
+from ..estimators._validation import check_sample_weight, validate_parameters
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
 
@@ -142,6 +143,9 @@ def select_model(
     weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
     seed = _seed(random_state)
     params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
+    # Bad estimator parameters are the caller's error, not a failed cell: refuse them now.
+    template = GaussianMixture(**params)
+    validate_parameters(template.get_params(deep=False), GaussianMixture._rules)
 
     partitions = {k: None for k in components}
     if init_params == "hierarchical":
