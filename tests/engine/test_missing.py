@@ -39,11 +39,11 @@ def _compact_covariances(form, rng):
 FORMS = [FullForm, TiedForm, DiagonalForm, SphericalForm]
 
 
-@pytest.fixture(params=["grouped", "masked", "mixed"])
+@pytest.fixture(params=["automatic", "masked"])
 def route(request, monkeypatch):
-    """Rows by pattern (one factorisation each), row by row (masked), or both."""
-    threshold = {"grouped": 1, "masked": 10**9, "mixed": 4}[request.param]
-    monkeypatch.setattr(missing_module, "RARE_PATTERN_ROWS", threshold)
+    """The kernel chosen for the covariances, or always the masked (general) one."""
+    if request.param == "masked":
+        monkeypatch.setattr(missing_module, "_diagonal_variances", lambda dense: None)
     return request.param
 
 

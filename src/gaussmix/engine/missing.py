@@ -16,9 +16,12 @@ statistics as the scatter of the columns of a square-root factor (``C = B B^T``)
 every `Scatter` (full or diagonal) accumulates exactly what its covariance models need
 and all the M-steps work unchanged.
 
-Rows are grouped by missingness pattern: one Cholesky factorisation of ``Sigma_oo`` per
-pattern and component, vectorised over the pattern's rows. Complete rows take the
-ordinary kernel (`gaussmix.engine.estep.chunk_statistics`). Rows with nothing observed
+Rows are grouped by missingness pattern: per component, one batched inverse of the
+(masked) covariances of all the patterns in a chunk, then row-wise products; no Python
+loop over patterns (`masked_conditionals`). Diagonal covariances need no factorisation
+at all (`diagonal_conditionals`). Complete rows take the ordinary kernel
+(`gaussmix.engine.estep.chunk_statistics`). `pattern_conditionals` (one pattern at a
+time) serves imputation. Rows with nothing observed
 carry no information and are skipped by the E-step (they add nothing to `Stats`, not
 even weight); inference gives them density 1 (log-density 0) and the prior weights as
 responsibilities.
@@ -49,7 +52,6 @@ __all__ = [
     "masked_conditionals",
     "DiagonalConditionals",
     "diagonal_conditionals",
-    "RARE_PATTERN_ROWS",
     "observed_weighted_log_prob",
     "incomplete_statistics",
     "conditional_expectation",
@@ -122,36 +124,42 @@ class PatternConditionals:
 
 @dataclass(frozen=True)
 class MaskedConditionals:
-    """What every component says about rows of many different patterns, row by row.
+    """What every component says about rows of many patterns, all patterns at once.
 
-    For rows whose pattern is rare, one factorisation per pattern would cost more in
-    call overhead than in arithmetic. Instead each row's covariance is *masked*: the
-    missing rows and columns of ``Sigma_k`` are replaced by those of the identity, which
-    keeps ``Sigma_koo`` and makes the matrix block diagonal. Its inverse holds
-    ``Sigma_koo^-1`` (plus an identity block), its log-determinant is that of
-    ``Sigma_koo``, and ``Sigma_k M^-1 (x - mu_k)`` with the missing entries of
-    ``x - mu_k`` set to 0 is the conditional shift of every coordinate: all in batched
-    (rows, d, d) operations.
+    Each pattern's covariance is *masked*: the missing rows and columns of ``Sigma_k``
+    are replaced by those of the identity, which keeps ``Sigma_koo`` and makes the
+    matrix block diagonal. Its inverse holds ``Sigma_koo^-1`` (plus an identity block),
+    its log-determinant is that of ``Sigma_koo``, and ``Sigma_k M^-1 (x - mu_k)``, with
+    the missing entries of ``x - mu_k`` set to 0, is the conditional shift of every
+    coordinate. One batched inverse over all patterns per component, then row-wise
+    products: no loop over patterns.
 
     Attributes
     ----------
     weighted_log_prob : ndarray of shape (n_rows, n_components)
     completed : ndarray of shape (n_components, n_rows, n_features)
-    observed_precisions : ndarray of shape (n_components, n_rows, n_features, n_features)
-        ``Q_nk``: ``Sigma_koo^-1`` embedded with zeros; the conditional covariance of row
-        ``n`` under component ``k`` is ``Sigma_k - Sigma_k Q_nk Sigma_k``.
+    observed_precisions : ndarray of shape (n_components, n_patterns, n_features, n_features)
+        ``Q_pk``: ``Sigma_koo^-1`` of pattern ``p`` embedded with zeros; the conditional
+        covariance of a row of pattern ``p`` under component ``k`` is
+        ``Sigma_k - Sigma_k Q_pk Sigma_k``.
+    pattern_of_row : ndarray of int, shape (n_rows,)
     covariances : ndarray of shape (n_components, n_features, n_features)
     """
 
     weighted_log_prob: np.ndarray
     completed: np.ndarray
     observed_precisions: np.ndarray
+    pattern_of_row: np.ndarray
     covariances: np.ndarray
 
     def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
         """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk``."""
+        precisions = self.observed_precisions[component]
+        pattern_weight = np.bincount(
+            self.pattern_of_row, weights=weighted_resp, minlength=precisions.shape[0]
+        )
         covariance = self.covariances[component]
-        pooled = np.einsum("n,nij->ij", weighted_resp, self.observed_precisions[component])
+        pooled = np.einsum("p,pij->ij", pattern_weight, precisions)
         total = covariance * weighted_resp.sum() - covariance @ pooled @ covariance
         return _covariance_root_rows(0.5 * (total + total.T))
 
@@ -182,32 +190,34 @@ def masked_conditionals(
     if dense_covariances is None:
         dense_covariances = params.covariance.dense_covariances(n_components, n_features)
     X = np.asarray(X, dtype=np.float64)
-    observed = ~np.isnan(X)
-    both = observed[:, :, np.newaxis] & observed[:, np.newaxis, :]
-    identity_block = np.eye(n_features, dtype=bool) & ~observed[:, :, np.newaxis]
+    patterns, pattern_of_row = missingness_patterns(X)
+    observed = patterns[pattern_of_row]
+    both = patterns[:, :, np.newaxis] & patterns[:, np.newaxis, :]
+    identity_block = np.eye(n_features, dtype=bool) & ~patterns[:, :, np.newaxis]
     n_observed = observed.sum(axis=1)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(params.weights)
+    log_weights = _log_weights(params)
     weighted_log_prob = np.empty((X.shape[0], n_components))
     completed = np.empty((n_components, *X.shape)) if conditionals else None
     precisions = (
-        np.empty((n_components, X.shape[0], n_features, n_features)) if conditionals else None
+        np.empty((n_components, len(patterns), n_features, n_features)) if conditionals else None
     )
     for k in range(n_components):
         mean = params.means[k]
         masked = np.where(both, dense_covariances[k], 0.0) + identity_block
         inverse = np.linalg.inv(masked)
-        _, log_det = np.linalg.slogdet(masked)
+        log_det = np.linalg.slogdet(masked)[1]
         differences = np.where(observed, X - mean, 0.0)
-        solved = np.einsum("nij,nj->ni", inverse, differences)
+        solved = np.einsum("nij,nj->ni", inverse[pattern_of_row], differences)
         squared_distances = np.einsum("ni,ni->n", differences, solved)
         weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
-            n_observed * _LOG_2PI + log_det + squared_distances
+            n_observed * _LOG_2PI + log_det[pattern_of_row] + squared_distances
         )
         if conditionals:
             completed[k] = np.where(observed, X, mean + solved @ dense_covariances[k])
             precisions[k] = np.where(both, inverse, 0.0)
-    return MaskedConditionals(weighted_log_prob, completed, precisions, dense_covariances)
+    return MaskedConditionals(
+        weighted_log_prob, completed, precisions, pattern_of_row, dense_covariances
+    )
 
 
 @dataclass(frozen=True)
@@ -283,44 +293,28 @@ def _diagonal_variances(dense: np.ndarray) -> np.ndarray | None:
     return variances.copy() if not off_diagonal.any() else None
 
 
-#: Patterns with fewer rows than this are handled row by row (`masked_conditionals`).
-RARE_PATTERN_ROWS = 16
-#: Bytes of (rows, d, d) temporaries one block of masked rows may use.
+#: Bytes of (rows, d, d) temporaries one block of incomplete rows may use.
 _MASKED_BLOCK_BYTES = 16 * 2**20
 
 
 def _row_blocks(X, incomplete, params, dense, *, conditionals=True):
     """``(rows, terms)`` covering the incomplete rows that have an observed value.
 
-    Frequent patterns come as one `PatternConditionals` each; rows of rare patterns
-    in bounded blocks of `MaskedConditionals`.
+    Diagonal covariances need no factorisation (`DiagonalConditionals`); otherwise
+    the rows come in bounded blocks of `MaskedConditionals`.
     """
     n_components, n_features = params.means.shape
+    rows_with_data = incomplete[~np.isnan(X[incomplete]).all(axis=1)]
     variances = _diagonal_variances(dense)
     if variances is not None:
-        has_data = ~np.isnan(X[incomplete]).all(axis=1)
-        rows_with_data = incomplete[has_data]
         block = max(256, _MASKED_BLOCK_BYTES // (8 * (n_components + 2) * n_features))
         for start in range(0, rows_with_data.size, block):
             rows = rows_with_data[start : start + block]
             yield rows, diagonal_conditionals(X[rows], params, variances, conditionals=conditionals)
         return
-    patterns, pattern_of_row = missingness_patterns(X[incomplete])
-    rows_per_pattern = np.bincount(pattern_of_row, minlength=len(patterns))
-    has_data = patterns.any(axis=1)
-    for index in np.flatnonzero(has_data & (rows_per_pattern >= RARE_PATTERN_ROWS)):
-        rows = incomplete[pattern_of_row == index]
-        yield (
-            rows,
-            pattern_conditionals(
-                X[rows], patterns[index], params, dense, conditionals=conditionals
-            ),
-        )
-    rare = has_data & (rows_per_pattern < RARE_PATTERN_ROWS)
-    rare_rows = incomplete[rare[pattern_of_row]]
-    block = max(16, _MASKED_BLOCK_BYTES // (8 * (n_components + 3) * n_features**2))
-    for start in range(0, rare_rows.size, block):
-        rows = rare_rows[start : start + block]
+    block = max(64, _MASKED_BLOCK_BYTES // (8 * 3 * n_features**2))
+    for start in range(0, rows_with_data.size, block):
+        rows = rows_with_data[start : start + block]
         yield rows, masked_conditionals(X[rows], params, dense, conditionals=conditionals)
 
 
