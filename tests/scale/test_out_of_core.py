@@ -76,6 +76,7 @@ def _write_parquet(path, rows, row_group_size):
     pq.write_table(table, path, row_group_size=row_group_size)
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_parquet_fit_equals_in_memory_fit(tmp_path, big_rows, start):
     path = tmp_path / "rows.parquet"
     _write_parquet(path, big_rows, row_group_size=8_000)
