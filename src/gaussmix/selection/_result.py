@@ -19,6 +19,10 @@ _MARKERS = "osD^v<>ph*XP8d"
 _SIGNS = ("gaussmix", "mclust")
 
 
+def _format_cell(value: float) -> str:
+    return "—" if np.isnan(value) else f"{value:.2f}"
+
+
 def _check_sign(sign: str) -> int:
     if sign not in _SIGNS:
         raise ValueError(
@@ -249,15 +253,10 @@ class ModelSelectionResult:
         k, name = self.best_params_["n_components"], self.best_params_["covariance_type"]
         label = self.criterion.upper()
 
-        def mark(column):
-            return [
-                "font-weight: bold; background-color: #cfe8f3"
-                if (idx == k and column.name == name)
-                else ""
-                for idx in column.index
-            ]
-
-        table = self.table_.style.apply(mark).format("{:.2f}", na_rep="—").to_html()
+        # Plain HTML (pandas' Styler would need jinja2, not a dependency of gaussmix).
+        cells = self.table_.apply(lambda column: column.map(_format_cell))
+        cells.loc[k, name] = f'<b style="background-color: #cfe8f3">{cells.loc[k, name]}</b>'
+        table = cells.to_html(escape=False)
         header = html.escape(
             f"Best by {label} (lower is better): {name} "
             f"({MODELS[name].description}), K={k}, {label}={self.best_score_:.2f}"
