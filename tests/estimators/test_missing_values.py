@@ -181,6 +181,7 @@ def test_integer_sample_weights_equal_repeated_rows(holed_data, fitted):
     np.testing.assert_allclose(weighted.lower_bounds_, repeated.lower_bounds_, rtol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_complete_data_gives_the_same_fit_either_way(five_d_data):
     X, _ = five_d_data
     plain = GaussianMixture(3, random_state=0, max_iter=10).fit(X)
