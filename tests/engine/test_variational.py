@@ -11,6 +11,9 @@ from gaussmix.engine.variational import (
     NormalWishartPrior,
     StickBreakingWeights,
     evidence_lower_bound,
+    merge_statistics,
+    merged_partition,
+    pooled_responsibilities,
     variational_chunk_statistics,
     variational_update,
 )
@@ -171,3 +174,33 @@ def test_entropy_carried_by_the_e_step(problem):
     assert stats.log_likelihood == pytest.approx(-(w @ (r * np.log(r)).sum(1)), rel=1e-10)
     np.testing.assert_allclose(stats.counts, w @ r, rtol=1e-10)
     assert np.isfinite(evidence_lower_bound(stats.log_likelihood, posterior))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_merged_statistics_equal_statistics_of_pooled_responsibilities(problem, covariance_type):
+    X, resp = problem
+    model = get_covariance_model(covariance_type)
+    shift = np.random.default_rng(0).normal(size=(4, 3))
+    stats = _stats(X, np.ones(len(X)), resp, model, shift=shift)
+    groups = [[2, 0], [3], [1]]
+    merged = merge_statistics(stats, groups, model.scatter)
+    direct = _stats(
+        X, np.ones(len(X)), pooled_responsibilities(resp, groups)[:, :3], model,
+        shift=shift[[2, 3, 1]],
+    )
+    np.testing.assert_allclose(merged.counts, direct.counts, rtol=1e-12)
+    np.testing.assert_allclose(merged.first, direct.first, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(merged.second, direct.second, rtol=1e-10, atol=1e-10)
+
+
+def test_merged_partition_pools_pieces_of_the_same_blob():
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(0, 1, (300, 2)), rng.normal(8, 1, (200, 2))])
+    # Six pieces: each blob cut in three by the sign pattern of its coordinates.
+    labels = np.where(X[:, 0] < 4, 0, 3) + np.digitize(X[:, 1] - np.where(X[:, 0] < 4, 0, 8), [-0.5, 0.5])
+    resp = np.eye(6)[labels]
+    model = get_covariance_model("full")
+    stats = _stats(X, np.ones(len(X)), resp, model)
+    groups = merged_partition(stats, model, 1e-6)
+    assert sorted(map(sorted, groups)) == [[0, 1, 2], [3, 4, 5]]
+    assert set(groups[0]) == {0, 1, 2}  # the bigger blob first

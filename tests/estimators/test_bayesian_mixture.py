@@ -102,13 +102,39 @@ def test_parity_with_scikit_learn_from_the_same_start(blobs, covariance_type, pr
     np.testing.assert_array_equal(ours.predict(blobs), sk.predict(blobs))
 
 
-def test_parity_with_scikit_learn_on_the_same_random_state(blobs):
-    """With kmeans starts the same seed draws the same initial labels in both libraries."""
-    params = dict(n_components=4, random_state=3, n_init=2, max_iter=30)
-    sk = _fit_quietly(SklearnBGMM(**params), blobs)
-    ours = _fit_quietly(BayesianGaussianMixture(**params), blobs)
-    np.testing.assert_allclose(ours.means_, sk.means_, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(ours.lower_bound_, sk.lower_bound_, rtol=1e-6)
+def test_kmeans_start_pools_the_clusters_of_scikit_learns_kmeans(blobs):
+    """The kmeans start draws scikit-learn's k-means labels, then pools whole clusters."""
+    from sklearn.cluster import KMeans
+
+    labels = KMeans(n_clusters=6, n_init=1, random_state=np.random.RandomState(3)).fit(blobs).labels_
+    bgm = BayesianGaussianMixture(n_components=6, random_state=3)
+    resp = bgm._initial_responsibilities(blobs, np.ones(len(blobs)), np.random.RandomState(3))
+    assert set(np.unique(resp)) <= {0.0, 1.0}
+    pooled_labels = resp.argmax(axis=1)
+    for label in range(6):  # every k-means cluster lands whole in one pooled component
+        assert len(np.unique(pooled_labels[labels == label])) == 1
+    sizes = resp.sum(axis=0)
+    assert np.all(np.diff(sizes) <= 0)  # heaviest first, empty components last
+    assert np.count_nonzero(sizes) == 3
+
+
+def test_chapter_data_keeps_exactly_three_components(chapter_data):
+    X, _ = chapter_data
+    bgm = BayesianGaussianMixture(
+        n_components=10,
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=0.01,
+        n_init=5,
+        random_state=0,
+    ).fit(X)
+    assert bgm.converged_
+    assert np.count_nonzero(bgm.weights_ > 0.02) == 3
+    assert bgm.n_effective_components_ == 3
+    pruned = bgm.prune(threshold=0.02)
+    truth = np.array([[0.0, 0.0], [3.0, 3.0], [-2.0, 3.0]])
+    order = [int(np.argmin(((pruned.means_ - mean) ** 2).sum(1))) for mean in truth]
+    np.testing.assert_allclose(pruned.means_[order], truth, atol=0.25)
+    np.testing.assert_allclose(pruned.weights_[order], [0.3, 0.4, 0.3], atol=0.05)
 
 
 def test_user_priors_match_scikit_learn(blobs):

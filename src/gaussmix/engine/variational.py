@@ -368,3 +368,102 @@ def evidence_lower_bound(entropy: float, posterior: VariationalPosterior) -> flo
         - posterior.weight_prior.log_normaliser(posterior.weight_concentration)
         - 0.5 * n_features * np.log(posterior.mean_precision).sum()
     )
+
+
+# ---------------------------------------------------------------------------- initialisation
+def _group_term(stats: Stats, group: list[int], model, reg_covar: float) -> float:
+    """``n_g (log(n_g / n) + log|P_g|)``: a group's share of the classification log-likelihood.
+
+    ``P_g`` is the Cholesky factor of the group's maximum-likelihood precision under
+    ``model`` (plus ``reg_covar``), estimated from the group's pooled statistics alone.
+    """
+    merged = merge_statistics(stats, [group], model.scatter)
+    count = merged.counts
+    scatter = model.scatter.about_mean(merged.second, merged.first, count)
+    form = model.estimate(scatter, count, reg_covar)
+    log_det = float(np.sum(form.log_det_precision_cholesky(stats.n_features)))
+    return float(count[0] * (np.log(count[0] / stats.counts.sum()) + log_det))
+
+
+def merge_statistics(stats: Stats, groups: list[list[int]], scatter: Scatter) -> Stats:
+    """Statistics of the components obtained by pooling each group of ``stats``' components.
+
+    Moments are moved to the shift of each group's first member before they are added:
+    ``sum r (x - c') = first + n (c - c')`` and the second moment gains the matching
+    cross and square terms, so nothing needs the data again.
+    """
+    counts, firsts, seconds, shifts = [], [], [], []
+    for group in groups:
+        target = stats.shift[group[0]]
+        delta = stats.shift[group] - target
+        first = stats.first[group] + stats.counts[group, np.newaxis] * delta
+        moved = (
+            stats.second[group]
+            + scatter.outer(stats.first[group] + delta)
+            - scatter.outer(stats.first[group])
+            - scatter.outer(delta)
+            + _expand(stats.counts[group], stats.second[group].shape) * scatter.outer(delta)
+        )
+        counts.append(stats.counts[group].sum())
+        firsts.append(first.sum(axis=0))
+        seconds.append(moved.sum(axis=0))
+        shifts.append(target)
+    return Stats(
+        counts=np.asarray(counts),
+        first=np.asarray(firsts),
+        second=np.asarray(seconds),
+        shift=np.asarray(shifts),
+        log_likelihood=stats.log_likelihood,
+        total_weight=stats.total_weight,
+    )
+
+
+def merged_partition(stats: Stats, model: CovarianceModel, reg_covar: float) -> list[list[int]]:
+    """Greedily pool components while the classification BIC improves.
+
+    Starting from one group per non-empty component of ``stats`` (normally the clusters
+    of k-means with all ``n_components``), merge the pair of groups whose union raises
+    ``sum_g n_g (log(n_g / n) + log|P_g|) - p(G) log(n) / 2`` most, until no merge
+    raises it (each group's covariance estimated from its own statistics). Groups are
+    returned largest first, the order a stick-breaking prior prefers. Cost: O(K^2)
+    small covariance estimates.
+    """
+    groups = {k: [k] for k in np.flatnonzero(stats.counts > 0).tolist()}
+    terms = {key: _group_term(stats, group, model, reg_covar) for key, group in groups.items()}
+    log_n = np.log(stats.counts.sum())
+
+    def penalty_saved(n_groups: int) -> float:
+        return 0.5 * log_n * (
+            model.n_parameters(n_groups, stats.n_features)
+            - model.n_parameters(n_groups - 1, stats.n_features)
+        )
+
+    def merged_term(i: int, j: int) -> float:
+        return _group_term(stats, groups[i] + groups[j], model, reg_covar)
+
+    pair_terms = {(i, j): merged_term(i, j) for i in groups for j in groups if i < j}
+    while len(groups) > 1:
+        saved = penalty_saved(len(groups))
+        (i, j), gain = max(
+            (((i, j), term - terms[i] - terms[j] + saved) for (i, j), term in pair_terms.items()),
+            key=lambda item: item[1],
+        )
+        if gain <= 0:
+            break
+        groups[i] = groups[i] + groups.pop(j)
+        terms[i] = pair_terms[(i, j)]
+        del terms[j]
+        pair_terms = {pair: term for pair, term in pair_terms.items() if not {i, j} & set(pair)}
+        pair_terms.update({tuple(sorted((i, m))): merged_term(i, m) for m in groups if m != i})
+    return sorted(groups.values(), key=lambda group: -stats.counts[group].sum())
+
+
+def pooled_responsibilities(resp: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """Responsibilities with each group's columns summed into one column, in group order.
+
+    Columns beyond ``len(groups)`` are zero: empty components the prior may leave empty.
+    """
+    pooled = np.zeros_like(resp)
+    for column, group in enumerate(groups):
+        pooled[:, column] = resp[:, group].sum(axis=1)
+    return pooled

@@ -22,6 +22,8 @@ from ..engine.variational import (
     NormalWishartPrior,
     VariationalPosterior,
     evidence_lower_bound,
+    merged_partition,
+    pooled_responsibilities,
     variational_chunk_statistics,
     variational_update,
 )
@@ -30,6 +32,9 @@ from ._validation import Rule, check_initial_array, one_of, optional_array, vali
 from .gaussian_mixture import GaussianMixture
 
 __all__ = ["BayesianGaussianMixture"]
+
+#: Initialisations that give hard clusters, pooled before variational Bayes starts.
+_POOLED_INITIALIZERS = frozenset({"kmeans"})
 
 #: Default of `prune` and of `n_effective_components_`: components below 1% weight.
 DEFAULT_PRUNE_THRESHOLD = 0.01
@@ -290,10 +295,26 @@ default="dirichlet_process"
         return self.predict(X)
 
     def _initial_responsibilities(self, X, weights, random_state) -> np.ndarray:
-        """Initial responsibilities by ``init_params`` (tests replace this hook)."""
-        return initial_responsibilities(
+        """Initial responsibilities by ``init_params`` (tests replace this hook).
+
+        With ``"kmeans"``, the ``n_components`` k-means clusters are then pooled while
+        the classification BIC improves (`merged_partition`), largest first, and the
+        remaining components start empty: k-means with many clusters cuts every true
+        component into pieces that variational Bayes takes hundreds of iterations to
+        merge, and a stick-breaking prior works best with its heaviest sticks first.
+        """
+        resp = initial_responsibilities(
             self.init_params, X, weights, self.n_components, random_state
         )
+        if self.init_params not in _POOLED_INITIALIZERS:
+            return resp
+        model = get_covariance_model(self.covariance_type)
+        centre = np.average(X, axis=0, weights=weights).astype(np.float64)
+        stats = statistics_from_responsibilities(
+            X, weights, resp, np.broadcast_to(centre, (self.n_components, X.shape[1])),
+            model.scatter,
+        )
+        return pooled_responsibilities(resp, merged_partition(stats, model, self.reg_covar))
 
     def _checked_prior(self, X: np.ndarray, weights: np.ndarray) -> NormalWishartPrior:
         """The prior with data-driven defaults; records the ``*_prior_`` attributes."""
