@@ -55,6 +55,13 @@ def _label_axes(ax, names, dims, title):
     ax.grid(True, alpha=0.3)
 
 
+def _equal_aspect_if_comparable(ax, values, dims) -> None:
+    """Equal axis scales (circles look round) unless the features' ranges differ >4-fold."""
+    spans = np.ptp(values[:, dims], axis=0)
+    if spans.min() > 0 and spans.max() / spans.min() <= 4:
+        ax.set_aspect("equal", adjustable="datalim")
+
+
 def _needs_two_features(n_features: int, function: str) -> None:
     if n_features < 2:
         raise ValueError(
@@ -153,7 +160,7 @@ def clusters(
         )
     ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
     _label_axes(ax, feature_labels(X, model), dims, title)
-    ax.set_aspect("equal", adjustable="datalim")
+    _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
 
@@ -313,7 +320,7 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
     means, covariances = projected_components(model, dims)
     draw_ellipses(ax, means, covariances, ["#444444"] * len(means), n_std=[2], linewidth=1.2)
     _label_axes(ax, feature_labels(X, model), dims, title)
-    ax.set_aspect("equal", adjustable="datalim")
+    _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
 
@@ -427,7 +434,7 @@ def responsibilities(
         fontsize=8,
     )
     _label_axes(ax, feature_labels(X, model), dims, title)
-    ax.set_aspect("equal", adjustable="datalim")
+    _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
 
@@ -584,7 +591,7 @@ def anomalies(
         )
     ax.legend(handles=handles, loc="upper left", fontsize=8)
     _label_axes(ax, feature_labels(X, detector), dims, title)
-    ax.set_aspect("equal", adjustable="datalim")
+    _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
 
@@ -656,7 +663,7 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
                 zorder=4,
             )
         _label_axes(ax, names, dims, title)
-        ax.set_aspect("equal", adjustable="datalim")
+        _equal_aspect_if_comparable(ax, values, dims)
     return figure
 
 
