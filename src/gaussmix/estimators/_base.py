@@ -204,9 +204,14 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "converged_")
-        return inference_rows(
-            self, X, lambda values: validate_data(self, values, dtype=_FLOAT_DTYPES, reset=False)
-        )
+
+        def check_array(values):
+            # scikit-learn's finiteness check sums X: inf + -inf or a float16 overflow
+            # there must not leak a RuntimeWarning (the check reports non-finite values).
+            with np.errstate(over="ignore", invalid="ignore"):
+                return validate_data(self, values, dtype=_FLOAT_DTYPES, reset=False)
+
+        return inference_rows(self, X, check_array)
 
     def _rowwise(self, X, func) -> np.ndarray:
         """Apply ``func(X_chunk, params)`` over bounded chunks and concatenate."""

@@ -104,8 +104,11 @@ def training_source(estimator, X, sample_weight):
     """
 
     def check_array(values):
-        return validate_data(estimator, values, dtype=_FLOAT_DTYPES, ensure_min_samples=2,
-                             reset=True)
+        # scikit-learn's finiteness check sums X: inf + -inf or a float16 overflow there
+        # must not leak a RuntimeWarning (the check itself reports non-finite values).
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(estimator, values, dtype=_FLOAT_DTYPES, ensure_min_samples=2,
+                                 reset=True)
 
     data = as_data_source(
         X,
@@ -123,7 +126,8 @@ def batch_source(estimator, X, sample_weight):
     """The data source of a later ``partial_fit`` call: checked against the fitted features."""
 
     def check_array(values):
-        return validate_data(estimator, values, dtype=_FLOAT_DTYPES, reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # see training_source
+            return validate_data(estimator, values, dtype=_FLOAT_DTYPES, reset=False)
 
     data = as_data_source(
         X,
