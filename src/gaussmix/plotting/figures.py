@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import BoundaryNorm
 from matplotlib.lines import Line2D
 from matplotlib.offsetbox import AnnotationBbox, DrawingArea
 from matplotlib.patches import Wedge
@@ -53,6 +54,14 @@ def _label_axes(ax, names, dims, title):
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
+
+
+def _levels_from_data(density_at_data: np.ndarray, n_levels: int, top: float) -> np.ndarray:
+    """Contour levels at quantiles of the density at the data (as mclust draws them), so
+    that sharp peaks do not leave every point in the lowest band."""
+    quantiles = np.quantile(density_at_data, np.linspace(0.0, 0.98, max(n_levels - 1, 2)))
+    levels = np.unique(np.concatenate([[0.0], quantiles, [top]]))
+    return levels if levels.size >= 3 else np.linspace(0.0, top, n_levels)
 
 
 def _equal_aspect_if_comparable(ax, values, dims) -> None:
@@ -490,7 +499,8 @@ def density(
     resolution : int, default=150
         Grid points per axis.
     levels : int, default=15
-        Number of filled contour levels.
+        Number of filled contour levels, placed at quantiles of the density at the data
+        (the means when X is None).
     title : str
 
     Returns
@@ -506,9 +516,12 @@ def density(
     dims = _check_dims(dims, params.n_features)
     gx, gy, grid = grid_over(values[:, dims], resolution)
     z = np.exp(marginal_log_density(model, dims, grid)).reshape(gx.shape)
-    filled = ax.contourf(gx, gy, z, levels=levels, cmap="viridis", alpha=0.85)
-    ax.contour(gx, gy, z, levels=levels, colors="black", linewidths=0.4, alpha=0.35)
-    ax.figure.colorbar(filled, ax=ax, label="probability density")
+    at_data = np.exp(marginal_log_density(model, dims, values[:, dims]))
+    contour_levels = _levels_from_data(at_data, levels, z.max())
+    norm = BoundaryNorm(contour_levels, ncolors=256)  # one distinct colour per band
+    filled = ax.contourf(gx, gy, z, levels=contour_levels, cmap="viridis", norm=norm, alpha=0.85)
+    ax.contour(gx, gy, z, levels=contour_levels[1:-1], colors="black", linewidths=0.4, alpha=0.35)
+    ax.figure.colorbar(filled, ax=ax, label="probability density", format="%.2g")
     if X is not None:
         ax.scatter(
             values[:, dims[0]],
@@ -550,7 +563,9 @@ def anomalies(
     flagged = detector.predict(model_input(detector, X)) == -1
     gx, gy, grid = grid_over(values[:, dims], resolution)
     log_z = marginal_log_density(detector, dims, grid).reshape(gx.shape)
-    ax.contour(gx, gy, log_z, levels=12, cmap="Greys", linewidths=0.8, alpha=0.8)
+    at_data = marginal_log_density(detector, dims, values[:, dims])
+    line_levels = np.unique(np.quantile(at_data, np.linspace(0.02, 0.98, 8)))
+    ax.contour(gx, gy, log_z, levels=line_levels, colors="#888888", linewidths=0.8)
     if values.shape[1] == 2:
         ax.contour(
             gx,
