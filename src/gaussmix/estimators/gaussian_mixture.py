@@ -13,10 +13,10 @@ from ..engine.em import EMResult, best_of_restarts, run_em
 from ..engine.estep import statistics_from_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
-from ..engine.mstep import m_step
 from ..engine.params import MixtureParams
 from ._base import MixtureBase
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
+from ._prior import PRIOR_RULE, m_step_under_prior
 from ._scale import (
     STREAMING_RULES,
     MinibatchRunner,
@@ -93,6 +93,13 @@ default="kmeans"
         (Ghahramani & Jordan 1994), and ``score_samples``, ``predict_proba`` and
         ``predict`` use the marginal density of the observed coordinates. Rows with
         every value missing are ignored (with a warning). See ``docs/incomplete-data.md``.
+    prior : None, "default" or ConjugatePrior, default=None
+        None fits by maximum likelihood. ``"default"`` (mclust's ``priorControl()``) or a
+        `ConjugatePrior` fits by MAP-EM (Fraley & Raftery 2007): the M-step returns the
+        posterior mode, which keeps covariances from collapsing even with
+        ``reg_covar=0``. Supported for EII, VII, EEI, VVI, EEE (tied) and VVV (full).
+        `bic` then uses the log-likelihood at the MAP estimate, as mclust does. See
+        ``docs/bayesian.md``.
 
     Attributes
     ----------
@@ -152,6 +159,7 @@ default="kmeans"
         "precisions_init": optional_array(),
         **STREAMING_RULES,
         **MISSING_RULES,
+        "prior": PRIOR_RULE,
     }
 
     def __init__(
@@ -175,6 +183,7 @@ default="kmeans"
         learning_offset=10.0,
         learning_decay=0.7,
         missing="error",
+        prior=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -194,6 +203,7 @@ default="kmeans"
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
         self.missing = missing
+        self.prior = prior
 
     # ------------------------------------------------------------------ fitting
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -284,6 +294,7 @@ ParquetSource of shape (n_samples, n_features)
         ``labels`` (a component per row, -1 if unknown) makes the fit semi-supervised.
         """
         model = get_covariance_model(self.covariance_type)
+        self._m_step = m_step_under_prior(self.prior, data, self.n_components, model)
         initial = self._checked_initial_parameters(data.n_features)
         random_state = check_random_state(self.random_state)
         X, weights = data.initialization_sample(random_state)
@@ -298,7 +309,7 @@ ParquetSource of shape (n_samples, n_features)
         e_step = self._e_step(data, model.scatter, labels)
 
         def update(stats, params):
-            return m_step(stats, model, self.reg_covar, params.covariance)
+            return self._m_step(stats, model, self.reg_covar, params.covariance)
 
         warm = self.warm_start and hasattr(self, "converged_")
         monitor = self._progress_monitor()
@@ -402,7 +413,7 @@ ParquetSource of shape (n_samples, n_features)
                                                                           X.shape[1]))
         stats = statistics_from_responsibilities(X, weights, resp, shift.astype(np.float64),
                                                  model.scatter)
-        params = m_step(stats, model, self.reg_covar)
+        params = self._m_step(stats, model, self.reg_covar)
         return MixtureParams(
             weights=initial.get("weights", params.weights),
             means=initial.get("means", params.means),
