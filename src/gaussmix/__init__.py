@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .engine.map_prior import ConjugatePrior
 from .engine.sources import ParquetSource
 from .estimators import (
     AnomalyDetector,
@@ -19,6 +20,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "AnomalyDetector",
     "BayesianGaussianMixture",
+    "ConjugatePrior",
     "GaussianMixture",
     "MixtureClassifier",
     "ParquetSource",
