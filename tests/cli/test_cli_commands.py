@@ -373,3 +373,9 @@ def test_one_feature(runner, faithful_csv, tmp_path):
     assert result.exit_code == 0, result.output
     html = (tmp_path / "o" / "report.html").read_text()
     assert "Mixture density over the histogram" in html
+
+
+def test_bare_command_shows_help(runner):
+    result = runner.invoke(cli, [])
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout and "demo" in result.stdout

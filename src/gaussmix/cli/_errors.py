@@ -19,6 +19,10 @@ class CLIError(click.ClickException):
     exit_code = 1
 
 
+#: Raised by click >= 8.2 when a group is called without a command.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -46,6 +50,9 @@ class OneLineErrorGroup(click.Group):
             )
         except click.exceptions.Exit as done:
             code = done.exit_code
+        except _NO_ARGS_IS_HELP as exc:  # a bare `gaussmix`: show the help, not an error
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else str(exc))
+            code = 0
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else prog
             _emit(where, f"{exc.format_message()} (see '{where} --help')")
