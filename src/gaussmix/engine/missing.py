@@ -16,9 +16,10 @@ statistics as the scatter of the columns of a square-root factor (``C = B B^T``)
 every `Scatter` (full or diagonal) accumulates exactly what its covariance models need
 and all the M-steps work unchanged.
 
-Rows are grouped by missingness pattern: per component, one batched inverse of the
-(masked) covariances of all the patterns in a chunk, then row-wise products; no Python
-loop over patterns (`masked_conditionals`). Diagonal covariances need no factorisation
+The E-step works in precision form (`masked_conditionals`): one matrix product of the
+rows with each component's precision, then, for rows batched by their number of missing
+values, the inverse of the small missing-by-missing block of the precision; no Python
+loop over patterns, and the cost grows with the number of missing values per row. Diagonal covariances need no factorisation
 at all (`diagonal_conditionals`). Complete rows take the ordinary kernel
 (`gaussmix.engine.estep.chunk_statistics`). `pattern_conditionals` (one pattern at a
 time) serves imputation. Rows with nothing observed
@@ -124,44 +125,48 @@ class PatternConditionals:
 
 @dataclass(frozen=True)
 class MaskedConditionals:
-    """What every component says about rows of many patterns, all patterns at once.
+    """What every component says about rows of any missingness patterns, in precision form.
 
-    Each pattern's covariance is *masked*: the missing rows and columns of ``Sigma_k``
-    are replaced by those of the identity, which keeps ``Sigma_koo`` and makes the
-    matrix block diagonal. Its inverse holds ``Sigma_koo^-1`` (plus an identity block),
-    its log-determinant is that of ``Sigma_koo``, and ``Sigma_k M^-1 (x - mu_k)``, with
-    the missing entries of ``x - mu_k`` set to 0, is the conditional shift of every
-    coordinate. One batched inverse over all patterns per component, then row-wise
-    products: no loop over patterns.
+    With the precision ``P = Sigma^-1`` of a component and a row's missing coordinates
+    ``m`` (``u = P (x - mu)`` with the missing entries of ``x - mu`` set to 0):
+
+    - ``(x_o - mu_o)^T Sigma_oo^-1 (x_o - mu_o) = (x - mu)^T u - u_m^T P_mm^-1 u_m``,
+    - ``log det Sigma_oo = log det Sigma + log det P_mm``,
+    - the conditional mean of the missing values is ``mu_m - P_mm^-1 u_m`` and their
+      conditional covariance ``P_mm^-1``.
+
+    So each row needs one matrix product with ``P`` (a GEMM over all rows) and the
+    inverse of its small ``P_mm`` block. Rows are batched by their *number* of missing
+    values (at most d groups, whatever the patterns), so the cost does not depend on how
+    many distinct patterns there are, and grows with the number of missing values per
+    row rather than with d^3.
 
     Attributes
     ----------
     weighted_log_prob : ndarray of shape (n_rows, n_components)
     completed : ndarray of shape (n_components, n_rows, n_features)
-    observed_precisions : ndarray of shape (n_components, n_patterns, n_features, n_features)
-        ``Q_pk``: ``Sigma_koo^-1`` of pattern ``p`` embedded with zeros; the conditional
-        covariance of a row of pattern ``p`` under component ``k`` is
-        ``Sigma_k - Sigma_k Q_pk Sigma_k``.
-    pattern_of_row : ndarray of int, shape (n_rows,)
-    covariances : ndarray of shape (n_components, n_features, n_features)
+    conditional_blocks : list of list of (rows, missing, covariances)
+        For each component, per group of rows with the same number of missing values:
+        the rows, their missing coordinates (n_group, m) and their conditional
+        covariances ``P_mm^-1`` (n_group, m, m).
+    n_features : int
     """
 
     weighted_log_prob: np.ndarray
     completed: np.ndarray
-    observed_precisions: np.ndarray
-    pattern_of_row: np.ndarray
-    covariances: np.ndarray
+    conditional_blocks: list
+    n_features: int
 
     def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
-        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk``."""
-        precisions = self.observed_precisions[component]
-        pattern_weight = np.bincount(
-            self.pattern_of_row, weights=weighted_resp, minlength=precisions.shape[0]
-        )
-        covariance = self.covariances[component]
-        pooled = np.einsum("p,pij->ij", pattern_weight, precisions)
-        total = covariance * weighted_resp.sum() - covariance @ pooled @ covariance
-        return _covariance_root_rows(0.5 * (total + total.T))
+        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk`` (embedded)."""
+        d = self.n_features
+        pooled = np.zeros(d * d)
+        for rows, missing, covariances in self.conditional_blocks[component]:
+            flat = missing[:, :, np.newaxis] * d + missing[:, np.newaxis, :]
+            weighted = weighted_resp[rows][:, np.newaxis, np.newaxis] * covariances
+            pooled += np.bincount(flat.ravel(), weights=weighted.ravel(), minlength=d * d)
+        pooled = pooled.reshape(d, d)
+        return _covariance_root_rows(0.5 * (pooled + pooled.T))
 
 
 def masked_conditionals(
@@ -178,46 +183,55 @@ def masked_conditionals(
     X : ndarray of shape (n_rows, n_features)
         Rows with NaN where values are missing; each row has at least one value.
     params : MixtureParams
-    dense_covariances : ndarray of shape (n_components, n_features, n_features), optional
+    dense_covariances : ndarray, optional
+        Unused (the precision form reads the precision factors); kept so that every
+        kernel takes the same arguments.
     conditionals : bool, default=True
-        Whether to compute ``completed`` and ``observed_precisions`` (else None).
+        Whether to compute ``completed`` and ``conditional_blocks`` (else None).
 
     Returns
     -------
     MaskedConditionals
     """
     n_components, n_features = params.means.shape
-    if dense_covariances is None:
-        dense_covariances = params.covariance.dense_covariances(n_components, n_features)
     X = np.asarray(X, dtype=np.float64)
-    patterns, pattern_of_row = missingness_patterns(X)
-    observed = patterns[pattern_of_row]
-    both = patterns[:, :, np.newaxis] & patterns[:, np.newaxis, :]
-    identity_block = np.eye(n_features, dtype=bool) & ~patterns[:, :, np.newaxis]
-    n_observed = observed.sum(axis=1)
+    missing = np.isnan(X)
+    observed = ~missing
+    n_missing = missing.sum(axis=1)
+    groups = []
+    for m in np.unique(n_missing[n_missing > 0]):
+        rows = np.flatnonzero(n_missing == m)
+        groups.append((rows, np.nonzero(missing[rows])[1].reshape(rows.size, m)))
+    factors = params.covariance.dense_precisions_cholesky(n_components, n_features)
+    precisions = factors @ np.swapaxes(factors, 1, 2)
+    log_det_covariances = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
     log_weights = _log_weights(params)
+    n_observed = observed.sum(axis=1)
     weighted_log_prob = np.empty((X.shape[0], n_components))
     completed = np.empty((n_components, *X.shape)) if conditionals else None
-    precisions = (
-        np.empty((n_components, len(patterns), n_features, n_features)) if conditionals else None
-    )
+    blocks = [[] for _ in range(n_components)] if conditionals else None
     for k in range(n_components):
-        mean = params.means[k]
-        masked = np.where(both, dense_covariances[k], 0.0) + identity_block
-        inverse = np.linalg.inv(masked)
-        log_det = np.linalg.slogdet(masked)[1]
+        mean = np.asarray(params.means[k], dtype=np.float64)
         differences = np.where(observed, X - mean, 0.0)
-        solved = np.einsum("nij,nj->ni", inverse[pattern_of_row], differences)
-        squared_distances = np.einsum("ni,ni->n", differences, solved)
-        weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
-            n_observed * _LOG_2PI + log_det[pattern_of_row] + squared_distances
-        )
+        projected = differences @ precisions[k]
+        squared_distances = np.einsum("nd,nd->n", differences, projected)
+        log_det = np.full(X.shape[0], log_det_covariances[k])
         if conditionals:
-            completed[k] = np.where(observed, X, mean + solved @ dense_covariances[k])
-            precisions[k] = np.where(both, inverse, 0.0)
-    return MaskedConditionals(
-        weighted_log_prob, completed, precisions, pattern_of_row, dense_covariances
-    )
+            completed[k] = np.where(observed, X, 0.0)
+        for rows, miss in groups:
+            block = precisions[k][miss[:, :, np.newaxis], miss[:, np.newaxis, :]]
+            inverse = np.linalg.inv(block)
+            projected_missing = np.take_along_axis(projected[rows], miss, axis=1)
+            shift = np.matmul(inverse, projected_missing[:, :, np.newaxis])[:, :, 0]
+            squared_distances[rows] -= np.einsum("nm,nm->n", projected_missing, shift)
+            log_det[rows] += np.linalg.slogdet(block)[1]
+            if conditionals:
+                completed[k][rows[:, np.newaxis], miss] = mean[miss] - shift
+                blocks[k].append((rows, miss, inverse))
+        weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
+            n_observed * _LOG_2PI + log_det + squared_distances
+        )
+    return MaskedConditionals(weighted_log_prob, completed, blocks, n_features)
 
 
 @dataclass(frozen=True)
@@ -312,7 +326,7 @@ def _row_blocks(X, incomplete, params, dense, *, conditionals=True):
             rows = rows_with_data[start : start + block]
             yield rows, diagonal_conditionals(X[rows], params, variances, conditionals=conditionals)
         return
-    block = max(64, _MASKED_BLOCK_BYTES // (8 * 3 * n_features**2))
+    block = max(256, _MASKED_BLOCK_BYTES // (8 * (n_components + 3) * n_features))
     for start in range(0, rows_with_data.size, block):
         rows = rows_with_data[start : start + block]
         yield rows, masked_conditionals(X[rows], params, dense, conditionals=conditionals)
