@@ -29,6 +29,10 @@ def test_memmap_is_read_in_place(npy_file):
     source = as_data_source(mapped, n_components=3, check_array=np.asarray)
     assert isinstance(source, MemmapSource)
     assert np.shares_memory(source.X, mapped)
+    # The estimator's own path (scikit-learn validation included) copies nothing either.
+    fitted_source = GaussianMixture(3)._fit(mapped, None, None)
+    assert np.shares_memory(fitted_source.X, mapped)
+    assert fitted_source.sample_weight.strides == (0,)
 
 
 def _peak_bytes(func):
