@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ..engine._memory import check_parameter_memory
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ..engine.em import EMResult, best_of_restarts, run_em
 from ..engine.estep import statistics_from_responsibilities
@@ -294,6 +295,12 @@ ParquetSource of shape (n_samples, n_features)
         ``labels`` (a component per row, -1 if unknown) makes the fit semi-supervised.
         """
         model = get_covariance_model(self.covariance_type)
+        check_parameter_memory(
+            model.form.compact_shape(self.n_components, data.n_features),
+            np.dtype(data.dtype).itemsize,
+            f"n_components={self.n_components} with {data.n_features} features and "
+            f"covariance_type={self.covariance_type!r}",
+        )
         self._m_step = m_step_under_prior(self.prior, data, self.n_components, model)
         initial = self._checked_initial_parameters(data.n_features)
         random_state = check_random_state(self.random_state)
