@@ -23,6 +23,10 @@ class CLIError(click.ClickException):
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command."""
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -37,6 +41,13 @@ class OneLineErrorGroup(click.Group):
     Unexpected exceptions are reported as one line too; set ``GAUSSMIX_DEBUG=1`` to see
     the traceback.
     """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Raised past click's own handler, which would print an extra blank line.
+            raise _Interrupted from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         prog = prog_name or "gaussmix"
@@ -60,7 +71,7 @@ class OneLineErrorGroup(click.Group):
         except click.ClickException as exc:
             _emit(prog, exc.format_message())
             code = exc.exit_code
-        except (KeyboardInterrupt, click.exceptions.Abort):
+        except (_Interrupted, KeyboardInterrupt, click.exceptions.Abort):
             click.echo(f"{prog}: interrupted", err=True)
             code = EXIT_INTERRUPTED
         except (ValueError, TypeError, OSError, MemoryError) as exc:
