@@ -617,17 +617,14 @@ def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     X_imputed : ndarray of shape (n_samples, n_features), float64, no NaN
     """
     imputed = np.array(X, dtype=np.float64)
+    missing = np.isnan(imputed)
+    incomplete = np.flatnonzero(missing.any(axis=1))
+    imputed[missing.all(axis=1)] = params.weights @ params.means
     dense = params.covariance.dense_covariances(*params.means.shape)
-    for rows, observed in _pattern_groups(imputed):
-        if not observed.any():
-            imputed[rows] = params.weights @ params.means
-            continue
-        terms = pattern_conditionals(imputed[rows], observed, params, dense)
+    for rows, terms in _row_blocks(imputed, incomplete, params, dense):
         resp, _ = _responsibilities(terms.weighted_log_prob, None)
-        missing = np.flatnonzero(~observed)
-        imputed[rows[:, np.newaxis], missing] = np.einsum(
-            "nk,knd->nd", resp, terms.completed[:, :, missing]
-        )
+        expected = np.einsum("nk,knd->nd", resp, terms.completed)
+        imputed[rows] = np.where(missing[rows], expected, imputed[rows])
     return imputed
 
 
