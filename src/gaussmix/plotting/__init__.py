@@ -18,6 +18,7 @@ from .figures import (
     responsibilities,
     uncertainty,
 )
+from .variational import variational_weights
 
 __all__ = [
     "clusters",
@@ -29,6 +30,7 @@ __all__ = [
     "anomalies",
     "gmm_vs_kmeans",
     "pairs",
+    "variational_weights",
     "draw_ellipses",
     "ellipse_geometry",
     "dense_covariances",
