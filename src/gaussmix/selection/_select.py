@@ -98,7 +98,8 @@ def select_model(
     random_state : int, RandomState or None, default=None
         Seed of every fit; the same seed gives the same table.
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative row weights.
+        Non-negative row weights, used by every EM fit and criterion (n is their sum).
+        The hierarchical tree is grown on the rows with positive weight, unweighted.
     hierarchical_max_rows : int, default=2000
         Above this many rows the hierarchical tree is grown on a random subset.
     **estimator_params
