@@ -187,3 +187,19 @@ def test_bad_arguments_say_what_to_do(kwargs, message):
 def test_estimator_parameters_chosen_by_select_model_are_refused():
     with pytest.raises(TypeError, match="select_model chooses covariance_type"):
         select_model(np.zeros((10, 2)), covariance_type="VVV")
+
+
+def test_diabetes_reproduces_mclust():
+    # mclust's "A quick tour of mclust" vignette, Mclust(diabetes[, -1]):
+    # VVV with 3 components, log-likelihood -2303.496, n 145, df 29, BIC -4751.316,
+    # clustering table 81 / 36 / 28.
+    from gaussmix.datasets import load_diabetes
+
+    X = load_diabetes()[["glucose", "insulin", "sspg"]]
+    result = select_model(X, reg_covar=0.0)
+    assert result.best_params_ == {"n_components": 3, "covariance_type": "VVV"}
+    assert result.loglik_table_.loc[3, "VVV"] >= -2303.496 - 0.01
+    assert result.n_parameters_table_.loc[3, "VVV"] == 29
+    assert result.best_score_ == pytest.approx(4751.316, abs=0.02)
+    sizes = np.bincount(result.best_estimator_.predict(X))
+    assert sorted(sizes, reverse=True) == [81, 36, 28]
