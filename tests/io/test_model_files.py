@@ -6,6 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gaussmix
 from gaussmix import AnomalyDetector, GaussianMixture
@@ -212,3 +214,49 @@ def test_anomaly_detector_file_checks_its_threshold(tmp_path, data):
     path = _write(tmp_path, document, "bad.json")
     with pytest.raises(ValueError, match="threshold must be a number"):
         gaussmix.load(path)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:3]):
+            yield from _paths(value, (*prefix, index))
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_corruption_is_a_value_error_or_a_valid_model(tmp_path, saved, data):
+    _, _, document = saved
+    document = json.loads(json.dumps(document))
+    paths = [p for p in _paths(document) if p]
+    path = data.draw(st.sampled_from(paths))
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = data.draw(json_values)
+    target = tmp_path / "fuzzed.json"
+    target.write_text(json.dumps(document))
+    try:
+        model = gaussmix.load(target)
+    except ValueError:
+        return
+    # Anything accepted must be a working model.
+    assert np.all(np.isfinite(model.score_samples(np.zeros((2, model.n_features_in_)))))

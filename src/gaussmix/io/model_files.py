@@ -245,7 +245,10 @@ def _plain_init_value(value, name: str):
             _finite_number(value, f"init_params[{name!r}]") if isinstance(value, float) else value
         )
     if isinstance(value, list):
-        array = np.asarray(value, dtype=object)
+        try:
+            array = np.asarray(value, dtype=object)
+        except ValueError:  # ragged or too deeply nested
+            raise _Invalid(f"init_params[{name!r}] is not a rectangular array") from None
         if array.size > MAX_COVARIANCE_VALUES:
             raise _Invalid(f"init_params[{name!r}] is too large")
         _check_nested(value, array.shape, f"init_params[{name!r}]")
