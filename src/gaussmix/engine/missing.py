@@ -18,14 +18,16 @@ and all the M-steps work unchanged.
 
 The E-step works in precision form (`masked_conditionals`): one matrix product of the
 rows with each component's precision, then, for rows batched by their number of missing
-values, the inverse of the small missing-by-missing block of the precision; no Python
-loop over patterns, and the cost grows with the number of missing values per row. Diagonal covariances need no factorisation
-at all (`diagonal_conditionals`). Complete rows take the ordinary kernel
+values, the inverse of the small missing-by-missing block of the precision. There is no
+Python loop over missingness patterns, and the cost grows with the number of missing
+values per row, not with the number of patterns. Diagonal covariances need no
+factorisation at all (`diagonal_conditionals`). Complete rows take the ordinary kernel
 (`gaussmix.engine.estep.chunk_statistics`). `pattern_conditionals` (one pattern at a
-time) serves imputation. Rows with nothing observed
-carry no information and are skipped by the E-step (they add nothing to `Stats`, not
-even weight); inference gives them density 1 (log-density 0) and the prior weights as
-responsibilities.
+time, with the conditional covariance factors) serves multiple imputation.
+
+Rows with nothing observed carry no information and are skipped by the E-step (they add
+nothing to `Stats`, not even weight); inference gives them density 1 (log-density 0) and
+the prior weights as responsibilities.
 
 Optional ``labels`` (a component per row, -1 for unknown) fix the responsibilities of
 labelled rows to one-hot vectors (semi-supervised EM): their log-likelihood term is
