@@ -65,7 +65,11 @@ def _cholesky_of_precision(covariance: np.ndarray) -> np.ndarray:
     except (linalg.LinAlgError, ValueError) as exc:
         raise SingularCovarianceError(singular_covariance_message()) from exc
     identity = np.eye(covariance.shape[0], dtype=covariance.dtype)
-    return linalg.solve_triangular(lower, identity, lower=True).T
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        factor = linalg.solve_triangular(lower, identity, lower=True).T
+    if not np.all(np.isfinite(factor)):  # a pivot below the smallest normal float
+        raise SingularCovarianceError(singular_covariance_message())
+    return factor
 
 
 def _covariance_from_precision_cholesky(precision_cholesky: np.ndarray) -> np.ndarray:
@@ -85,7 +89,9 @@ def _precision_cholesky_from_precision(precision: np.ndarray) -> np.ndarray:
 
 
 def _positive_variances(variances: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(variances)) or np.any(variances <= 0):
+    # Below the smallest normal float, 1 / variance (the precision) overflows.
+    tiny = np.finfo(variances.dtype if variances.dtype.kind == "f" else np.float64).tiny
+    if not np.all(np.isfinite(variances)) or np.any(variances < tiny):
         raise SingularCovarianceError(singular_covariance_message("a variance is not positive"))
     return variances
 
