@@ -140,15 +140,19 @@ def fit_cell(X, sample_weight, n_components, covariance_type, labels, estimator_
         if not np.isfinite(log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
-        with np.errstate(all="ignore"):
-            cell.bic = float(estimator.bic(X, sample_weight))
-            cell.aic = float(estimator.aic(X, sample_weight))
-            cell.icl = float(estimator.icl(X, sample_weight))
+        # The criteria as GaussianMixture.bic/aic/icl define them, from one pass of
+        # densities and one of responsibilities.
+        resp = estimator.predict_proba(X)
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         cell.reason = _short_reason(exc)
         return cell
+    n_samples, n_parameters = float(sample_weight.sum()), estimator.n_parameters_
+    cell.bic = -2 * log_likelihood + n_parameters * np.log(n_samples)
+    cell.aic = -2 * log_likelihood + 2 * n_parameters
+    with np.errstate(divide="ignore"):
+        cell.icl = cell.bic - 2 * float(sample_weight @ np.log(resp.max(axis=1).astype(float)))
     cell.log_likelihood = log_likelihood
-    cell.cluster_sizes = np.bincount(estimator.predict(X), minlength=n_components)
+    cell.cluster_sizes = np.bincount(resp.argmax(axis=1), minlength=n_components)
     cell.estimator = estimator
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     cell.status = CONVERGED if converged else MAX_ITER
