@@ -230,3 +230,13 @@ def test_dataframe_columns_label_the_axes():
     fitted = GaussianMixture(2, random_state=0).fit(data)
     ax = plot.clusters(fitted, data, n_std=(2,))
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("eruptions", "waiting")
+
+
+def test_an_anomaly_detector_is_drawn_through_its_mixture(X):
+    detector = AnomalyDetector(n_components=3, random_state=0).fit(X)
+    ax = plot.clusters(detector, X, n_std=(2,))
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    sizes = [len(c.get_offsets()) for c in scatters[:3]]
+    np.testing.assert_array_equal(sizes, np.bincount(detector.mixture_.predict(X), minlength=3))
+    plot.uncertainty(detector, X)
+    plot.responsibilities(detector, X)

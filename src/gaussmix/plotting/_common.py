@@ -18,6 +18,7 @@ __all__ = [
     "feature_labels",
     "fitted_params",
     "model_input",
+    "mixture_of",
     "dense_covariances",
     "ellipse_geometry",
     "draw_ellipses",
@@ -103,9 +104,12 @@ def model_input(model, X):
     return pd.DataFrame(as_array(X), columns=list(names))
 
 
-def _mixture(model):
+def mixture_of(model):
     """The mixture inside a model (an anomaly detector's fitted mixture, or the model)."""
     return getattr(model, "mixture_", model)
+
+
+_mixture = mixture_of
 
 
 def fitted_params(model) -> MixtureParams:

@@ -19,6 +19,7 @@ from ._common import (
     fitted_params,
     grid_over,
     marginal_log_density,
+    mixture_of,
     model_input,
     new_figure,
     projected_components,
@@ -116,7 +117,7 @@ def clusters(
     _needs_two_features(values.shape[1], "clusters")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax)
-    labels = model.predict(model_input(model, X))
+    labels = mixture_of(model).predict(model_input(model, X))
     means, covariances = projected_components(model, dims)
     colors = component_colors(len(means))
     for k, color in enumerate(colors):
@@ -312,7 +313,7 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
     _needs_two_features(values.shape[1], "uncertainty")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax)
-    u = model.uncertainty(model_input(model, X))
+    u = mixture_of(model).uncertainty(model_input(model, X))
     scale = u.max() if u.max() > 0 else 1.0
     order = np.argsort(u)  # most uncertain drawn last, on top
     points = ax.scatter(
@@ -407,8 +408,8 @@ def responsibilities(
     _needs_two_features(values.shape[1], "responsibilities")
     dims = _check_dims(dims, values.shape[1])
     ax = axes_or_new(ax, figsize=(8.0, 6.0))
-    resp = model.predict_proba(model_input(model, X))
-    entropy = model.entropy(model_input(model, X))
+    resp = mixture_of(model).predict_proba(model_input(model, X))
+    entropy = mixture_of(model).entropy(model_input(model, X))
     if indices is None:
         labels = resp.argmax(axis=1)
         indices = [
@@ -709,7 +710,7 @@ def pairs(model, X, *, n_std=(2,), max_features=8, title=None):
             "(select columns, or raise max_features)."
         )
     names = feature_labels(X, model)
-    labels = model.predict(model_input(model, X))
+    labels = mixture_of(model).predict(model_input(model, X))
     params = fitted_params(model)
     colors = component_colors(params.n_components)
     point_colors = np.array(colors)[labels]
