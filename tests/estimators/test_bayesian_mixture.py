@@ -270,3 +270,13 @@ def test_warm_start_continues_from_the_last_fit(blobs):
     first = bgm.lower_bound_
     _fit_quietly(bgm, blobs)
     assert bgm.lower_bounds_[0] >= first - 1e-9 * abs(first)
+
+
+def test_passes_scikit_learns_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(BayesianGaussianMixture(max_iter=20), on_fail=None)
+    failed = [(r["check_name"], r["exception"]) for r in results if r["status"] == "failed"]
+    assert failed == []
