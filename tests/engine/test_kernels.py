@@ -256,3 +256,30 @@ def test_default_chunk_rows_bounds_the_working_set():
     # the (K, d, rows) projection of one chunk stays within a few tens of MiB
     assert rows * 16 * 32 * 8 <= 32 * 2**20
     assert default_chunk_rows(2, 3, 8) > default_chunk_rows(64, 8, 8)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_threaded_map_reduce_equals_sequential(n_threads):
+    rng = np.random.default_rng(9)
+    params, scatter = random_params("full", 3, 4, rng)
+    X = sample_rows(params, 301, rng)
+    weights = rng.uniform(0.1, 1.0, 301)
+
+    def statistics(data):
+        return data.map_reduce(lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk,
+                                                                          params, scatter))
+
+    sequential = statistics(ArrayData(X, weights, 16, n_threads=1))
+    threaded = statistics(ArrayData(X, weights, 16, n_threads=n_threads))
+    # chunks are summed in the same order, so the results are identical
+    np.testing.assert_array_equal(threaded.second, sequential.second)
+    np.testing.assert_array_equal(threaded.counts, sequential.counts)
+    assert threaded.log_likelihood == sequential.log_likelihood
+
+
+def test_threads_from_environment(monkeypatch):
+    monkeypatch.setenv("GAUSSMIX_NUM_THREADS", "3")
+    assert ArrayData(np.zeros((4, 1)), np.ones(4), 2).n_threads == 3
+    monkeypatch.setenv("GAUSSMIX_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="GAUSSMIX_NUM_THREADS"):
+        ArrayData(np.zeros((4, 1)), np.ones(4), 2)

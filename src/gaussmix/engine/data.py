@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import contextvars
 import functools
 import operator
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["ArrayData", "default_chunk_rows"]
+__all__ = ["ArrayData", "default_chunk_rows", "default_threads", "available_cpus"]
 
 T = TypeVar("T")
 
@@ -30,6 +35,53 @@ def default_chunk_rows(n_features: int, n_components: int, itemsize: int = 8) ->
     return int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
 
 
+#: Most threads `ArrayData.map_reduce` uses by default.
+_MAX_DEFAULT_THREADS = 8
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """Threads for chunked work: ``$GAUSSMIX_NUM_THREADS`` if set, else the CPUs (at most 8)."""
+    configured = os.environ.get("GAUSSMIX_NUM_THREADS", "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise ValueError(
+                f"GAUSSMIX_NUM_THREADS must be a positive integer, got {configured!r}; "
+                "unset it to use every available CPU."
+            ) from None
+    return min(available_cpus(), _MAX_DEFAULT_THREADS)
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController  # installed with scikit-learn
+    except ImportError:  # pragma: no cover
+        return None
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    """A context in which the BLAS uses one thread (a no-op without threadpoolctl)."""
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
+
+
+def _add(total, value):
+    return value if total is None else total + value
+
+
 class ArrayData:
     """A 2-d array (NumPy or memory-mapped) with sample weights, read in row chunks.
 
@@ -39,12 +91,25 @@ class ArrayData:
     sample_weight : ndarray of shape (n_samples,)
     chunk_rows : int
         Rows per chunk.
+    n_threads : int, optional
+        Threads that `map_reduce` runs chunks on; by default `default_threads` (the
+        environment variable ``GAUSSMIX_NUM_THREADS``, else the available CPUs, at most 8). Each chunk's matrix products then run single-threaded, so the cores work on
+        different chunks instead of splitting small products between them (NumPy releases
+        the GIL inside its kernels, so the element-wise work is spread too). ``1`` runs
+        every chunk in the calling thread with the BLAS's own threads.
     """
 
-    def __init__(self, X: np.ndarray, sample_weight: np.ndarray, chunk_rows: int):
+    def __init__(
+        self,
+        X: np.ndarray,
+        sample_weight: np.ndarray,
+        chunk_rows: int,
+        n_threads: int | None = None,
+    ):
         self.X = X
         self.sample_weight = sample_weight
         self.chunk_rows = int(chunk_rows)
+        self.n_threads = default_threads() if n_threads is None else int(n_threads)
 
     @property
     def n_samples(self) -> int:
@@ -58,8 +123,26 @@ class ArrayData:
             yield np.asarray(self.X[start:stop]), self.sample_weight[start:stop]
 
     def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
-        """``func(chunk) + func(chunk) + ...`` over all chunks."""
-        return functools.reduce(operator.add, (func(X, w) for X, w in self.chunks()))
+        """``func(chunk) + func(chunk) + ...`` over all chunks, summed in chunk order.
+
+        ``func`` must be a pure function of its chunk: with several threads, chunks run
+        concurrently (each in a copy of the caller's context, so ``np.errstate`` applies).
+        """
+        n_chunks = -(-self.n_samples // self.chunk_rows)
+        n_threads = min(self.n_threads, n_chunks)
+        if n_threads <= 1:
+            return functools.reduce(operator.add, (func(X, w) for X, w in self.chunks()))
+        context = contextvars.copy_context()
+        total = None
+        pending: collections.deque = collections.deque()
+        with _single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
+            for X, w in self.chunks():
+                pending.append(pool.submit(context.copy().run, func, X, w))
+                if len(pending) > 2 * n_threads:  # bounded: a few chunks in flight
+                    total = _add(total, pending.popleft().result())
+            while pending:
+                total = _add(total, pending.popleft().result())
+        return total
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Concatenate ``func(X_chunk)`` over all chunks (row-wise outputs)."""
