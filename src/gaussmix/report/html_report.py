@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
+import warnings
 from dataclasses import dataclass
 from html import escape
 
@@ -56,7 +57,9 @@ class Figure:
 
 def _png_data_uri(figure, dpi: int = 90) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    with warnings.catch_warnings():  # names in scripts the font lacks still render as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.savefig(buffer, format="png", dpi=dpi)
     import matplotlib.pyplot as plt
 
     plt.close(figure)
