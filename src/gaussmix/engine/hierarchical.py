@@ -194,9 +194,10 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
         partner[i] = costs[i].argmin()
         if others.size:
             stale = others[(partner[others] == i) | (partner[others] == j)]
-            for row_index in stale:
-                best[row_index] = costs[row_index].min()
-                partner[row_index] = costs[row_index].argmin()
+            if stale.size:
+                stale_rows = costs[stale]
+                partner[stale] = stale_rows.argmin(axis=1)
+                best[stale] = stale_rows[np.arange(stale.size), partner[stale]]
             improved = others[costs[others, i] < best[others]]
             best[improved] = costs[improved, i]
             partner[improved] = i
