@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as SklearnBGMM
 
-import gaussmix.estimators.bayesian_mixture as bayesian_module
+import gaussmix.engine.sources.arrays as array_sources
 from gaussmix import BayesianGaussianMixture, GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -192,7 +192,7 @@ def test_chunked_e_step_equals_whole_data(blobs, monkeypatch):
     whole = _OursFromResp(n_components=4, max_iter=15, tol=0.0)
     whole.start = start
     _fit_quietly(whole, blobs)
-    monkeypatch.setattr(bayesian_module, "default_chunk_rows", lambda *args: 17)
+    monkeypatch.setattr(array_sources, "default_chunk_rows", lambda *args: 17)
     chunked = _OursFromResp(n_components=4, max_iter=15, tol=0.0)
     chunked.start = start
     _fit_quietly(chunked, blobs)
@@ -280,3 +280,21 @@ def test_passes_scikit_learns_estimator_checks():
         results = check_estimator(BayesianGaussianMixture(max_iter=20), on_fail=None)
     failed = [(r["check_name"], r["exception"]) for r in results if r["status"] == "failed"]
     assert failed == []
+
+
+def test_memory_map_and_dask_give_the_in_memory_fit(blobs, tmp_path):
+    path = tmp_path / "blobs.npy"
+    np.save(path, blobs)
+    start = _soft_start(len(blobs), 3, seed=6)
+    fits = []
+    for X in (blobs, np.load(path, mmap_mode="r")):
+        estimator = _OursFromResp(n_components=3, max_iter=10, tol=0.0)
+        estimator.start = start
+        fits.append(_fit_quietly(estimator, X))
+    np.testing.assert_allclose(fits[1].means_, fits[0].means_, rtol=1e-10)
+    da = pytest.importorskip("dask.array")
+    estimator = _OursFromResp(n_components=3, max_iter=10, tol=0.0)
+    estimator.start = start
+    lazy = _fit_quietly(estimator, da.from_array(blobs, chunks=(100, 3)))
+    np.testing.assert_allclose(lazy.means_, fits[0].means_, rtol=1e-10)
+    np.testing.assert_allclose(lazy.lower_bounds_, fits[0].lower_bounds_, rtol=1e-10)

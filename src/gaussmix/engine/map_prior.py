@@ -39,7 +39,14 @@ from .forms import CovarianceForm
 from .params import MixtureParams
 from .stats import Stats
 
-__all__ = ["ConjugatePrior", "ResolvedPrior", "MAP_MODELS", "resolve_prior", "map_m_step"]
+__all__ = [
+    "ConjugatePrior",
+    "ResolvedPrior",
+    "MAP_MODELS",
+    "mean_and_covariance",
+    "resolve_prior",
+    "map_m_step",
+]
 
 _EMPTY_COUNT = 10 * np.finfo(np.float64).eps
 
@@ -148,6 +155,18 @@ def check_map_supported(model: CovarianceModel) -> None:
         )
 
 
+def mean_and_covariance(data_stats: Stats) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and unbiased covariance of one-component, full-scatter statistics.
+
+    The covariance divides by ``total_weight - 1`` (``np.cov`` of rows repeated by their
+    integer weights), or by the total weight when it is at most 1.
+    """
+    total = data_stats.counts[0]
+    mean = data_stats.shift[0] + data_stats.first[0] / total
+    centred = data_stats.second[0] - np.outer(data_stats.first[0], data_stats.first[0]) / total
+    return mean, centred / (total - 1.0 if total > 1.0 else total)
+
+
 def resolve_prior(
     prior: ConjugatePrior, data_stats: Stats, n_components: int, model: CovarianceModel
 ) -> ResolvedPrior:
@@ -164,10 +183,7 @@ def resolve_prior(
     """
     check_map_supported(model)
     n_features = data_stats.n_features
-    total = data_stats.counts[0]
-    data_mean = data_stats.shift[0] + data_stats.first[0] / total
-    centred = data_stats.second[0] - np.outer(data_stats.first[0], data_stats.first[0]) / total
-    covariance = centred / (total - 1.0 if total > 1.0 else total)
+    data_mean, covariance = mean_and_covariance(data_stats)
     matrix = model.name in _MATRIX_SCALE
     if prior.scale is None:
         base = covariance if matrix else np.trace(covariance) / n_features

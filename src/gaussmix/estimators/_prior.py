@@ -13,7 +13,7 @@ from ..engine.mstep import m_step
 from ..engine.scatter import FULL_SCATTER
 from ._validation import Rule
 
-__all__ = ["PRIOR_RULE", "m_step_under_prior"]
+__all__ = ["PRIOR_RULE", "data_statistics", "m_step_under_prior"]
 
 #: Accepted values of ``GaussianMixture(prior=...)``.
 PRIOR_RULE = Rule(
@@ -32,7 +32,7 @@ class _MapStep:
         return map_m_step(stats, model, self.prior, reg_covar, previous)
 
 
-def _data_statistics(data) -> object:
+def data_statistics(data):
     """One-component statistics of all rows, centred on their weighted mean (two passes)."""
     totals = data.map_reduce(
         lambda X, w: np.concatenate([[w.sum(dtype=np.float64)], w.astype(np.float64) @ X])
@@ -64,4 +64,4 @@ def m_step_under_prior(prior, data, n_components: int, model: CovarianceModel):
     if prior is None:
         return m_step
     chosen = ConjugatePrior() if isinstance(prior, str) else prior
-    return _MapStep(resolve_prior(chosen, _data_statistics(data), n_components, model))
+    return _MapStep(resolve_prior(chosen, data_statistics(data), n_components, model))

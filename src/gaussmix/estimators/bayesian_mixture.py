@@ -11,11 +11,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.covariance_models import ALIASES, get_covariance_model
-from ..engine.data import ArrayData, default_chunk_rows
 from ..engine.em import EMResult, best_of_restarts, run_em
 from ..engine.estep import statistics_from_responsibilities
 from ..engine.forms import SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
+from ..engine.map_prior import mean_and_covariance
 from ..engine.params import MixtureParams
 from ..engine.variational import (
     WEIGHT_PRIORS,
@@ -28,6 +28,8 @@ from ..engine.variational import (
     variational_update,
 )
 from ._base import MixtureBase
+from ._prior import data_statistics
+from ._scale import training_source
 from ._validation import Rule, check_initial_array, one_of, optional_array, validate_parameters
 from .gaussian_mixture import GaussianMixture
 
@@ -231,11 +233,18 @@ default="dirichlet_process"
         labels : ndarray of shape (n_samples,)
         """
         validate_parameters(self.get_params(deep=False), self._rules)
-        X, weights = self._check_training_data(X, sample_weight)
+        data = training_source(self, X, sample_weight)
         model = get_covariance_model(self.covariance_type)
-        prior = self._checked_prior(X, weights)
+        random_state = check_random_state(self.random_state)
+        X_start, weights = data.initialization_sample(random_state)
+        n_weighted_rows = int(np.count_nonzero(weights))
+        if n_weighted_rows < self.n_components:
+            raise ValueError(
+                f"Expected at least n_components={self.n_components} rows with positive "
+                f"weight, got {n_weighted_rows}. Use fewer components or more data."
+            )
+        prior = self._checked_prior(data)
         weight_prior = WEIGHT_PRIORS[self.weight_concentration_prior_type]
-        data = ArrayData(X, weights, default_chunk_rows(X.shape[1], self.n_components, X.itemsize))
 
         def e_step(posterior):
             return data.map_reduce(
@@ -251,7 +260,6 @@ default="dirichlet_process"
             return evidence_lower_bound(stats.log_likelihood, posterior)
 
         warm = self.warm_start and hasattr(self, "converged_")
-        random_state = check_random_state(self.random_state)
         monitor = self._progress_monitor()
 
         def run(run_index: int) -> EMResult:
@@ -260,10 +268,10 @@ default="dirichlet_process"
             if warm:
                 start = self._params
             else:
-                resp = self._initial_responsibilities(X, weights, random_state)
-                shift = np.broadcast_to(prior.mean, (self.n_components, X.shape[1]))
+                resp = self._initial_responsibilities(X_start, weights, random_state)
+                shift = np.broadcast_to(prior.mean, (self.n_components, X_start.shape[1]))
                 start = update(
-                    statistics_from_responsibilities(X, weights, resp, shift, model.scatter)
+                    statistics_from_responsibilities(X_start, weights, resp, shift, model.scatter)
                 )
             result = run_em(
                 start,
@@ -291,7 +299,7 @@ default="dirichlet_process"
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._store_fit(best, model, X.dtype)
+        self._store_fit(best, model, data.dtype)
         return self.predict(X)
 
     def _initial_responsibilities(self, X, weights, random_state) -> np.ndarray:
@@ -316,10 +324,10 @@ default="dirichlet_process"
         )
         return pooled_responsibilities(resp, merged_partition(stats, model, self.reg_covar))
 
-    def _checked_prior(self, X: np.ndarray, weights: np.ndarray) -> NormalWishartPrior:
+    def _checked_prior(self, data) -> NormalWishartPrior:
         """The prior with data-driven defaults; records the ``*_prior_`` attributes."""
-        n_features = X.shape[1]
-        data_mean = np.average(X, axis=0, weights=weights).astype(np.float64)
+        data_mean, data_covariance = mean_and_covariance(data_statistics(data))
+        n_features = data_mean.shape[0]
         self.weight_concentration_prior_ = (
             1.0 / self.n_components
             if self.weight_concentration_prior is None
@@ -342,9 +350,8 @@ default="dirichlet_process"
                 f"degrees_of_freedom_prior={self.degrees_of_freedom_prior} must be greater "
                 f"than n_features - 1 = {n_features - 1}; use None for n_features."
             )
-        default_scale = _weighted_covariance(X, weights, data_mean)
         self.covariance_prior_ = _checked_covariance_prior(
-            self.covariance_prior, default_scale, self.covariance_type
+            self.covariance_prior, data_covariance, self.covariance_type
         )
         return NormalWishartPrior(
             weight_concentration=self.weight_concentration_prior_,
@@ -438,15 +445,6 @@ def _select_components(params: MixtureParams, keep: np.ndarray) -> MixtureParams
         means=params.means[keep],
         covariance=type(form)(covariances, factors),
     )
-
-
-def _weighted_covariance(X: np.ndarray, weights: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Frequency-weighted unbiased covariance (``np.cov`` of the rows repeated by weight)."""
-    centred = X.astype(np.float64) - mean
-    weights = weights.astype(np.float64)
-    total = weights.sum()
-    denominator = total - 1.0 if total > 1.0 else total
-    return np.atleast_2d((centred * weights[:, np.newaxis]).T @ centred / denominator)
 
 
 def _checked_covariance_prior(value, default_scale, covariance_type):
