@@ -17,6 +17,7 @@ from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
 from ._options import Ticker, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
+from ._prior_option import map_covariance_types
 
 __all__ = ["fit", "predict", "sample", "info"]
 
@@ -77,6 +78,13 @@ def model_frame(model, values: np.ndarray, columns) -> object:
     show_default=True,
     help="What to do with rows that have missing values.",
 )
+@click.option(
+    "--prior",
+    type=click.Choice(["none", "default"]),
+    default="none",
+    show_default=True,
+    help="'default': MAP-EM with mclust's conjugate prior (models EII VII EEI VVI EEE VVV).",
+)
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
 def fit(
@@ -89,6 +97,7 @@ def fit(
     standardize,
     contamination,
     missing,
+    prior,
     random_state,
     quiet,
 ):
@@ -104,6 +113,9 @@ def fit(
 
     ks = parse_components(components)
     models = parse_covariance_types(covariance_types)
+    prior_params = {} if prior == "none" else {"prior": "default"}
+    if prior_params:
+        models = map_covariance_types(models, covariance_types)
     table = read_table(data, parse_columns(columns), missing)
     preparation = Preparation.fit(table.data, standardize)
     frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
@@ -125,6 +137,7 @@ def fit(
             covariance_types=models,
             criterion=criterion.lower(),
             random_state=random_state,
+            **prior_params,
         )
     model = result.best_estimator_
     detector = AnomalyDetector.from_fitted_mixture(model, frame, contamination=contamination)
