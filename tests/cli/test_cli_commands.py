@@ -379,3 +379,12 @@ def test_bare_command_shows_help(runner):
     result = runner.invoke(cli, [])
     assert result.exit_code == 0
     assert "Usage:" in result.stdout and "demo" in result.stdout
+
+
+def test_library_warnings_do_not_break_the_one_line_error(runner, tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("a,b\n1e300,2e300\n-1e300,3e300\n5e299,1e299\n1e300,1e300\n")
+    result = runner.invoke(cli, ["fit", str(path), "--out", str(tmp_path / "o"), *QUICK])
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "could be fitted" in result.stderr
