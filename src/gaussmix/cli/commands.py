@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ._bayesian_options import fit_bayesian, map_covariance_types
 from ._data import parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
 from ._options import Ticker, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
-from ._prior_option import map_covariance_types
 
 __all__ = ["fit", "predict", "sample", "info"]
 
@@ -79,6 +79,15 @@ def model_frame(model, values: np.ndarray, columns) -> object:
     help="What to do with rows that have missing values.",
 )
 @click.option(
+    "--method",
+    type=click.Choice(["em", "variational", "dp"]),
+    default="em",
+    show_default=True,
+    help="em: select K and model by the criterion. variational / dp: one Bayesian mixture "
+    "(Dirichlet / Dirichlet-process prior) with max(--components) components, pruned to "
+    "those with weight >= 1%.",
+)
+@click.option(
     "--prior",
     type=click.Choice(["none", "default"]),
     default="none",
@@ -97,6 +106,7 @@ def fit(
     standardize,
     contamination,
     missing,
+    method,
     prior,
     random_state,
     quiet,
@@ -131,15 +141,20 @@ def fit(
     small = frame.size < _SMALL_DATA_VALUES
     threads = threadpool_limits(limits=1) if small else contextlib.nullcontext()
     with Ticker(message, quiet), threads:
-        result = select_model(
-            frame,
-            n_components=ks,
-            covariance_types=models,
-            criterion=criterion.lower(),
-            random_state=random_state,
-            **prior_params,
-        )
-    model = result.best_estimator_
+        if method == "em":
+            result = select_model(
+                frame,
+                n_components=ks,
+                covariance_types=models,
+                criterion=criterion.lower(),
+                random_state=random_state,
+                **prior_params,
+            )
+            model = result.best_estimator_
+        else:
+            result = None
+            model, note = fit_bayesian(frame, method, ks, models, covariance_types, random_state)
+            notes.append(note)
     detector = AnomalyDetector.from_fitted_mixture(model, frame, contamination=contamination)
     status(f"Fitted in {time.perf_counter() - start:.1f} s; writing results...", quiet)
 
@@ -153,8 +168,8 @@ def fit(
         )
         rows = assignments(model, frame, table.row_ids, detector.threshold_)
         write_table(rows, folder.path("assignments.csv"))
-        selection = result.table_.copy()
-        selection.to_csv(folder.path("selection.csv"))
+        if result is not None:
+            result.table_.copy().to_csv(folder.path("selection.csv"))
         html = build_report(
             model,
             table.data if not standardize else frame,
@@ -167,7 +182,8 @@ def fit(
         write_report(html, folder.path("report.html"))
         written = [folder.final(name) for name in folder.names]
     if not quiet:
-        click.echo(result.summary())
+        if result is not None:
+            click.echo(result.summary())
         for note in notes:
             click.echo(f"Note: {note}")
         flagged = int(rows["anomaly"].sum()) if "anomaly" in rows else 0
