@@ -298,3 +298,13 @@ def test_memory_map_and_dask_give_the_in_memory_fit(blobs, tmp_path):
     lazy = _fit_quietly(estimator, da.from_array(blobs, chunks=(100, 3)))
     np.testing.assert_allclose(lazy.means_, fits[0].means_, rtol=1e-10)
     np.testing.assert_allclose(lazy.lower_bounds_, fits[0].lower_bounds_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data", "random"])
+def test_same_random_state_same_fit_as_scikit_learn(blobs, init_params):
+    """Starts other than kmeans are scikit-learn's own: the same seed gives the same fit."""
+    params = dict(n_components=4, init_params=init_params, random_state=5, n_init=2, max_iter=30)
+    sk = _fit_quietly(SklearnBGMM(**params), blobs)
+    ours = _fit_quietly(BayesianGaussianMixture(**params), blobs)
+    np.testing.assert_allclose(ours.means_, sk.means_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.lower_bounds_, np.ravel(sk.lower_bounds_), rtol=1e-6)
