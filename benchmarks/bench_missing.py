@@ -174,9 +174,9 @@ def markdown(rows, repeats, command):
         "component's precision, then, batched by the number of missing values per row, the",
         "inverse of each row's small missing-by-missing precision block, and the expected",
         "moments. That is several NumPy passes over (rows x d) arrays per component instead",
-        "of a fused product, so an iteration costs a small multiple of a complete-data one;",
-        "it does not depend on the number of distinct missingness patterns. When every",
-        "covariance is diagonal, no inverse is needed.",
+        "of a fused product, so an iteration costs several times a complete-data one (the",
+        "ratio column); it does not depend on the number of distinct missingness patterns.",
+        "When every covariance is diagonal, no inverse is needed.",
         "",
     ]
     return "\n".join(lines)
