@@ -3,11 +3,7 @@
 import numpy as np
 import pytest
 
-CHAPTER_MEANS = np.array([[0.0, 0.0], [3.0, 3.0], [-2.0, 3.0]])
-CHAPTER_COVARIANCES = np.array(
-    [[[1.0, 0.5], [0.5, 1.0]], [[0.8, 0.0], [0.0, 0.8]], [[2.0, -0.5], [-0.5, 0.5]]]
-)
-CHAPTER_WEIGHTS = np.array([0.3, 0.4, 0.3])
+from chapter_mixture import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS
 
 
 def draw_mixture(n_samples, means, covariances, weights, seed):

@@ -7,7 +7,7 @@ from scipy import stats
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS
+from chapter_mixture import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS
 from gaussmix import GaussianMixture
 from gaussmix.engine.covariance_models import COVARIANCE_TYPES
 
