@@ -8,13 +8,42 @@ integer (shrinking a seed is meaningless, shrinking the structure is what helps)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from gaussmix.engine.covariance_models import MODELS
+
+matplotlib.use("Agg")
+
+# ------------------------------------------------------------------ Hypothesis profiles
+# Registered here rather than in a conftest.py: every test module of this folder imports
+# this one first, and a second module named ``conftest`` would shadow tests/conftest.py
+# for the test files that import from it.
+#
+# ``HYPOTHESIS_PROFILE=ci`` (the default) runs a few thousand generated cases in total,
+# derandomised so that CI is reproducible; ``HYPOTHESIS_PROFILE=release`` runs twenty
+# times as many with fresh random seeds and Hypothesis's example database, for release
+# checks (``HYPOTHESIS_PROFILE=release python -m pytest tests/reliability -q``); ``smoke``
+# runs ten per test while developing. See docs/reliability.md.
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, database=None, print_blob=True,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "release", max_examples=2000, deadline=None, print_blob=True,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "smoke", max_examples=10, deadline=None, derandomize=True, database=None,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 COVARIANCE_MODELS = [model.name if hasattr(model, "name") else str(model) for model in MODELS]
 SKLEARN_NAMES = ["full", "tied", "diag", "spherical"]

@@ -281,12 +281,23 @@ ParquetSource of shape (n_samples, n_features)
         return _partial_fit(self, X, sample_weight)
 
     def _fit(self, X, sample_weight, batch_size, y=None):
-        """Validate the parameters and the data, then fit; returns the data source."""
+        """Validate the parameters and the data, then fit; returns the data source.
+
+        All or nothing: if anything fails or interrupts the fit (KeyboardInterrupt
+        included), the estimator is restored to its state before the call, unfitted
+        or with its previous complete parameters.
+        """
         validate_parameters(self.get_params(deep=False), self._rules)
-        with self._reading_training_data():
-            data = training_source(self, X, sample_weight)
-        self._check_missing_values(data)
-        self._fit_source(data, batch_size, labels=self._read_labels(y, data))
+        previous_state = dict(self.__dict__)
+        try:
+            with self._reading_training_data():
+                data = training_source(self, X, sample_weight)
+            self._check_missing_values(data)
+            self._fit_source(data, batch_size, labels=self._read_labels(y, data))
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
         return data
 
     def _fit_source(self, data, batch_size, labels=None) -> None:
@@ -319,6 +330,12 @@ ParquetSource of shape (n_samples, n_features)
             return self._m_step(stats, model, self.reg_covar, params.covariance)
 
         warm = self.warm_start and hasattr(self, "converged_")
+        if warm and self._params.n_features != data.n_features:
+            raise ValueError(
+                f"warm_start=True continues the previous fit, which had "
+                f"{self._params.n_features} features, but X has {data.n_features}; pass data "
+                "with the same columns or set warm_start=False."
+            )
         monitor = self._progress_monitor()
         minibatch = (
             MinibatchRunner(self, data, model, batch_size, random_state)
