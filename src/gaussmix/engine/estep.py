@@ -69,7 +69,9 @@ def normalise_columns(log_prob: np.ndarray, column_weights: np.ndarray | None = 
     # Responsibilities below sqrt(tiny) (1e-19 in float32, 1e-154 in float64) cannot change
     # any sum; making them exact zeros keeps subnormal numbers, which the CPU handles
     # a hundred times slower, out of the exponential and every product that follows.
-    np.putmask(log_prob, log_prob < _negligible_log(log_prob.dtype), -np.inf)
+    negligible = _negligible_log(log_prob.dtype)
+    if log_prob.min(initial=0.0) < negligible:
+        np.putmask(log_prob, log_prob < negligible, -np.inf)
     np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -95,8 +95,9 @@ class FullScatter(Scatter):
         n_features = centred.shape[0]
         if n_features + 1 > 2 * n_components:
             # Few components: per-component products are cheaper than the packed products.
-            return _exact_full_moments(centred, weighted_resp, offsets, range(n_components))
-        about_reference = _packed_products_moments(centred, weighted_resp)
+            about_reference = _per_component_moments(centred, weighted_resp)
+        else:
+            about_reference = _packed_products_moments(centred, weighted_resp)
         second = _shift_full_moments(about_reference, offsets, counts, first_about_reference)
         inexact = _cancelling(np.diagonal(second, axis1=1, axis2=2), offsets, counts,
                               centred.dtype)
@@ -181,6 +182,19 @@ def _shift_full_moments(about_reference, offsets, counts, first_about_reference)
         first_about_reference - 0.5 * counts[:, np.newaxis] * offsets
     )[:, np.newaxis, :]
     return about_reference - cross - np.swapaxes(cross, 1, 2)
+
+
+def _per_component_moments(centred, weighted_resp) -> np.ndarray:
+    """``sum_n w r (x - r0)(x - r0)^T`` per component by symmetric rank-n updates, float64."""
+    dtype = centred.dtype
+    (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
+    scaled = np.empty_like(centred)
+    roots = np.sqrt(weighted_resp)
+    upper = np.empty((weighted_resp.shape[0], *centred.shape[:1] * 2))
+    for k in range(weighted_resp.shape[0]):
+        np.multiply(centred, roots[k], out=scaled)
+        upper[k] = syrk(1.0, scaled.T, trans=1)
+    return _symmetric_from_upper(upper)
 
 
 def _exact_full_moments(centred, weighted_resp, offsets, components) -> np.ndarray:
