@@ -370,7 +370,7 @@ ParquetSource of shape (n_samples, n_features)
                 monitor.run_finished(result)
             return result
 
-        runs = []
+        runs: list[tuple] = []
         try:
             best = best_of_restarts(1 if warm else self.n_init, run)
         except SingularCovarianceError as exc:

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["MAX_FILE_BYTES", "read_json", "write_json_atomic", "atomic_output"]
 
@@ -129,7 +130,7 @@ class atomic_output:
         self.temporary = Path(temporary)
         return self.temporary
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
+    def __exit__(self, exc_type, exc, traceback) -> Literal[False]:
         try:
             if exc_type is None:
                 os.replace(self.temporary, self.path)
