@@ -47,11 +47,19 @@ def variational_weights(
     colors = np.where(kept, component_colors(len(weights)), PRUNED_COLOR)
     positions = np.arange(1, len(weights) + 1)
     ax.bar(positions, weights, color=colors, edgecolor="black", linewidth=0.5)
-    ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8,
-               label=f"threshold {threshold:g}")
+    ax.axhline(
+        threshold, color="black", linestyle="--", linewidth=0.8, label=f"threshold {threshold:g}"
+    )
     for position, weight in zip(positions, weights, strict=True):
-        ax.annotate(f"{weight:.2f}", (position, weight), ha="center", va="bottom", fontsize=8,
-                    xytext=(0, 2), textcoords="offset points")
+        ax.annotate(
+            f"{weight:.2f}",
+            (position, weight),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     ax.set_xticks(positions)
     ax.set_xlabel("component")
     ax.set_ylabel("weight")
