@@ -82,7 +82,9 @@ def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type
     }
 
 
-def fit_cell(X, sample_weight, n_components, covariance_type, labels, estimator_params) -> Cell:
+def fit_cell(
+    X, sample_weight, n_components, covariance_type, labels, estimator_params, complete=None
+) -> Cell:
     """Fit one cell; never raises for a fit that fails, records it instead.
 
     Parameters
@@ -98,8 +100,11 @@ def fit_cell(X, sample_weight, n_components, covariance_type, labels, estimator_
         ``init_params`` choose.
     estimator_params : dict
         Further `GaussianMixture` parameters.
+    complete : ndarray of shape (n_samples, n_features), optional
+        X without missing values (NaN filled), on which the starting parameters are
+        computed from ``labels``; by default X itself (which must then be complete).
     """
-    values = check_array(X, dtype=[np.float64, np.float32])
+    values = check_array(X, dtype=[np.float64, np.float32]) if complete is None else complete
     model = get_covariance_model(covariance_type)
     cell = Cell(
         n_components,

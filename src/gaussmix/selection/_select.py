@@ -11,6 +11,7 @@ from ..engine.covariance_models import MODELS, canonical_name
 from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
 from ..estimators import GaussianMixture
+from ..estimators._incomplete import _fill_with_column_means
 from ..estimators._validation import check_sample_weight, validate_parameters
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
@@ -104,7 +105,10 @@ def select_model(
         Above this many rows the hierarchical tree is grown on a random subset.
     **estimator_params
         Further `GaussianMixture` parameters (``reg_covar``, ``tol``, ``max_iter``, ...).
-        Unless given, ``tol=1e-5`` and ``max_iter=1000``.
+        Unless given, ``tol=1e-5`` and ``max_iter=1000``. With ``missing="marginalize"``
+        X may hold NaN: every cell's EM marginalises them, and the hierarchical tree
+        (and each cell's starting partition) is built on X with each NaN replaced by its
+        column's mean.
 
     Returns
     -------
@@ -140,8 +144,28 @@ def select_model(
     ):
         if name in estimator_params:
             raise TypeError(f"select_model chooses {name} itself; remove it from the arguments.")
-    values = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    marginalize = estimator_params.get("missing", "error") == "marginalize"
+    try:
+        values = check_array(
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            ensure_all_finite="allow-nan" if marginalize else True,
+        )
+    except ValueError as exc:
+        if "NaN" in str(exc) and not marginalize:
+            raise ValueError(
+                "X contains NaN (missing values). Pass missing='marginalize' to fit every "
+                "model to the observed values, or impute the values beforehand."
+            ) from exc
+        raise
+    if marginalize and np.isinf(values).any():
+        raise ValueError(
+            "X contains infinity; missing values must be NaN and every other value finite."
+        )
     weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
+    # The tree and the starting partitions read complete rows; EM itself marginalises.
+    filled = _fill_with_column_means(values, weights) if marginalize else values
     seed = _seed(random_state)
     params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
     # Bad estimator parameters are the caller's error, not a failed cell: refuse them now.
@@ -151,7 +175,7 @@ def select_model(
     partitions = {k: None for k in components}
     if init_params == "hierarchical":
         partitions = hierarchical_partitions(
-            values, weights, components, max_rows=hierarchical_max_rows, random_state=seed
+            filled, weights, components, max_rows=hierarchical_max_rows, random_state=seed
         )
     else:
         params["init_params"] = init_params
@@ -160,7 +184,7 @@ def select_model(
     # (badly so on a loaded machine). Parallelism is across cells, by joblib.
     with threadpool_limits(limits=1, user_api="blas"):
         cells = Parallel(n_jobs=n_jobs)(
-            delayed(fit_cell)(X, weights, k, name, partitions[k], params)
+            delayed(fit_cell)(X, weights, k, name, partitions[k], params, filled)
             for k in components
             for name in models
         )
