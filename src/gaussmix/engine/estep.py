@@ -99,11 +99,6 @@ def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarr
     return log_density, weighted - log_density[:, np.newaxis]
 
 
-def _log_weights(weights: np.ndarray, dtype) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(weights).astype(dtype, copy=False)
-
-
 def _statistics_float64(X, sample_weight, responsibilities, shift, scatter, log_likelihood):
     weighted_resp = responsibilities * sample_weight[:, np.newaxis]
     reference = reference_point(shift)
@@ -200,8 +195,9 @@ def chunk_statistics(
     reference = reference_point(shift)
     centred = centred_columns(X, reference)
     offsets = shift - reference
-    log_prob = params.covariance.log_gaussian_centred(centred, offsets)
-    log_prob += _log_weights(params.weights, dtype)[:, np.newaxis]
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(params.weights)
+    log_prob = params.covariance.log_gaussian_centred(centred, offsets, log_weights)
     weights = sample_weight.astype(dtype, copy=False)
     log_density = normalise_columns(log_prob, weights)
     with np.errstate(invalid="ignore"):

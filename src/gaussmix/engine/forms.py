@@ -112,45 +112,35 @@ def centred_columns(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return centred
 
 
-def _squared_distances_centred(
-    centred: np.ndarray, offsets: np.ndarray, scales: np.ndarray | None = None
-) -> np.ndarray:
-    """``out[k, n] = scales[k] * ||centred[:, n] - offsets[k]||^2`` by one matrix product.
+def _expanded_distances(centred, square_weights, offsets, factor=1.0, constant=None):
+    """``factor * sum_j square_weights[k, j] (centred[j, n] - offsets[k, j])^2 + constant[k]``.
 
-    The expansion ``|x|^2 - 2 x.c + |c|^2`` is taken about the reference point of the
-    centred columns, so its rounding error grows with the mixture's spread relative to the
-    component widths, never with the data's distance from the origin; components too far
-    from the reference for the dtype's precision are computed exactly instead.
-    """
-    offsets = np.asarray(offsets, dtype=np.float64)
-    scales = np.ones(offsets.shape[0]) if scales is None else np.asarray(scales, np.float64)
-    return _expanded_distances(
-        centred,
-        square_weights=np.broadcast_to(scales[:, np.newaxis], offsets.shape),
-        offsets=offsets,
-        shared_weights=True,
-    )
-
-
-def _expanded_distances(centred, square_weights, offsets, shared_weights=False):
-    """``out[k, n] = sum_j square_weights[k, j] (centred[j, n] - offsets[k, j])^2``.
-
-    One or two matrix products for all components (the weighted-square expansion about the
-    reference point), then exact per-component sums where the expansion would amplify
-    rounding beyond `amplification_limit`.
+    One or two matrix products for all components: the weighted-square expansion
+    ``w x^2 - 2 w c x + w c^2`` about the reference point of the centred columns, with
+    ``factor`` and ``constant`` folded into the operands (no extra passes). Its rounding
+    error grows with the mixture's spread relative to the component widths, never with the
+    data's distance from the origin; components whose offset would amplify rounding beyond
+    `amplification_limit` are computed exactly instead. ``square_weights`` of shape (K, 1)
+    means one weight for every feature (the spherical case: the squares are summed once).
     """
     dtype = centred.dtype
-    if shared_weights:  # the same weight for every feature: sum the squares once
+    offsets = np.asarray(offsets, dtype=np.float64)
+    n_components = offsets.shape[0]
+    constant = np.zeros(n_components) if constant is None else np.asarray(constant, np.float64)
+    if square_weights.shape[1] == 1:
         norms = np.einsum("dn,dn->n", centred, centred)
-        distances = square_weights[:, :1].astype(dtype) * norms
+        distances = (factor * square_weights).astype(dtype) * norms
+        distances += (-2.0 * factor * square_weights * offsets).astype(dtype) @ centred
     else:
-        distances = square_weights.astype(dtype) @ np.square(centred)
-    distances += (-2.0 * square_weights * offsets).astype(dtype) @ centred
-    offset_norms = np.einsum("kd,kd->k", square_weights, offsets**2)
-    distances += offset_norms.astype(dtype)[:, np.newaxis]
+        distances = (factor * square_weights).astype(dtype) @ np.square(centred)
+        distances += (-2.0 * factor * square_weights * offsets).astype(dtype) @ centred
+    offset_norms = np.einsum("kd,kd->k", np.broadcast_to(square_weights, offsets.shape),
+                             offsets**2)
+    distances += (factor * offset_norms + constant).astype(dtype)[:, np.newaxis]
     for k in np.flatnonzero(offset_norms > amplification_limit(dtype)):
         differences = centred - offsets[k].astype(dtype)[:, np.newaxis]
-        distances[k] = square_weights[k].astype(dtype) @ np.square(differences)
+        weights = np.broadcast_to(square_weights[k], offsets.shape[1:]).astype(dtype)
+        distances[k] = factor * (weights @ np.square(differences)) + constant[k]
     return distances
 
 
@@ -232,18 +222,30 @@ class CovarianceForm:
         centred = centred_columns(X, reference)
         return self.squared_mahalanobis_centred(centred, means - reference).T
 
-    def log_gaussian_centred(self, centred: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """``log N(x_n | mu_k, Sigma_k)``, shape (n_components, n_samples), in place of distances.
+    def scaled_mahalanobis_centred(
+        self, centred: np.ndarray, offsets: np.ndarray, factor: float, constant: np.ndarray
+    ) -> np.ndarray:
+        """``factor * distance[k, n] + constant[k]``: `squared_mahalanobis_centred`, affinely
+        mapped (forms that expand the distance fold the map into their products)."""
+        distances = self.squared_mahalanobis_centred(centred, offsets)
+        distances *= factor
+        distances += np.asarray(constant, dtype=np.float64).astype(centred.dtype)[:, np.newaxis]
+        return distances
+
+    def log_gaussian_centred(
+        self, centred: np.ndarray, offsets: np.ndarray, log_weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``log N(x_n | mu_k, Sigma_k)`` (plus ``log_weights[k]`` if given), shape
+        (n_components, n_samples), in ``centred``'s dtype.
 
         Same arguments as `squared_mahalanobis_centred`.
         """
         n_features = centred.shape[0]
         log_det = np.asarray(self.log_det_precision_cholesky(n_features), dtype=np.float64)
         constant = np.broadcast_to(log_det - 0.5 * n_features * _LOG_2PI, offsets.shape[:1])
-        log_prob = self.squared_mahalanobis_centred(centred, offsets)
-        log_prob *= -0.5
-        log_prob += constant.astype(centred.dtype)[:, np.newaxis]
-        return log_prob
+        if log_weights is not None:
+            constant = constant + log_weights
+        return self.scaled_mahalanobis_centred(centred, offsets, -0.5, constant)
 
     def log_gaussian(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
         """``log N(x_n | mu_k, Sigma_k)`` for every row and component, in X's dtype."""
@@ -358,9 +360,13 @@ class TiedForm(CovarianceForm):
         return np.log(np.diagonal(self.precisions_cholesky)).sum()
 
     def squared_mahalanobis_centred(self, centred, offsets):
-        factor = self.precisions_cholesky
-        projected = factor.T.astype(centred.dtype) @ centred
-        return _squared_distances_centred(projected, offsets @ factor)
+        return self.scaled_mahalanobis_centred(centred, offsets, 1.0, None)
+
+    def scaled_mahalanobis_centred(self, centred, offsets, factor, constant):
+        cholesky = self.precisions_cholesky
+        projected = cholesky.T.astype(centred.dtype) @ centred
+        return _expanded_distances(projected, np.ones((offsets.shape[0], 1)), offsets @ cholesky,
+                                   factor, constant)
 
     def dense_covariances(self, n_components, n_features):
         return np.broadcast_to(self.covariances, (n_components, *self.covariances.shape)).copy()
@@ -406,7 +412,11 @@ class DiagonalForm(CovarianceForm):
 
     def squared_mahalanobis_centred(self, centred, offsets):
         # sum_j p_kj^2 (x_j - c_kj)^2 = p^2 . x^2 - 2 (p^2 c) . x + p^2 . c^2, about the reference.
-        return _expanded_distances(centred, self.precisions_cholesky**2, offsets)
+        return self.scaled_mahalanobis_centred(centred, offsets, 1.0, None)
+
+    def scaled_mahalanobis_centred(self, centred, offsets, factor, constant):
+        return _expanded_distances(centred, self.precisions_cholesky**2, offsets, factor,
+                                   constant)
 
     def dense_covariances(self, n_components, n_features):
         return np.stack([np.diag(v) for v in self.covariances])
@@ -450,7 +460,11 @@ class SphericalForm(CovarianceForm):
         return n_features * np.log(self.precisions_cholesky)
 
     def squared_mahalanobis_centred(self, centred, offsets):
-        return _squared_distances_centred(centred, offsets, self.precisions_cholesky**2)
+        return self.scaled_mahalanobis_centred(centred, offsets, 1.0, None)
+
+    def scaled_mahalanobis_centred(self, centred, offsets, factor, constant):
+        precisions = (self.precisions_cholesky**2)[:, np.newaxis]
+        return _expanded_distances(centred, precisions, offsets, factor, constant)
 
     def dense_covariances(self, n_components, n_features):
         return self.covariances[:, np.newaxis, np.newaxis] * np.eye(n_features)
