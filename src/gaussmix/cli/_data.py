@@ -14,7 +14,7 @@ __all__ = ["Table", "read_table", "parse_columns"]
 
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-_MISSING_CHOICES = ("error", "drop")
+_MISSING_CHOICES = ("error", "drop", "marginalize")
 
 
 @dataclass
@@ -85,7 +85,10 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
     """Load DATA and keep its numeric columns.
 
     Non-numeric columns are dropped with a note unless ``columns`` names them, which
-    is an error. Missing values are an error unless ``missing="drop"``.
+    is an error. Missing values are an error unless ``missing="drop"`` (rows with any
+    missing value are dropped) or ``missing="marginalize"`` (they stay as NaN for a
+    model fitted with ``missing="marginalize"``; rows with nothing observed are
+    dropped, infinite values are an error). Either way a note says how many.
     """
     path = Path(path)
     if not path.exists():
@@ -128,14 +131,17 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
         )
     data = data.astype(np.float64)
     row_ids = np.arange(len(data))
+    if missing == "marginalize":
+        data, row_ids = _keep_missing_values(data, row_ids, notes)
     incomplete = data.isna().any(axis=1).to_numpy() | ~np.isfinite(data.to_numpy()).all(axis=1)
-    if incomplete.any():
+    if incomplete.any() and missing != "marginalize":
         if missing == "error":
             counts = data.isna().sum()
             worst = counts.idxmax()
             raise CLIError(
                 f"{int(incomplete.sum())} row(s) have missing or infinite values (e.g. column "
-                f"{worst!r}); pass --missing drop to drop them, or clean the data."
+                f"{worst!r}); pass --missing marginalize to fit the observed values, "
+                "--missing drop to drop those rows, or clean the data."
             )
         notes.append(f"dropped {int(incomplete.sum())} row(s) with missing values")
         data = data[~incomplete]
@@ -143,3 +149,27 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
     if len(data) < 2:
         raise CLIError(f"{path.name} has {len(data)} usable row(s); gaussmix needs at least 2.")
     return Table(data.reset_index(drop=True), row_ids, notes)
+
+
+def _keep_missing_values(data: pd.DataFrame, row_ids: np.ndarray, notes: list[str]):
+    """``--missing marginalize``: keep NaN, drop rows with nothing observed, refuse infinity."""
+    values = data.to_numpy()
+    infinite = np.isinf(values)
+    if infinite.any():
+        column = data.columns[int(infinite.any(axis=0).argmax())]
+        raise CLIError(
+            f"{int(infinite.sum())} value(s) are infinite (e.g. column {column!r}); "
+            "--missing marginalize handles missing values only: remove or fix them."
+        )
+    missing = np.isnan(values)
+    empty = missing.all(axis=1)
+    if empty.any():
+        notes.append(f"dropped {int(empty.sum())} row(s) with every value missing")
+        data, row_ids, missing = data[~empty], row_ids[~empty], missing[~empty]
+    if missing.any():
+        notes.append(
+            f"{int(missing.sum())} missing value(s) in {int(missing.any(axis=1).sum())} row(s) "
+            "were marginalised (EM on each row's observed values; those rows are assigned "
+            "from their observed values)"
+        )
+    return data, row_ids

@@ -8,6 +8,7 @@ data. Metadata from a file are untrusted and validated here.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,14 +38,19 @@ class Preparation:
         if not standardize:
             return cls(list(data.columns))
         values = data.to_numpy(dtype=np.float64)
-        scale = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
+        # Missing values (NaN, kept by --missing marginalize) are left out of the moments.
+        # A column with fewer than two observed values gets NaN and is refused below.
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            center = np.nanmean(values, axis=0)
+            scale = np.nanstd(values, axis=0, ddof=1)
         constant = [c for c, s in zip(data.columns, scale, strict=True) if not s > 0]
         if constant:
             raise CLIError(
                 f"cannot standardise constant column(s) {', '.join(map(repr, constant))}; "
                 "drop them with --columns."
             )
-        return cls(list(data.columns), values.mean(axis=0), scale)
+        return cls(list(data.columns), center, scale)
 
     def transform(self, data: pd.DataFrame) -> np.ndarray:
         """The model's input from a table that has (at least) the feature columns."""

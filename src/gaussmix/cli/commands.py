@@ -73,10 +73,11 @@ def model_frame(model, values: np.ndarray, columns) -> object:
 )
 @click.option(
     "--missing",
-    type=click.Choice(["error", "drop"]),
+    type=click.Choice(["error", "drop", "marginalize"]),
     default="error",
     show_default=True,
-    help="What to do with rows that have missing values.",
+    help="What to do with missing values: refuse them, drop their rows, or marginalize "
+    "(EM on each row's observed values; every row is assigned).",
 )
 @click.option(
     "--method",
@@ -126,6 +127,12 @@ def fit(
     prior_params = {} if prior == "none" else {"prior": "default"}
     if prior_params:
         models = map_covariance_types(models, covariance_types)
+    if missing == "marginalize" and method != "em":
+        raise CLIError(
+            f"--method {method} cannot fit missing values; use --method em with "
+            "--missing marginalize, or --missing drop."
+        )
+    missing_params = {"missing": "marginalize"} if missing == "marginalize" else {}
     table = read_table(data, parse_columns(columns), missing)
     preparation = Preparation.fit(table.data, standardize)
     frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
@@ -149,6 +156,7 @@ def fit(
                 criterion=criterion.lower(),
                 random_state=random_state,
                 **prior_params,
+                **missing_params,
             )
             model = result.best_estimator_
         else:
@@ -199,10 +207,11 @@ def fit(
 @click.option("--out", "out", required=True, help="Output file (.csv, .tsv, .parquet).")
 @click.option(
     "--missing",
-    type=click.Choice(["error", "drop"]),
+    type=click.Choice(["error", "drop", "marginalize"]),
     default="error",
     show_default=True,
-    help="What to do with rows that have missing values.",
+    help="What to do with missing values: refuse them, drop their rows, or marginalize "
+    "(assign each row from its observed values).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def predict(model_path, data, out, missing, quiet):
@@ -217,6 +226,13 @@ def predict(model_path, data, out, missing, quiet):
             f"the model expects {loaded.model.n_features_in_} features, the data give "
             f"{values.shape[1]}; pass data with the model's columns."
         )
+    if missing == "marginalize":
+        if not hasattr(loaded.model, "impute"):
+            raise CLIError(
+                f"a {type(loaded.model).__name__} cannot assign rows with missing values; "
+                "use --missing drop."
+            )
+        loaded.model.set_params(missing="marginalize")  # inference only: the fit is unchanged
     rows = assignments(
         loaded.model,
         model_frame(loaded.model, values, loaded.preparation.columns),

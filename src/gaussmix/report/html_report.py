@@ -107,8 +107,16 @@ def _data_section(X: pd.DataFrame, notes) -> str:
     summary = X.describe().T[["mean", "std", "min", "max"]]
     summary.index.name = "feature"
     notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    n_missing = int(X.isna().to_numpy().sum())
+    missing_html = (
+        f"<p>{n_missing} missing value(s) in {int(X.isna().any(axis=1).sum())} row(s); the "
+        "figures show the complete rows.</p>"
+        if n_missing
+        else ""
+    )
     return (
         f"<p>{X.shape[0]} rows, {X.shape[1]} feature(s).</p>"
+        + missing_html
         + (f"<ul>{notes_html}</ul>" if notes else "")
         + _table_html(summary)
     )
@@ -157,6 +165,7 @@ def _cluster_section(model, X: pd.DataFrame) -> str:
     )
     parts = [_table_html(sizes)]
     figures = []
+    X = X.dropna()  # figures: complete rows (a model fitted with missing values)
     if X.shape[1] == 1:
         ax = _new_axes()
         plot.density(model, X, ax=ax)
@@ -198,7 +207,7 @@ def _anomaly_section(detector, X: pd.DataFrame) -> str:
         parts.append("<p>The least likely rows:</p>" + _table_html(lowest))
     if X.shape[1] >= 2:
         ax = _new_axes()
-        plot.anomalies(detector, X, ax=ax)
+        plot.anomalies(detector, X.dropna(), ax=ax)
         parts.append(_figure_html(Figure("Anomalies over the density contours", ax.figure)))
     return "".join(parts)
 
