@@ -183,6 +183,10 @@ class ModelSelectionResult:
     def summary(self, sign: str = "gaussmix") -> str:
         """mclust-style text: best model in words, its fit, cluster sizes, top three.
 
+        Components in the clustering table are numbered from 1 (as in mclust, the
+        command line and the HTML report); component ``j`` there is index ``j - 1``
+        of ``predict`` and ``weights_``.
+
         Parameters
         ----------
         sign : {"gaussmix", "mclust"}, default="gaussmix"
@@ -209,9 +213,11 @@ class ModelSelectionResult:
                 "ICL": [f"{factor * best.icl:.3f}"],
             }
         ).to_string(index=False)
-        sizes = pd.DataFrame([best.cluster_sizes], columns=[str(i) for i in range(k)]).to_string(
-            index=False
-        )
+        # Human-facing text numbers components from 1, as mclust, the CLI and the report;
+        # Python indices (predict, weights_[k]) stay 0-based.
+        sizes = pd.DataFrame(
+            [best.cluster_sizes], columns=[str(i + 1) for i in range(k)]
+        ).to_string(index=False)
         top = self.ranking(3)
         label = self.criterion.upper()
         top_table = pd.DataFrame(
