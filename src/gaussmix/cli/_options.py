@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
-import time
 
 import click
 
 from ..engine.covariance_models import COVARIANCE_TYPES, MODELS, canonical_name
 from ._errors import CLIError
 
-__all__ = ["parse_components", "parse_covariance_types", "show_progress", "status", "Ticker"]
+__all__ = [
+    "parse_components",
+    "parse_covariance_types",
+    "show_progress",
+    "status",
+    "CellProgressBar",
+]
 
 MAX_COMPONENTS = 50
 
@@ -69,37 +73,53 @@ def status(message: str, quiet: bool) -> None:
         click.echo(message, err=True)
 
 
-class Ticker:
-    """While a long step runs, keep one stderr line updated with the elapsed time.
+class CellProgressBar:
+    """A progress bar over the cells of a model selection, on stderr.
 
-    Only on a terminal and without --quiet; the line is cleared when the step ends.
-    (A per-fit progress bar needs a progress hook in `select_model`.)
+    Shown only for a person watching (stderr is a terminal, no --quiet); otherwise
+    `callback` is None and nothing is printed. Use as a context manager and pass
+    `callback` as `select_model`'s ``progress``.
+
+    Parameters
+    ----------
+    n_cells : int
+        Cells of the sweep (numbers of components x covariance models).
+    description : str
+        Text before the bar.
+    quiet : bool
+        --quiet.
     """
 
-    def __init__(self, message: str, quiet: bool, interval: float = 0.5):
-        self.message = message
+    def __init__(self, n_cells: int, description: str, quiet: bool):
+        self.n_cells = n_cells
+        self.description = description
         self.enabled = show_progress(quiet)
-        self.interval = interval
-        self._stop = threading.Event()
+        self._bar = None
 
-    def _run(self) -> None:
-        start = time.perf_counter()
-        while not self._stop.wait(self.interval):
-            sys.stderr.write(f"\r{self.message} {time.perf_counter() - start:.0f} s")
-            sys.stderr.flush()
-
-    def __enter__(self) -> Ticker:
+    def __enter__(self) -> CellProgressBar:
         if self.enabled:
-            sys.stderr.write(self.message)
-            sys.stderr.flush()
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=self.n_cells,
+                desc=self.description,
+                unit="fit",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
         return self
 
+    @property
+    def callback(self):
+        """``progress`` for `select_model` (None when the bar is not shown)."""
+        return self._advance if self._bar is not None else None
+
+    def _advance(self, event) -> None:
+        self._bar.set_postfix_str(f"K={event.n_components} {event.covariance_type}", refresh=False)
+        self._bar.update(1)
+
     def __exit__(self, *exc_info) -> bool:
-        if self.enabled:
-            self._stop.set()
-            self._thread.join()
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        if self._bar is not None:
+            self._bar.close()
         return False

@@ -16,7 +16,7 @@ from ._bayesian_options import fit_bayesian, map_covariance_types
 from ._data import parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
-from ._options import Ticker, parse_components, parse_covariance_types, status
+from ._options import CellProgressBar, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
 
 __all__ = ["fit", "predict", "sample", "info"]
@@ -141,25 +141,26 @@ def fit(
         notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
 
     start = time.perf_counter()
-    message = (
-        f"Fitting {len(ks) * len(models)} models ({len(ks)} K x {len(models)} covariance models)..."
-    )
     # Small data: one BLAS/OpenMP thread per fit avoids oversubscribing the machine.
     small = frame.size < _SMALL_DATA_VALUES
     threads = threadpool_limits(limits=1) if small else contextlib.nullcontext()
-    with Ticker(message, quiet), threads:
+    with threads:
         if method == "em":
-            result = select_model(
-                frame,
-                n_components=ks,
-                covariance_types=models,
-                criterion=criterion.lower(),
-                random_state=random_state,
-                **prior_params,
-                **missing_params,
-            )
+            description = f"{len(ks)} K x {len(models)} models"
+            with CellProgressBar(len(ks) * len(models), description, quiet) as bar:
+                result = select_model(
+                    frame,
+                    n_components=ks,
+                    covariance_types=models,
+                    criterion=criterion.lower(),
+                    random_state=random_state,
+                    progress=bar.callback,
+                    **prior_params,
+                    **missing_params,
+                )
             model = result.best_estimator_
         else:
+            status(f"Fitting a {method} Bayesian mixture...", quiet)
             result = None
             model, note = fit_bayesian(frame, method, ks, models, covariance_types, random_state)
             notes.append(note)

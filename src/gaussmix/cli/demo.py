@@ -10,7 +10,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from ._options import Ticker, status
+from ._options import CellProgressBar, status
 from ._outputs import StagedFolder, write_table
 
 __all__ = ["demo"]
@@ -158,12 +158,13 @@ def demo(out, quiet):
         )
 
         # 11.4 Choosing K
-        with Ticker("Model selection over K = 1..7...", quiet):
+        with CellProgressBar(7 * 4, "Model selection over K = 1..7", quiet) as bar:
             result = select_model(
                 X,
                 n_components=range(1, 8),
                 covariance_types=["full", "tied", "diag", "spherical"],
                 random_state=_SEED,
+                progress=bar.callback,
             )
         best = result.best_params_
         say(

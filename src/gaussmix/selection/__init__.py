@@ -2,12 +2,13 @@
 
 from ._bootstrap import BootstrapLRTResult, bootstrap_lrt
 from ._result import ModelSelectionResult
-from ._select import CRITERIA, select_model
+from ._select import CRITERIA, CellDone, select_model
 
 __all__ = [
     "select_model",
     "ModelSelectionResult",
     "CRITERIA",
+    "CellDone",
     "bootstrap_lrt",
     "BootstrapLRTResult",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import check_array, check_random_state
@@ -16,7 +19,7 @@ from ..estimators._validation import check_sample_weight, validate_parameters
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
 
-__all__ = ["select_model", "CRITERIA"]
+__all__ = ["select_model", "CRITERIA", "CellDone"]
 
 #: Criteria `select_model` can rank by (all lower-is-better).
 CRITERIA = ("bic", "aic", "icl")
@@ -24,6 +27,28 @@ CRITERIA = ("bic", "aic", "icl")
 #: EM settings of a sweep unless the caller overrides them: tighter than a single
 #: fit's defaults so that log-likelihoods compare with mclust's to two decimals.
 SWEEP_DEFAULTS = {"tol": 1e-5, "max_iter": 1000}
+
+
+@dataclass(frozen=True)
+class CellDone:
+    """What `select_model` tells its ``progress`` callback after each fitted cell.
+
+    Attributes
+    ----------
+    n_done, n_total : int
+        Cells finished so far (this one included) and cells in the sweep.
+    n_components : int
+    covariance_type : str
+        The cell just finished (an mclust code).
+    status : str
+        ``"converged"``, ``"max_iter"`` or ``"failed"``.
+    """
+
+    n_done: int
+    n_total: int
+    n_components: int
+    covariance_type: str
+    status: str
 
 
 def _checked_components(n_components) -> list[int]:
@@ -69,6 +94,7 @@ def select_model(
     random_state=None,
     sample_weight=None,
     hierarchical_max_rows: int = 2000,
+    progress: Callable[[CellDone], object] | None = None,
     **estimator_params,
 ) -> ModelSelectionResult:
     """Fit Gaussian mixtures over numbers of components and covariance models; pick the best.
@@ -103,6 +129,10 @@ def select_model(
         The hierarchical tree is grown on the rows with positive weight, unweighted.
     hierarchical_max_rows : int, default=2000
         Above this many rows the hierarchical tree is grown on a random subset.
+    progress : callable, default=None
+        Called as ``progress(event)`` with a `CellDone` after each cell, in the order
+        of the table (K, then model), e.g. to drive a progress bar. It runs in the
+        calling thread; an exception it raises stops the sweep.
     **estimator_params
         Further `GaussianMixture` parameters (``reg_covar``, ``tol``, ``max_iter``, ...).
         Unless given, ``tol=1e-5`` and ``max_iter=1000``. With ``missing="marginalize"``
@@ -132,6 +162,8 @@ def select_model(
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}.")
     components = _checked_components(n_components)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None, got {progress!r}.")
     models = _checked_models(covariance_types)
     if init_params not in INITIALIZERS:
         raise ValueError(f"init_params must be one of {sorted(INITIALIZERS)}, got {init_params!r}.")
@@ -183,14 +215,27 @@ def select_model(
     # Each fit works on d x d matrices and (n x K) arrays: BLAS threads only contend
     # (badly so on a loaded machine). Parallelism is across cells, by joblib.
     with threadpool_limits(limits=1, user_api="blas"):
-        cells = Parallel(n_jobs=n_jobs)(
+        finished = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(fit_cell)(X, weights, k, name, partitions[k], params, filled)
             for k in components
             for name in models
         )
+        cells = _reported(finished, len(components) * len(models), progress)
     return ModelSelectionResult.from_cells(
         cells,
         criterion=criterion,
         n_samples=float(weights.sum()),
         n_features=values.shape[1],
     )
+
+
+def _reported(finished, n_total: int, progress) -> list:
+    """Collect the cells as they finish, telling ``progress`` about each one."""
+    cells = []
+    for cell in finished:
+        cells.append(cell)
+        if progress is not None:
+            progress(
+                CellDone(len(cells), n_total, cell.n_components, cell.covariance_type, cell.status)
+            )
+    return cells
