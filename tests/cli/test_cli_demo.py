@@ -24,8 +24,10 @@ def test_demo_succeeds_and_says_where_things_went(demo):
     for name in ("report.html", "model.json", "data.csv"):
         assert str(out / name) in result.stdout
         assert (out / name).is_file()
-    for step in ("11.1", "11.2", "11.3", "11.4", "11.5"):
+    for step in ("11.1", "11.2", "11.3", "11.4", "11.5", "11.6"):
         assert step in result.stdout
+    # The data come from three Gaussians: the Dirichlet-process fit keeps three of ten.
+    assert "Dirichlet process: of 10 components, 3 keep weight" in result.stdout
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
 
 
@@ -42,6 +44,7 @@ def test_demo_figures_cover_the_chapter(demo):
         "density",
         "anomalies",
         "moons",
+        "dirichlet-process-weights",
     ):
         assert any(expected in n for n in names), expected
     for path in (out / "figures").iterdir():

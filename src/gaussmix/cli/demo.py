@@ -71,7 +71,7 @@ def demo(out, quiet):
 
     Generated data, EM with its log-likelihood trace, true vs fitted ellipses, soft vs
     hard clustering, responsibilities, model selection over K = 1..7, density and
-    anomalies, the two-moons limitation, and a variational fit when available.
+    anomalies, the two-moons limitation, and a Dirichlet-process fit that chooses K.
     """
     import matplotlib
 
@@ -210,17 +210,31 @@ def demo(out, quiet):
             "points correctly"
         )
 
-        variational = _variational_fit(X)
-        if variational is not None:
-            ax = _new_axes()
-            plot.clusters(
-                variational, X, ax=ax, n_std=(2,), title="Variational Bayes, 7 components"
-            )
-            active = int((variational.weights_ > 0.01).sum())
-            figures.add(
-                "variational", f"Variational fit: {active} of 7 components keep weight", ax.figure
-            )
-            say(f"     Variational Bayes with 7 components keeps {active} (weight > 1%)")
+        # 11.6 Letting a Dirichlet-process prior choose K
+        dp = _dirichlet_process_fit(X)
+        kept = int((dp.weights_ >= _KEPT_WEIGHT).sum())
+        say(
+            f"11.6 Dirichlet process: of {dp.n_components} components, {kept} keep weight "
+            f">= {_KEPT_WEIGHT:g} (the others are emptied by the prior)"
+        )
+        ax = _new_axes((7.0, 4.2))
+        plot.variational_weights(
+            dp,
+            threshold=_KEPT_WEIGHT,
+            ax=ax,
+            title="Dirichlet-process mixture: weight per component",
+        )
+        figures.add(
+            "dirichlet-process-weights",
+            f"Dirichlet-process fit with {dp.n_components} components: weight per component "
+            f"({kept} above {_KEPT_WEIGHT:g}, the rest grey)",
+            ax.figure,
+        )
+        ax = _new_axes()
+        plot.clusters(dp, X, ax=ax, n_std=(2,), title=f"Dirichlet-process mixture, {kept} used")
+        figures.add(
+            "dirichlet-process", f"Dirichlet-process fit: the {kept} components it kept", ax.figure
+        )
 
         save(gmm, folder.path("model.json"))
         html = build_report(
@@ -245,12 +259,20 @@ def demo(out, quiet):
     say(f"Done in {time.perf_counter() - start:.1f} s. Open the report in a browser.")
 
 
-def _variational_fit(X):
-    """A 7-component variational fit, if this gaussmix has BayesianGaussianMixture."""
-    try:
-        from ..estimators import BayesianGaussianMixture
-    except ImportError:
-        return None
+#: Components of the Dirichlet-process fit with at least this weight count as used.
+_KEPT_WEIGHT = 0.01
+
+
+def _dirichlet_process_fit(X):
+    """Ten components under a Dirichlet-process prior that favours few (concentration 0.01)."""
+    from ..estimators import BayesianGaussianMixture
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return BayesianGaussianMixture(n_components=7, random_state=_SEED, max_iter=500).fit(X)
+        return BayesianGaussianMixture(
+            n_components=10,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=0.01,
+            n_init=5,
+            random_state=_SEED,
+        ).fit(X)
