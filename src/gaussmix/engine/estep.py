@@ -15,6 +15,10 @@ computed in float32; the statistics are accumulated in float64.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from .data import default_chunk_rows
@@ -191,18 +195,52 @@ def chunk_statistics(
     Float32 chunks are computed in float32 and their statistics returned in float64.
     """
     dtype = X.dtype
-    shift = np.asarray(params.means, dtype=np.float64)
-    reference = reference_point(shift)
-    centred = centred_columns(X, reference)
-    offsets = shift - reference
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(params.weights)
-    log_prob = params.covariance.log_gaussian_centred(centred, offsets, log_weights)
+    prepared = _prepared(params, dtype)
+    centred = centred_columns(X, prepared.reference)
+    log_prob = prepared.log_gaussian(centred)
     weights = sample_weight.astype(dtype, copy=False)
     log_density = normalise_columns(log_prob, weights)
     with np.errstate(invalid="ignore"):
         log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
     return _assemble(
-        centred, log_prob, offsets, shift, scatter, log_likelihood,
+        centred, log_prob, prepared.offsets, prepared.shift, scatter, log_likelihood,
         float(np.sum(sample_weight, dtype=np.float64)),
     )
+
+
+@dataclass(frozen=True)
+class _PreparedParams:
+    """What every chunk of one E-step needs from the parameters, computed once."""
+
+    shift: np.ndarray
+    reference: np.ndarray
+    offsets: np.ndarray
+    log_gaussian: Callable[[np.ndarray], np.ndarray]
+
+
+# Parameters -> {dtype: _PreparedParams}; entries vanish with their parameters.
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _prepared(params: MixtureParams, dtype) -> _PreparedParams:
+    """The per-E-step constants of ``params`` for chunks of ``dtype`` (memoised)."""
+    dtype = np.dtype(dtype)
+    try:
+        by_dtype = _PREPARED[params]
+    except (KeyError, TypeError):  # TypeError: not weak-referenceable, do not memoise
+        by_dtype = {}
+        try:
+            _PREPARED[params] = by_dtype
+        except TypeError:
+            pass
+    prepared = by_dtype.get(dtype)
+    if prepared is None:
+        shift = np.asarray(params.means, dtype=np.float64)
+        reference = reference_point(shift)
+        offsets = shift - reference
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        evaluate = params.covariance.log_gaussian_evaluator(offsets, dtype, log_weights)
+        prepared = _PreparedParams(shift, reference, offsets, evaluate)
+        by_dtype[dtype] = prepared
+    return prepared

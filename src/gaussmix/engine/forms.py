@@ -112,36 +112,52 @@ def centred_columns(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return centred
 
 
-def _expanded_distances(centred, square_weights, offsets, factor=1.0, constant=None):
-    """``factor * sum_j square_weights[k, j] (centred[j, n] - offsets[k, j])^2 + constant[k]``.
+def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=None,
+                        projection=None):
+    """Precompute ``factor * sum_j w[k, j] (x_j - c[k, j])^2 + constant[k]`` for any columns.
 
-    One or two matrix products for all components: the weighted-square expansion
-    ``w x^2 - 2 w c x + w c^2`` about the reference point of the centred columns, with
-    ``factor`` and ``constant`` folded into the operands (no extra passes). Its rounding
-    error grows with the mixture's spread relative to the component widths, never with the
-    data's distance from the origin; components whose offset would amplify rounding beyond
-    `amplification_limit` are computed exactly instead. ``square_weights`` of shape (K, 1)
-    means one weight for every feature (the spherical case: the squares are summed once).
+    Returns a function of the centred columns (d, n) giving (K, n) in ``dtype``. The
+    weighted-square expansion ``w x^2 - 2 w c x + w c^2`` about the reference point takes
+    one or two matrix products for all components, with ``factor`` and ``constant`` folded
+    into the operands. Its rounding error grows with the mixture's spread relative to the
+    component widths, never with the data's distance from the origin; components whose
+    offset would amplify rounding beyond `amplification_limit` are computed exactly
+    instead. ``square_weights`` of shape (K, 1) means one weight for every feature (the
+    spherical case: the squares are summed once). ``projection`` (d, d), if given, maps the
+    columns first (``projection.T @ centred``; the tied case).
     """
-    dtype = centred.dtype
+    dtype = np.dtype(dtype)
     offsets = np.asarray(offsets, dtype=np.float64)
     n_components = offsets.shape[0]
     constant = np.zeros(n_components) if constant is None else np.asarray(constant, np.float64)
-    if square_weights.shape[1] == 1:
-        norms = np.einsum("dn,dn->n", centred, centred)
-        distances = (factor * square_weights).astype(dtype) * norms
-        distances += (-2.0 * factor * square_weights * offsets).astype(dtype) @ centred
-    else:
-        distances = (factor * square_weights).astype(dtype) @ np.square(centred)
-        distances += (-2.0 * factor * square_weights * offsets).astype(dtype) @ centred
-    offset_norms = np.einsum("kd,kd->k", np.broadcast_to(square_weights, offsets.shape),
-                             offsets**2)
-    distances += (factor * offset_norms + constant).astype(dtype)[:, np.newaxis]
-    for k in np.flatnonzero(offset_norms > amplification_limit(dtype)):
-        differences = centred - offsets[k].astype(dtype)[:, np.newaxis]
-        weights = np.broadcast_to(square_weights[k], offsets.shape[1:]).astype(dtype)
-        distances[k] = factor * (weights @ np.square(differences)) + constant[k]
-    return distances
+    shared = square_weights.shape[1] == 1
+    squares_coefficients = (factor * square_weights).astype(dtype)
+    linear_coefficients = (-2.0 * factor * square_weights * offsets).astype(dtype)
+    full_weights = np.broadcast_to(square_weights, offsets.shape)
+    offset_norms = np.einsum("kd,kd->k", full_weights, offsets**2)
+    intercepts = (factor * offset_norms + constant).astype(dtype)[:, np.newaxis]
+    far = np.flatnonzero(offset_norms > amplification_limit(dtype))
+    far_offsets = offsets[far].astype(dtype)
+    far_weights = (factor * full_weights[far]).astype(dtype)
+    far_constants = constant[far].astype(dtype)
+    local_projection = None if projection is None else projection.T.astype(dtype)
+
+    def evaluate(centred):
+        if local_projection is not None:
+            centred = local_projection @ centred
+        if shared:
+            distances = squares_coefficients * np.einsum("dn,dn->n", centred, centred)
+        else:
+            distances = squares_coefficients @ np.square(centred)
+        distances += linear_coefficients @ centred
+        distances += intercepts
+        for index, k in enumerate(far):
+            differences = centred - far_offsets[index][:, np.newaxis]
+            distances[k] = far_weights[index] @ np.square(differences)
+            distances[k] += far_constants[index]
+        return distances
+
+    return evaluate
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,15 +238,58 @@ class CovarianceForm:
         centred = centred_columns(X, reference)
         return self.squared_mahalanobis_centred(centred, means - reference).T
 
+    def scaled_mahalanobis_evaluator(
+        self, offsets: np.ndarray, dtype, factor: float, constant: np.ndarray | None
+    ):
+        """Precompute ``factor * distance[k, n] + constant[k]`` for columns centred at ``r``.
+
+        Parameters
+        ----------
+        offsets : ndarray of shape (n_components, n_features)
+            Means minus the reference point ``r`` (float64).
+        dtype : dtype
+            The dtype of the centred columns the result will be applied to.
+        factor : float
+        constant : ndarray of shape (n_components,) or None
+
+        Returns
+        -------
+        callable
+            ``evaluate(centred)``, centred of shape (n_features, n_samples) ->
+            (n_components, n_samples) in ``dtype``. Everything that depends only on the
+            parameters is computed once, here, not per chunk.
+        """
+        constant = np.zeros(offsets.shape[0]) if constant is None else constant
+        local_constant = np.asarray(constant, dtype=np.float64).astype(dtype)[:, np.newaxis]
+
+        def evaluate(centred):
+            distances = self.squared_mahalanobis_centred(centred, offsets)
+            distances *= factor
+            distances += local_constant
+            return distances
+
+        return evaluate
+
     def scaled_mahalanobis_centred(
         self, centred: np.ndarray, offsets: np.ndarray, factor: float, constant: np.ndarray
     ) -> np.ndarray:
         """``factor * distance[k, n] + constant[k]``: `squared_mahalanobis_centred`, affinely
         mapped (forms that expand the distance fold the map into their products)."""
-        distances = self.squared_mahalanobis_centred(centred, offsets)
-        distances *= factor
-        distances += np.asarray(constant, dtype=np.float64).astype(centred.dtype)[:, np.newaxis]
-        return distances
+        evaluate = self.scaled_mahalanobis_evaluator(offsets, centred.dtype, factor, constant)
+        return evaluate(centred)
+
+    def log_gaussian_evaluator(self, offsets: np.ndarray, dtype, log_weights=None):
+        """Precompute ``log N(x | mu_k, Sigma_k) (+ log_weights[k])`` for centred columns.
+
+        Returns ``evaluate(centred) -> (n_components, n_samples)`` in ``dtype``; see
+        `scaled_mahalanobis_evaluator`.
+        """
+        n_features = offsets.shape[1]
+        log_det = np.asarray(self.log_det_precision_cholesky(n_features), dtype=np.float64)
+        constant = np.broadcast_to(log_det - 0.5 * n_features * _LOG_2PI, offsets.shape[:1])
+        if log_weights is not None:
+            constant = constant + log_weights
+        return self.scaled_mahalanobis_evaluator(offsets, dtype, -0.5, constant)
 
     def log_gaussian_centred(
         self, centred: np.ndarray, offsets: np.ndarray, log_weights: np.ndarray | None = None
@@ -240,12 +299,7 @@ class CovarianceForm:
 
         Same arguments as `squared_mahalanobis_centred`.
         """
-        n_features = centred.shape[0]
-        log_det = np.asarray(self.log_det_precision_cholesky(n_features), dtype=np.float64)
-        constant = np.broadcast_to(log_det - 0.5 * n_features * _LOG_2PI, offsets.shape[:1])
-        if log_weights is not None:
-            constant = constant + log_weights
-        return self.scaled_mahalanobis_centred(centred, offsets, -0.5, constant)
+        return self.log_gaussian_evaluator(offsets, centred.dtype, log_weights)(centred)
 
     def log_gaussian(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
         """``log N(x_n | mu_k, Sigma_k)`` for every row and component, in X's dtype."""
@@ -304,23 +358,35 @@ class FullForm(CovarianceForm):
         return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
 
     def squared_mahalanobis_centred(self, centred, offsets):
+        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
+
+    def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         factors = self.precisions_cholesky
         n_components, n_features, _ = factors.shape
-        n_samples = centred.shape[1]
         # One matrix product for all components: row (k, j) of `stacked` is column j of P_k,
-        # so projected[(k, j), n] = ((x_n - r) @ P_k)[j].
-        # The last column of `stacked` holds -(mu_k - r) @ P_k and the last row of `augmented`
-        # is ones, so the product also subtracts the projected means (no extra pass).
-        dtype = centred.dtype
+        # so projected[(k, j), n] = ((x_n - r) @ P_k)[j]. The last column of `stacked` holds
+        # -(mu_k - r) @ P_k and the last row of `augmented` is ones, so the product also
+        # subtracts the projected means (no extra pass).
         stacked = np.empty((n_components, n_features, n_features + 1))
         stacked[:, :, :n_features] = factors.transpose(0, 2, 1)
         stacked[:, :, n_features] = -np.einsum("kd,kde->ke", offsets, factors)
-        augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
-        augmented[:n_features] = centred
-        augmented[n_features] = 1.0
-        projected = stacked.reshape(-1, n_features + 1).astype(dtype) @ augmented
-        projected = projected.reshape(n_components, n_features, n_samples)
-        return np.einsum("kdn,kdn->kn", projected, projected)
+        stacked = stacked.reshape(-1, n_features + 1).astype(dtype)
+        constant = np.zeros(n_components) if constant is None else constant
+        local_constant = np.asarray(constant, dtype=np.float64).astype(dtype)[:, np.newaxis]
+
+        def evaluate(centred):
+            n_samples = centred.shape[1]
+            augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
+            augmented[:n_features] = centred
+            augmented[n_features] = 1.0
+            projected = (stacked @ augmented).reshape(n_components, n_features, n_samples)
+            distances = np.einsum("kdn,kdn->kn", projected, projected)
+            if factor != 1.0:
+                distances *= factor
+            distances += local_constant
+            return distances
+
+        return evaluate
 
     def dense_covariances(self, n_components, n_features):
         return self.covariances
@@ -360,13 +426,12 @@ class TiedForm(CovarianceForm):
         return np.log(np.diagonal(self.precisions_cholesky)).sum()
 
     def squared_mahalanobis_centred(self, centred, offsets):
-        return self.scaled_mahalanobis_centred(centred, offsets, 1.0, None)
+        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
 
-    def scaled_mahalanobis_centred(self, centred, offsets, factor, constant):
+    def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         cholesky = self.precisions_cholesky
-        projected = cholesky.T.astype(centred.dtype) @ centred
-        return _expanded_distances(projected, np.ones((offsets.shape[0], 1)), offsets @ cholesky,
-                                   factor, constant)
+        return _expanded_evaluator(np.ones((offsets.shape[0], 1)), offsets @ cholesky, dtype,
+                                   factor, constant, projection=cholesky)
 
     def dense_covariances(self, n_components, n_features):
         return np.broadcast_to(self.covariances, (n_components, *self.covariances.shape)).copy()
@@ -412,11 +477,10 @@ class DiagonalForm(CovarianceForm):
 
     def squared_mahalanobis_centred(self, centred, offsets):
         # sum_j p_kj^2 (x_j - c_kj)^2 = p^2 . x^2 - 2 (p^2 c) . x + p^2 . c^2, about the reference.
-        return self.scaled_mahalanobis_centred(centred, offsets, 1.0, None)
+        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
 
-    def scaled_mahalanobis_centred(self, centred, offsets, factor, constant):
-        return _expanded_distances(centred, self.precisions_cholesky**2, offsets, factor,
-                                   constant)
+    def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
+        return _expanded_evaluator(self.precisions_cholesky**2, offsets, dtype, factor, constant)
 
     def dense_covariances(self, n_components, n_features):
         return np.stack([np.diag(v) for v in self.covariances])
@@ -460,11 +524,11 @@ class SphericalForm(CovarianceForm):
         return n_features * np.log(self.precisions_cholesky)
 
     def squared_mahalanobis_centred(self, centred, offsets):
-        return self.scaled_mahalanobis_centred(centred, offsets, 1.0, None)
+        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
 
-    def scaled_mahalanobis_centred(self, centred, offsets, factor, constant):
+    def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         precisions = (self.precisions_cholesky**2)[:, np.newaxis]
-        return _expanded_distances(centred, precisions, offsets, factor, constant)
+        return _expanded_evaluator(precisions, offsets, dtype, factor, constant)
 
     def dense_covariances(self, n_components, n_features):
         return self.covariances[:, np.newaxis, np.newaxis] * np.eye(n_features)
