@@ -106,3 +106,28 @@ def test_a_fit_that_cannot_converge_warns_and_is_usable():
     np.testing.assert_allclose(resp.sum(axis=1), 1.0)
     assert np.all(np.isfinite(model.score_samples(X)))
     assert np.isfinite(model.bic(X))
+
+
+class _WorkerFailure(RuntimeError):
+    pass
+
+
+def test_a_failing_dask_task_surfaces_with_its_cause_and_keeps_the_previous_model():
+    da = pytest.importorskip("dask.array")
+    X = _data(5)
+    model = GaussianMixture(2, random_state=0).fit(X)
+    means = model.means_.copy()
+    lazy = da.from_array(X, chunks=(40, 2))
+    calls = {"n": 0}
+
+    def sometimes_fails(block):
+        calls["n"] += 1
+        if calls["n"] > 4:  # after the initialisation sample, during EM
+            raise _WorkerFailure("disk of worker 3 unreadable")
+        return block
+
+    failing = lazy.map_blocks(sometimes_fails, dtype=X.dtype)
+    with pytest.raises(_WorkerFailure, match="disk of worker 3"):
+        model.fit(failing)
+    np.testing.assert_array_equal(model.means_, means)
+    assert model.n_features_in_ == 2
