@@ -116,6 +116,7 @@ def training_source(estimator, X, sample_weight):
         n_components=estimator.n_components,
         check_array=check_array,
         check_weights=check_sample_weight,
+        allow_nan=getattr(estimator, "missing", "error") == "marginalize",
     )
     if not isinstance(data, ArraySource):
         _record_features(estimator, data)

@@ -100,7 +100,8 @@ class SourceAdapter:
     accepts : callable
         ``accepts(X) -> bool``.
     build : callable
-        ``build(X, sample_weight, n_components, check_array, check_weights) -> DataSource``.
+        ``build(X, sample_weight, n_components, check_array, check_weights, allow_nan)
+        -> DataSource``.
     """
 
     name: str
@@ -108,7 +109,7 @@ class SourceAdapter:
     build: Callable[..., DataSource]
 
 
-def _build_existing_source(X, sample_weight, n_components, check_array, check_weights):
+def _build_existing_source(X, sample_weight, n_components, check_array, check_weights, allow_nan):
     if sample_weight is not None:
         raise TypeError(
             f"sample_weight cannot be given with a {type(X).__name__}; name a weight column "
@@ -117,19 +118,23 @@ def _build_existing_source(X, sample_weight, n_components, check_array, check_we
     return X
 
 
-def _build_dask_array(X, sample_weight, n_components, check_array, check_weights):
+def _build_dask_array(X, sample_weight, n_components, check_array, check_weights, allow_nan):
     from .dask_source import DaskSource
 
-    return DaskSource(X, sample_weight, check_weights=check_weights)
+    return DaskSource(X, sample_weight, check_weights=check_weights, allow_nan=allow_nan)
 
 
-def _build_dask_dataframe(X, sample_weight, n_components, check_array, check_weights):
+def _build_dask_dataframe(
+    X, sample_weight, n_components, check_array, check_weights, allow_nan
+):
     from .dask_source import DaskSource
 
-    return DaskSource.from_dataframe(X, sample_weight, check_weights=check_weights)
+    return DaskSource.from_dataframe(
+        X, sample_weight, check_weights=check_weights, allow_nan=allow_nan
+    )
 
 
-def _build_memmap(X, sample_weight, n_components, check_array, check_weights):
+def _build_memmap(X, sample_weight, n_components, check_array, check_weights, allow_nan):
     X = check_array(X)
     if sample_weight is None:  # unit weights as a read-only view: no O(n_samples) array
         weights = np.broadcast_to(np.ones(1, dtype=X.dtype), X.shape[:1])
@@ -138,7 +143,7 @@ def _build_memmap(X, sample_weight, n_components, check_array, check_weights):
     return MemmapSource(X, weights, n_components)
 
 
-def _build_array(X, sample_weight, n_components, check_array, check_weights):
+def _build_array(X, sample_weight, n_components, check_array, check_weights, allow_nan):
     X = check_array(X)
     return ArraySource(X, check_weights(sample_weight, X.shape[0], X.dtype), n_components)
 
@@ -164,6 +169,7 @@ def as_data_source(
     n_components: int = 1,
     check_array: Callable[[Any], np.ndarray] = _no_check_array,
     check_weights: Callable[..., np.ndarray] | None = None,
+    allow_nan: bool = False,
 ) -> DataSource:
     """The data source for ``X``, chosen by the first adapter in `SOURCE_ADAPTERS` that accepts it.
 
@@ -181,6 +187,10 @@ def as_data_source(
     check_weights : callable, optional
         ``check_weights(sample_weight, n_samples, dtype) -> ndarray``: validates weights
         held in memory. By default None means unit weights and others are taken as given.
+    allow_nan : bool, default=False
+        Whether NaN (missing values, for ``missing="marginalize"``) may pass the checks
+        of sources that check their blocks themselves (Dask); in-memory arrays are
+        checked by ``check_array``.
 
     Returns
     -------
@@ -188,7 +198,7 @@ def as_data_source(
     """
     check_weights = check_weights or _unchecked_weights
     adapter = next(adapter for adapter in SOURCE_ADAPTERS if adapter.accepts(X))
-    return adapter.build(X, sample_weight, n_components, check_array, check_weights)
+    return adapter.build(X, sample_weight, n_components, check_array, check_weights, allow_nan)
 
 
 def _unchecked_weights(sample_weight, n_samples, dtype):

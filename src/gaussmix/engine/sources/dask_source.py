@@ -77,10 +77,18 @@ def as_dask_rows(X, n_features: int | None = None):
     return X
 
 
-def _check_block(X: np.ndarray) -> np.ndarray:
+def _check_block(X: np.ndarray, allow_nan: bool = False) -> np.ndarray:
+    if allow_nan:
+        if np.isinf(X).any():
+            raise ValueError(
+                "Input contains infinity; missing values must be NaN and every other value "
+                "finite."
+            )
+        return X
     if not np.all(np.isfinite(X)):
         raise ValueError(
-            "Input contains NaN or infinity; remove or impute those rows before fitting."
+            "Input contains NaN or infinity; remove or impute those rows before fitting, "
+            "or fit NaN as missing values with missing='marginalize'."
         )
     return X
 
@@ -101,9 +109,9 @@ class _Carried:
         self.value = value
 
 
-def _apply(carried, X, w):
+def _apply(carried, X, w, allow_nan=False):
     func = carried.value
-    X = _check_block(np.asarray(X))
+    X = _check_block(np.asarray(X), allow_nan)
     w = np.ones(X.shape[0], dtype=X.dtype) if w is None else _check_weight_block(np.asarray(w))
     return func(X, w)
 
@@ -135,15 +143,24 @@ class DaskSource:
         Validates weights held in memory: ``check_weights(w, n_samples, dtype)``.
     feature_names : ndarray of str, optional
         Column names (from a DataFrame).
+    allow_nan : bool, default=False
+        Let NaN (missing values) through the block checks, for an estimator with
+        ``missing="marginalize"`` whose statistics marginalise them; infinity is
+        refused either way.
     """
 
-    def __init__(self, X, sample_weight=None, *, check_weights=None, feature_names=None):
+    def __init__(
+        self, X, sample_weight=None, *, check_weights=None, feature_names=None, allow_nan=False
+    ):
         self.X = as_dask_rows(X)
         self.feature_names = feature_names
+        self.allow_nan = bool(allow_nan)
         self.sample_weight = self._weights(sample_weight, check_weights)
 
     @classmethod
-    def from_dataframe(cls, frame, sample_weight=None, *, check_weights=None) -> DaskSource:
+    def from_dataframe(
+        cls, frame, sample_weight=None, *, check_weights=None, allow_nan=False
+    ) -> DaskSource:
         """A source over the numeric columns of a Dask DataFrame; column names are kept."""
         non_numeric = [str(c) for c, t in frame.dtypes.items() if t.kind not in "fiub"]
         if non_numeric:
@@ -155,7 +172,13 @@ class DaskSource:
         names = np.asarray(columns, dtype=object) if all(
             isinstance(c, str) for c in frame.columns
         ) else None
-        return cls(frame, sample_weight, check_weights=check_weights, feature_names=names)
+        return cls(
+            frame,
+            sample_weight,
+            check_weights=check_weights,
+            feature_names=names,
+            allow_nan=allow_nan,
+        )
 
     def _weights(self, sample_weight, check_weights):
         _, da = _import_dask()
@@ -202,7 +225,7 @@ class DaskSource:
         dask, _ = _import_dask()
         shared_func = dask.delayed(_Carried(func), pure=True, traverse=False)
         parts = [
-            dask.delayed(_apply, pure=True)(shared_func, block, weights)
+            dask.delayed(_apply, pure=True)(shared_func, block, weights, self.allow_nan)
             for block, weights in self._delayed_blocks()
         ]
         (total,) = dask.compute(tree_reduce(parts))
@@ -215,9 +238,10 @@ class DaskSource:
         X_rows = self.X[rows]
         if self.sample_weight is None:
             (X_sample,) = dask.compute(X_rows)
-            return _check_block(np.asarray(X_sample)), np.ones(len(rows), dtype=X_sample.dtype)
+            X_sample = _check_block(np.asarray(X_sample), self.allow_nan)
+            return X_sample, np.ones(len(rows), dtype=X_sample.dtype)
         X_sample, w_sample = dask.compute(X_rows, self.sample_weight[rows])
-        return _check_block(np.asarray(X_sample)), _check_weight_block(
+        return _check_block(np.asarray(X_sample), self.allow_nan), _check_weight_block(
             np.asarray(w_sample, dtype=X_sample.dtype)
         )
 
