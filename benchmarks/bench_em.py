@@ -514,7 +514,23 @@ def render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
                 lines.append(f"| {row['model']} | failed: {row['failed']} | |")
             else:
                 lines.append(f"| {row['model']} | {row['ms']:.2f} | {row['relative']:.2f} |")
+    lines += ["", *BASELINE_NOTE]
     return "\n".join(lines) + "\n"
+
+
+#: The record of the starting point, kept with every report.
+BASELINE_NOTE = [
+    "## Baseline (before the kernel work)",
+    "",
+    "Measured once at commit 2706cda with an earlier version of this script (wall time, "
+    "default threads, load average about 7, 5 iterations, best of 2): gaussmix / sklearn "
+    "was 1.11 (low-dimensional), 0.35 (medium), 0.96 (medium, diagonal) and 1.31 "
+    "(high-dimensional); every float32 fit failed with a singular covariance (the "
+    "initial float32 scatter about one row was not positive definite). The N = 1,000,000 "
+    "memory run (this script's subprocess, `given` start, run later on the 2706cda sources) "
+    "peaked at 895 MiB RSS, an increase of 675 MiB against a budget of 378 MiB: the "
+    "initial statistics were computed on the whole data at once.",
+]
 
 
 def _load_average():
