@@ -95,10 +95,12 @@ def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarr
     -------
     log_density : ndarray of shape (n_samples,)
         ``log p(x_n)``.
-    log_resp : ndarray of shape (n_samples, n_components)
-        ``log p(z_n = k | x_n)``.
+    log_resp : ndarray of shape (n_samples, n_components), or (n_samples, n_components + 1)
+        ``log p(z_n = k | x_n)``; with a noise component its column comes last.
     """
     weighted = params.weighted_log_prob(X)
+    if getattr(params, "noise", None) is not None:
+        weighted = params.with_noise_column(weighted)
     log_density = logsumexp_rows(weighted)
     return log_density, weighted - log_density[:, np.newaxis]
 
@@ -199,7 +201,15 @@ def chunk_statistics(
     centred = centred_columns(X, prepared.reference)
     log_prob = prepared.log_gaussian(centred)
     weights = sample_weight.astype(dtype, copy=False)
+    noise = getattr(params, "noise", None)
+    if noise is not None:  # one more row, log pi_0 - log V, in the normalisation only
+        n_components = log_prob.shape[0]
+        log_prob = np.concatenate(
+            [log_prob, np.full((1, log_prob.shape[1]), noise.log_density, dtype=dtype)]
+        )
     log_density = normalise_columns(log_prob, weights)
+    if noise is not None:
+        log_prob = log_prob[:n_components]
     with np.errstate(invalid="ignore"):
         log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
     return _assemble(

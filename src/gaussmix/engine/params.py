@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .forms import CovarianceForm
+from .noise import NoiseComponent
 
 __all__ = ["MixtureParams"]
 
@@ -23,11 +24,14 @@ class MixtureParams:
         Component means.
     covariance : CovarianceForm
         Component covariances and precision factors in their storage form.
+    noise : NoiseComponent or None, default=None
+        A uniform noise component; then ``weights`` sum to ``1 - noise.weight``.
     """
 
     weights: np.ndarray
     means: np.ndarray
     covariance: CovarianceForm
+    noise: NoiseComponent | None = None
 
     @property
     def n_components(self) -> int:
@@ -44,6 +48,13 @@ class MixtureParams:
         with np.errstate(divide="ignore"):
             log_weights = np.log(self.weights).astype(X.dtype, copy=False)
         return self.covariance.log_gaussian(X, self.means) + log_weights
+
+    def with_noise_column(self, weighted: np.ndarray) -> np.ndarray:
+        """``weighted`` (n, K) with the noise column ``log pi_0 - log V`` appended, if any."""
+        if self.noise is None:
+            return weighted
+        column = np.full((weighted.shape[0], 1), self.noise.log_density, dtype=weighted.dtype)
+        return np.concatenate([weighted, column], axis=1)
 
     def is_finite(self) -> bool:
         """Whether every parameter is finite."""

@@ -70,6 +70,16 @@ class _VerboseMonitor(EMMonitor):
             )
 
 
+def _most_probable_component(X: np.ndarray, params) -> np.ndarray:
+    """argmax_k of the weighted log-probabilities; -1 where a noise component wins."""
+    weighted = params.weighted_log_prob(X)
+    if getattr(params, "noise", None) is None:
+        return weighted.argmax(axis=1)
+    labels = params.with_noise_column(weighted).argmax(axis=1)
+    labels[labels == weighted.shape[1]] = -1
+    return labels
+
+
 class MixtureBase(DensityMixin, BaseEstimator):
     """Validation of the shared parameters and the inference methods of a fitted mixture.
 
@@ -258,6 +268,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
+            With a noise component, shape (n_samples, n_components + 1): the noise
+            component's probability is the last column.
         """
         X = self._check_X(X)
         return self._rowwise(
@@ -274,11 +286,10 @@ class MixtureBase(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            -1 for rows most probably from a noise component.
         """
         X = self._check_X(X)
-        return self._rowwise(
-            X, lambda chunk, params: params.weighted_log_prob(chunk).argmax(axis=1)
-        )
+        return self._rowwise(X, _most_probable_component)
 
     def uncertainty(self, X):
         """Classification uncertainty ``1 - max_k p(k | x)`` of each row (as mclust).
@@ -326,17 +337,26 @@ class MixtureBase(DensityMixin, BaseEstimator):
         -------
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,)
-            Component of each row, sorted.
+            Component of each row, sorted; -1 for rows drawn uniformly from a noise
+            component's region (which come first).
         """
         check_is_fitted(self, "converged_")
         integer(1).check("n_samples", n_samples)
         params = self._params
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, params.weights)
+        noise = getattr(params, "noise", None)
+        weights = np.asarray(params.weights, dtype=np.float64)
+        if noise is not None:
+            weights = np.append(weights, noise.weight)
+        weights = weights / weights.sum()
+        counts = rng.multinomial(n_samples, weights)
         covariances = params.covariance.dense_covariances(*params.means.shape)
         blocks = [
             rng.multivariate_normal(mean, covariance, int(count))
-            for mean, covariance, count in zip(params.means, covariances, counts, strict=True)
+            for mean, covariance, count in zip(params.means, covariances, counts, strict=False)
         ]
-        labels = np.repeat(np.arange(params.n_components), counts)
+        labels = np.repeat(np.arange(params.n_components), counts[: params.n_components])
+        if noise is not None:
+            blocks.insert(0, noise.region.sample(rng, int(counts[-1])))
+            labels = np.concatenate([np.full(int(counts[-1]), -1), labels])
         return self._public(np.vstack(blocks)), labels

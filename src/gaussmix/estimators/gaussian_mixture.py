@@ -14,9 +14,11 @@ from ..engine.em import EMResult, best_of_restarts, run_em
 from ..engine.estep import statistics_from_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
+from ..engine.noise import noise_m_step
 from ..engine.params import MixtureParams
 from ._base import MixtureBase
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
+from ._noise import NOISE_RULES, noise_requested, noise_start, with_noise
 from ._prior import PRIOR_RULE, m_step_under_prior
 from ._scale import (
     STREAMING_RULES,
@@ -101,6 +103,18 @@ default="kmeans"
         ``reg_covar=0``. Supported for EII, VII, EEI, VVI, EEE (tied) and VVV (full).
         `bic` then uses the log-likelihood at the MAP estimate, as mclust does. See
         ``docs/bayesian.md``.
+    noise : bool or array-like of bool of shape (n_samples,), default=False
+        Add a uniform noise component for scattered outliers (Banfield & Raftery 1993,
+        mclust's ``initialization$noise``), fitted jointly with the Gaussians. True
+        starts from the rows a nearest-neighbour clutter rule flags; a boolean array
+        (one entry per training row) gives the initial noise rows. Rows most probably
+        noise get label -1 in `predict`; `predict_proba` gains a last column for the
+        noise; `score_samples`, `bic` and `sample` include it; it adds one parameter.
+        Full EM on in-memory data without missing values or labels. See
+        ``docs/model-selection.md``.
+    noise_volume : float or None, default=None
+        Volume V of the noise region (density 1/V). None takes mclust's ``hypvol``:
+        the smaller of the data's bounding box and its principal-components box.
 
     Attributes
     ----------
@@ -136,6 +150,11 @@ default="kmeans"
     n_missing_values_ : int
         Number of missing (NaN) values in the training data (0 unless
         ``missing="marginalize"``).
+    noise_weight_ : float
+        Weight of the noise component (0.0 without one); ``weights_`` then sum to
+        ``1 - noise_weight_``.
+    noise_volume_ : float or None
+        Volume of the noise region, None without a noise component.
 
     See Also
     --------
@@ -161,6 +180,7 @@ default="kmeans"
         **STREAMING_RULES,
         **MISSING_RULES,
         "prior": PRIOR_RULE,
+        **NOISE_RULES,
     }
 
     def __init__(
@@ -185,6 +205,8 @@ default="kmeans"
         learning_decay=0.7,
         missing="error",
         prior=None,
+        noise=False,
+        noise_volume=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -205,6 +227,8 @@ default="kmeans"
         self.learning_decay = learning_decay
         self.missing = missing
         self.prior = prior
+        self.noise = noise
+        self.noise_volume = noise_volume
 
     # ------------------------------------------------------------------ fitting
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -278,6 +302,11 @@ ParquetSource of shape (n_samples, n_features)
         -------
         self : GaussianMixture
         """
+        if noise_requested(self.noise):
+            raise ValueError(
+                "A noise component cannot be fitted by partial_fit (online EM) yet. Set "
+                "noise=False, or use fit."
+            )
         return _partial_fit(self, X, sample_weight)
 
     def _fit(self, X, sample_weight, batch_size, y=None):
@@ -325,9 +354,13 @@ ParquetSource of shape (n_samples, n_features)
             )
 
         e_step = self._e_step(data, model.scatter, labels)
+        noise = noise_start(self, data, X, weights, labels, batch_size)
 
         def update(stats, params):
-            return self._m_step(stats, model, self.reg_covar, params.covariance)
+            gaussian = self._m_step(stats, model, self.reg_covar, params.covariance)
+            if params.noise is None:
+                return gaussian
+            return noise_m_step(stats, gaussian, params.noise)
 
         warm = self.warm_start and hasattr(self, "converged_")
         if warm and self._params.n_features != data.n_features:
@@ -349,7 +382,8 @@ ParquetSource of shape (n_samples, n_features)
             start = (
                 self._params
                 if warm
-                else self._initial_params(X, weights, model, initial, random_state, labels)
+                else self._initial_params(X, weights, model, initial, random_state, labels,
+                                          noise)
             )
             result = (
                 minibatch(start, monitor)
@@ -426,9 +460,19 @@ ParquetSource of shape (n_samples, n_features)
         return FullForm
 
     def _initial_params(
-        self, X, weights, model, initial, random_state, labels=None
+        self, X, weights, model, initial, random_state, labels=None, noise=None
     ) -> MixtureParams:
-        """Parameters from the initial responsibilities, overridden by user-given ones."""
+        """Parameters from the initial responsibilities, overridden by user-given ones.
+
+        With a noise component (``noise``, a `NoiseStart`), the Gaussians start from the
+        rows outside the initial noise and share their weight with it.
+        """
+        if noise is not None:
+            gaussian_rows = ~noise.mask
+            params = self._initial_params(
+                X[gaussian_rows], weights[gaussian_rows], model, initial, random_state
+            )
+            return with_noise(params, noise, weights)
         resp = initial_responsibilities(
             self.init_params, X, weights, self.n_components, random_state
         )
@@ -451,7 +495,9 @@ ParquetSource of shape (n_samples, n_features)
         self.n_iter_ = int(result.n_iter)
         self.lower_bounds_ = [float(v) for v in result.lower_bounds]
         self.lower_bound_ = result.lower_bound
-        self.n_parameters_ = int(model.n_parameters(*result.params.means.shape))
+        self.n_parameters_ = int(model.n_parameters(*result.params.means.shape)) + (
+            result.params.noise is not None
+        )
         self._output_dtype = dtype
         self._dense_covariances = self.covariance_type not in ALIASES
 
@@ -516,6 +562,18 @@ ParquetSource of shape (n_samples, n_features)
         with np.errstate(divide="ignore"):
             log_max = np.log(resp.max(axis=1).astype(np.float64))
         return self.bic(X, sample_weight) - 2 * float(weights @ log_max)
+
+    @property
+    def noise_weight_(self):
+        """Weight of the noise component (0.0 without one)."""
+        noise = self._fitted_params().noise
+        return 0.0 if noise is None else float(noise.weight)
+
+    @property
+    def noise_volume_(self):
+        """Volume of the noise region (None without a noise component)."""
+        noise = self._fitted_params().noise
+        return None if noise is None else noise.region.volume
 
     def _n_parameters(self):
         """Number of free parameters (scikit-learn's private name, kept for drop-in use)."""
