@@ -23,6 +23,7 @@ import numpy as np
 
 from ..engine.covariance_models import canonical_name, get_covariance_model
 from ..engine.forms import SingularCovarianceError
+from ..engine.noise import NoiseComponent, NoiseRegion
 from ..engine.params import MixtureParams
 from ..estimators.anomaly import AnomalyDetector
 from ..estimators.gaussian_mixture import GaussianMixture
@@ -83,9 +84,12 @@ def _encode_gaussian_mixture(model: GaussianMixture) -> dict:
     params = model._params
     n_components, n_features = params.means.shape
     feature_names = getattr(model, "feature_names_in_", None)
+    init_params = model.get_params(deep=False)
+    if not isinstance(init_params.get("noise", False), (bool, np.bool_)):
+        init_params["noise"] = True  # a training-row mask only started the fit
     return {
         "class": "GaussianMixture",
-        "init_params": {k: _plain(v) for k, v in model.get_params(deep=False).items()},
+        "init_params": {k: _plain(v) for k, v in init_params.items()},
         "fitted": {
             "covariance_model": model._model.name,
             "n_components": n_components,
@@ -101,8 +105,38 @@ def _encode_gaussian_mixture(model: GaussianMixture) -> dict:
             "feature_names": None if feature_names is None else [str(f) for f in feature_names],
             "n_steps": int(getattr(model, "n_steps_", 0)),
             "n_missing_values": int(getattr(model, "n_missing_values_", 0)),
+            "noise": _encode_noise(params.noise),
         },
     }
+
+
+def _encode_noise(noise) -> dict | None:
+    """The optional ``noise`` field: weight and region of a noise component, or null."""
+    if noise is None:
+        return None
+    return {
+        "weight": float(noise.weight),
+        "centre": noise.region.centre.tolist(),
+        "axes": noise.region.axes.tolist(),
+        "half_widths": noise.region.half_widths.tolist(),
+    }
+
+
+def _decode_noise(value, d: int) -> NoiseComponent | None:
+    """A validated `NoiseComponent` from the optional ``noise`` field (absent in old files)."""
+    if value is None:
+        return None
+    weight = _finite_number(_field(value, "weight", "noise"), "noise weight")
+    if not 0.0 <= weight < 1.0:
+        raise _Invalid(f"noise weight must be in [0, 1), got {weight:.6g}")
+    centre = _array(_field(value, "centre", "noise"), (d,), "noise centre")
+    axes = _array(_field(value, "axes", "noise"), (d, d), "noise axes")
+    half_widths = _array(_field(value, "half_widths", "noise"), (d,), "noise half_widths")
+    if not np.allclose(axes.T @ axes, np.eye(d), atol=1e-8):
+        raise _Invalid("noise axes must be orthonormal columns")
+    if np.any(half_widths <= 0) or not np.isfinite(np.sum(np.log(2 * half_widths))):
+        raise _Invalid("noise half_widths must be positive")
+    return NoiseComponent(weight, NoiseRegion(centre, axes, half_widths))
 
 
 def _encode_anomaly_detector(detector: AnomalyDetector) -> dict:
@@ -306,8 +340,13 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
         raise _Invalid(f"{K} components in {d} dimensions exceed the size limit")
 
     weights = _array(_field(fitted, "weights", "fitted"), (K,), "weights")
-    if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-6:
-        raise _Invalid(f"weights must be non-negative and sum to 1 (sum is {weights.sum():.6g})")
+    noise = _decode_noise(fitted.get("noise"), d)
+    noise_weight = 0.0 if noise is None else noise.weight
+    if np.any(weights < 0) or abs(weights.sum() + noise_weight - 1.0) > 1e-6:
+        raise _Invalid(
+            "weights (with the noise weight) must be non-negative and sum to 1 (sum is "
+            f"{weights.sum() + noise_weight:.6g})"
+        )
     means = _array(_field(fitted, "means", "fitted"), (K, d), "means")
     covariances = _array(_field(fitted, "covariances", "fitted"), covariance_shape, "covariances")
     factors = _array(
@@ -324,7 +363,7 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
     if not np.allclose(checked.precisions_cholesky, factors, rtol=1e-6, atol=1e-12):
         raise _Invalid("precisions_cholesky does not match the covariances")
     params = MixtureParams(
-        weights=weights, means=means, covariance=model.form(covariances, factors)
+        weights=weights, means=means, covariance=model.form(covariances, factors), noise=noise
     )
 
     converged = _field(fitted, "converged", "fitted")
