@@ -21,7 +21,14 @@ from ..engine.noise import (
 )
 from ._validation import Rule, _is_real
 
-__all__ = ["NOISE_RULES", "NoiseStart", "noise_start", "with_noise"]
+__all__ = [
+    "NOISE_RULES",
+    "NoiseStart",
+    "initial_noise_mask",
+    "noise_requested",
+    "noise_start",
+    "with_noise",
+]
 
 
 def _accepts_noise(value) -> bool:
@@ -72,6 +79,16 @@ def _initial_mask(noise, X: np.ndarray) -> np.ndarray:
             f"{mask.shape}. Pass noise=True to find the initial noise rows automatically."
         )
     return mask
+
+
+def initial_noise_mask(noise, X: np.ndarray) -> np.ndarray | None:
+    """The initial noise rows ``noise`` asks for (None when it is off).
+
+    True flags rows by `nearest_neighbour_clutter`; a boolean array is checked and kept.
+    """
+    if not noise_requested(noise):
+        return None
+    return _initial_mask(noise, np.asarray(X))
 
 
 def noise_start(estimator, data, X, weights, labels, batch_size) -> NoiseStart | None:

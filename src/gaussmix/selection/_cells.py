@@ -64,9 +64,12 @@ def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type
     """``weights_init``, ``means_init``, ``precisions_init`` from a hard partition.
 
     The first M-step of EM started from the partition's one-hot responsibilities, as
-    mclust starts ``me`` from a hierarchical classification.
+    mclust starts ``me`` from a hierarchical classification. Rows labelled -1 (initial
+    noise) take no part.
     """
     model = get_covariance_model(covariance_type)
+    labelled = labels >= 0
+    X, sample_weight, labels = X[labelled], sample_weight[labelled], labels[labelled]
     resp = np.zeros((X.shape[0], n_components))
     resp[np.arange(X.shape[0]), labels] = 1.0
     shift = np.broadcast_to(
@@ -118,7 +121,7 @@ def fit_cell(
         return cell
     try:
         if labels is not None:
-            if np.unique(labels).size < n_components:
+            if np.unique(labels[labels >= 0]).size < n_components:
                 cell.reason = "the initial partition has fewer clusters than components"
                 return cell
             # The partition's M-step gives every initial parameter; the estimator's own
@@ -152,12 +155,16 @@ def fit_cell(
         cell.reason = _short_reason(exc)
         return cell
     n_samples, n_parameters = float(sample_weight.sum()), estimator.n_parameters_
+    cell.n_parameters = n_parameters  # one more with a noise component
     cell.bic = -2 * log_likelihood + n_parameters * np.log(n_samples)
     cell.aic = -2 * log_likelihood + 2 * n_parameters
     with np.errstate(divide="ignore"):
         cell.icl = cell.bic - 2 * float(sample_weight @ np.log(resp.max(axis=1).astype(float)))
     cell.log_likelihood = log_likelihood
-    cell.cluster_sizes = np.bincount(resp.argmax(axis=1), minlength=n_components)
+    # Rows of the Gaussian clusters (a noise component's column, if any, is left out).
+    cell.cluster_sizes = np.bincount(resp.argmax(axis=1), minlength=resp.shape[1])[
+        :n_components
+    ]
     cell.estimator = estimator
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     cell.status = CONVERGED if converged else MAX_ITER

@@ -15,6 +15,7 @@ from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
 from ..estimators import GaussianMixture
 from ..estimators._incomplete import _fill_with_column_means
+from ..estimators._noise import initial_noise_mask
 from ..estimators._validation import check_sample_weight, validate_parameters
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
@@ -204,11 +205,21 @@ def select_model(
     template = GaussianMixture(**params)
     validate_parameters(template.get_params(deep=False), GaussianMixture._rules)
 
+    # With a noise component every cell starts from the same initial noise rows, and
+    # the tree is grown on the other rows (as mclust does); noise rows get label -1.
+    noise_mask = initial_noise_mask(params.get("noise", False), filled)
+    if noise_mask is not None:
+        params["noise"] = noise_mask
     partitions = {k: None for k in components}
     if init_params == "hierarchical":
+        rows = slice(None) if noise_mask is None else ~noise_mask
         partitions = hierarchical_partitions(
-            filled, weights, components, max_rows=hierarchical_max_rows, random_state=seed
+            filled[rows], weights[rows], components, max_rows=hierarchical_max_rows,
+            random_state=seed,
         )
+        if noise_mask is not None:
+            partitions = {k: _with_noise_rows(labels, noise_mask)
+                          for k, labels in partitions.items()}
     else:
         params["init_params"] = init_params
 
@@ -227,6 +238,15 @@ def select_model(
         n_samples=float(weights.sum()),
         n_features=values.shape[1],
     )
+
+
+def _with_noise_rows(labels, noise_mask):
+    """Labels of the non-noise rows spread over all rows, -1 on the noise rows."""
+    if labels is None:
+        return None
+    full = np.full(noise_mask.shape[0], -1, dtype=np.int64)
+    full[~noise_mask] = labels
+    return full
 
 
 def _reported(finished, n_total: int, progress) -> list:
