@@ -267,6 +267,11 @@ def test_selection_with_noise_finds_the_two_clusters():
                           noise=True, random_state=0)
     assert result.best_params_ == {"n_components": 2, "covariance_type": "VVV"}
     assert result.best_estimator_.noise_weight_ > 0.05
+    expected_noise_rows = int(np.sum(result.best_estimator_.predict(X) == -1))
+    lines = result.summary().splitlines()
+    header = lines.index("Clustering table:") + 1
+    assert lines[header].split()[-1] == "noise"
+    assert int(lines[header + 1].split()[-1]) == expected_noise_rows
     plain = GaussianMixture(2, random_state=0).fit(X)
     table = result.n_parameters_table_
     assert table.loc[2, "VVV"] == plain.n_parameters_ + 1

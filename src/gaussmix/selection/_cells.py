@@ -43,6 +43,8 @@ class Cell:
         Free parameters as mclust counts them.
     cluster_sizes : ndarray of shape (n_components,) or None
         Rows assigned to each component by the fitted model (None if failed).
+    noise_size : int or None
+        Rows assigned to the noise component (None without one).
     estimator : GaussianMixture or None
         The fitted model (None if failed).
     """
@@ -57,6 +59,7 @@ class Cell:
     aic: float = np.nan
     icl: float = np.nan
     cluster_sizes: np.ndarray | None = field(default=None, repr=False)
+    noise_size: int | None = None
     estimator: GaussianMixture | None = field(default=None, repr=False)
 
 
@@ -162,9 +165,9 @@ def fit_cell(
         cell.icl = cell.bic - 2 * float(sample_weight @ np.log(resp.max(axis=1).astype(float)))
     cell.log_likelihood = log_likelihood
     # Rows of the Gaussian clusters (a noise component's column, if any, is left out).
-    cell.cluster_sizes = np.bincount(resp.argmax(axis=1), minlength=resp.shape[1])[
-        :n_components
-    ]
+    all_sizes = np.bincount(resp.argmax(axis=1), minlength=resp.shape[1])
+    cell.cluster_sizes = all_sizes[:n_components]
+    cell.noise_size = int(all_sizes[n_components]) if resp.shape[1] > n_components else None
     cell.estimator = estimator
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     cell.status = CONVERGED if converged else MAX_ITER

@@ -217,7 +217,10 @@ class ModelSelectionResult:
         # Python indices (predict, weights_[k]) stay 0-based.
         sizes = pd.DataFrame(
             [best.cluster_sizes], columns=[str(i + 1) for i in range(k)]
-        ).to_string(index=False)
+        )
+        if best.noise_size is not None:  # a noise component's rows, as mclust's column 0
+            sizes["noise"] = best.noise_size
+        sizes = sizes.to_string(index=False)
         top = self.ranking(3)
         label = self.criterion.upper()
         top_table = pd.DataFrame(
