@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from reliability_strategies import COVARIANCE_MODELS, SKLEARN_NAMES, budget
-from scipy import stats
+from scipy import special, stats
 from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix
@@ -60,11 +60,13 @@ def test_inference_methods_agree(seed, n_rows, n_features, n_components, covaria
     # the log-density is the log of the weighted sum of the components' densities (scipy)
     K, d = model.means_.shape
     covariances = model._params.covariance.dense_covariances(K, d)
-    densities = sum(
-        model.weights_[k] * stats.multivariate_normal(model.means_[k], covariances[k]).pdf(X)
+    log_terms = np.column_stack([
+        np.log(model.weights_[k])
+        + np.atleast_1d(stats.multivariate_normal(model.means_[k], covariances[k]).logpdf(X))
         for k in range(K)
-    )
-    np.testing.assert_allclose(log_density, np.log(densities).reshape(-1), rtol=1e-9, atol=1e-9)
+    ])
+    expected_log_density = special.logsumexp(log_terms, axis=1)
+    np.testing.assert_allclose(log_density, expected_log_density, rtol=1e-9, atol=1e-9)
 
 
 @settings(max_examples=budget(0.3))

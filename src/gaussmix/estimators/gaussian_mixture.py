@@ -29,6 +29,7 @@ from ._scale import (
 from ._scale import partial_fit as _partial_fit
 from ._validation import (
     check_initial_array,
+    check_magnitude,
     check_sample_weight,
     one_of,
     optional_array,
@@ -321,6 +322,8 @@ ParquetSource of shape (n_samples, n_features)
         try:
             with self._reading_training_data():
                 data = training_source(self, X, sample_weight)
+            if isinstance(getattr(data, "X", None), np.ndarray):  # in memory: cheap to check
+                check_magnitude(data.X)
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
         except BaseException:
