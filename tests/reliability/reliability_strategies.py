@@ -32,11 +32,11 @@ matplotlib.use("Agg")
 # runs ten per test while developing. See docs/reliability.md.
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 settings.register_profile(
-    "ci", max_examples=200, deadline=None, derandomize=True, database=None, print_blob=True,
+    "ci", max_examples=150, deadline=None, derandomize=True, database=None, print_blob=True,
     suppress_health_check=_SLOW_IS_FINE,
 )
 settings.register_profile(
-    "release", max_examples=4000, deadline=None, print_blob=True,
+    "release", max_examples=3000, deadline=None, print_blob=True,
     suppress_health_check=_SLOW_IS_FINE,
 )
 settings.register_profile(
