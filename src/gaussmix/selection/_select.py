@@ -139,7 +139,9 @@ def select_model(
         Unless given, ``tol=1e-5`` and ``max_iter=1000``. With ``missing="marginalize"``
         X may hold NaN: every cell's EM marginalises them, and the hierarchical tree
         (and each cell's starting partition) is built on X with each NaN replaced by its
-        column's mean.
+        column's mean. With ``noise=True`` (or a boolean mask) every cell has a uniform
+        noise component; the initial noise rows are found once, and the hierarchical
+        tree is grown on the other rows (see ``docs/model-selection.md``).
 
     Returns
     -------
