@@ -279,3 +279,22 @@ def test_selection_with_noise_finds_the_two_clusters():
     without = select_model(X, n_components=range(1, 5), covariance_types=["VVV", "EII"],
                            random_state=0)
     assert without.best_params_["n_components"] > 2
+
+
+def test_plots_show_the_noise_rows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gaussmix.plotting import figures
+
+    clean, outliers = _two_clusters_and_outliers(seed=13)
+    X = np.vstack([clean, outliers])
+    gm = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    n_noise = int(np.sum(gm.predict(X) == -1))
+    ax = figures.clusters(gm, X)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert f"noise ({n_noise})" in legend
+    figures.responsibilities(gm, X)  # K + 1 columns of responsibilities
+    plt.close("all")

@@ -79,6 +79,10 @@ def _needs_two_features(n_features: int, function: str) -> None:
         )
 
 
+#: Colour of the rows and pie slices of a noise component.
+_NOISE_COLOR = "#666666"
+
+
 def clusters(
     model,
     X,
@@ -128,6 +132,18 @@ def clusters(
             color=color,
             label=f"component {k + 1} ({rows.sum()})",
             **_POINT_STYLE,
+        )
+    noise_rows = labels == -1  # a noise component's rows (GaussianMixture(noise=...))
+    if noise_rows.any():
+        ax.scatter(
+            values[noise_rows, dims[0]],
+            values[noise_rows, dims[1]],
+            color=_NOISE_COLOR,
+            marker="x",
+            label=f"noise ({noise_rows.sum()})",
+            s=22,
+            alpha=0.75,
+            linewidths=1.0,
         )
     draw_ellipses(ax, means, covariances, colors, n_std)
     ax.scatter(
@@ -418,10 +434,12 @@ def responsibilities(
             if np.any(labels == k)
         ]
         indices += _separated(values[:, dims], np.argsort(entropy)[::-1], n_uncertain, indices)
-    colors = component_colors(resp.shape[1])
-    ax.scatter(values[:, dims[0]], values[:, dims[1]], color="#BBBBBB", s=14, alpha=0.6)
     means, covariances = projected_components(model, dims)
-    draw_ellipses(ax, means, covariances, colors, n_std=[2], linewidth=1.5)
+    colors = component_colors(len(means))
+    # A noise component's probability is the last column of predict_proba.
+    colors += [_NOISE_COLOR] * (resp.shape[1] - len(means))
+    ax.scatter(values[:, dims[0]], values[:, dims[1]], color="#BBBBBB", s=14, alpha=0.6)
+    draw_ellipses(ax, means, covariances, colors[: len(means)], n_std=[2], linewidth=1.5)
     for i in indices:
         xy = (values[i, dims[0]], values[i, dims[1]])
         ax.add_artist(AnnotationBbox(_pie(resp[i], colors, radius), xy, frameon=False, zorder=5))
