@@ -298,3 +298,10 @@ def test_plots_show_the_noise_rows():
     assert f"noise ({n_noise})" in legend
     figures.responsibilities(gm, X)  # K + 1 columns of responsibilities
     plt.close("all")
+
+
+def test_notebook_view_shows_the_noise_row():
+    clean, outliers = _two_clusters_and_outliers(seed=14)
+    gm = GaussianMixture(2, noise=True, random_state=0).fit(np.vstack([clean, outliers]))
+    html = gm._repr_html_()
+    assert '<td class="name">noise</td>' in html and "uniform, volume" in html

@@ -77,6 +77,13 @@ def _components_table(model) -> str:
             f'<tr><td class="name"><span class="swatch" style="background:{color}"></span>'
             f"{k + 1}</td><td>{_number(params.weights[k])}</td>{cells}</tr>"
         )
+    noise = getattr(params, "noise", None)
+    if noise is not None:  # the uniform component: its weight, no mean or spread
+        rows.append(
+            f'<tr><td class="name">noise</td><td>{_number(noise.weight)}</td>'
+            f'<td colspan="{2 * shown}" class="name">uniform, volume '
+            f"{_number(noise.region.volume)}</td></tr>"
+        )
     note = (
         f'<p class="note">Showing {shown} of {n_features} features.</p>'
         if shown < n_features
