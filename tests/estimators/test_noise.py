@@ -238,7 +238,6 @@ def test_tampered_noise_field_is_refused(tmp_path):
         ({"noise": np.zeros(230)}, {}, "boolean array"),
         ({"noise": "yes"}, {}, "Invalid noise"),
         ({"noise": True, "noise_volume": -1.0}, {}, "noise_volume"),
-        ({"noise": True, "batch_size": 50}, {}, "noise=False"),
         ({"noise": True, "missing": "marginalize"}, {}, "noise=False"),
     ],
 )
@@ -249,11 +248,26 @@ def test_bad_noise_arguments_name_the_fix(kwargs, fit_kwargs, match):
         GaussianMixture(2, random_state=0, **kwargs).fit(X, **fit_kwargs)
 
 
-def test_partial_fit_and_labels_are_refused():
+def test_online_em_keeps_the_noise_component():
+    clean, outliers = _two_clusters_and_outliers(seed=12, n=1000, n_outliers=250)
+    X = np.random.default_rng(0).permutation(np.vstack([clean, outliers]))
+    full = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    minibatch = GaussianMixture(2, noise=True, batch_size=250, max_iter=20, random_state=0)
+    online = GaussianMixture(2, noise=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        minibatch.fit(X)
+        for start in range(0, len(X), 250):
+            online.partial_fit(X[start : start + 250])
+    for model in (minibatch, online):
+        assert model.noise_weight_ == pytest.approx(full.noise_weight_, abs=0.02)
+        assert model.weights_.sum() + model.noise_weight_ == pytest.approx(1.0)
+        np.testing.assert_allclose(_sorted_fit(model)[0], _sorted_fit(full)[0], atol=0.15)
+
+
+def test_labels_are_refused():
     clean, outliers = _two_clusters_and_outliers(seed=12, n=100, n_outliers=30)
     X = np.vstack([clean, outliers])
-    with pytest.raises(ValueError, match="partial_fit"):
-        GaussianMixture(2, noise=True).partial_fit(X)
     y = np.full(len(X), -1)
     y[:3] = 0
     with pytest.raises(ValueError, match="partial labels"):
@@ -305,3 +319,19 @@ def test_notebook_view_shows_the_noise_row():
     gm = GaussianMixture(2, noise=True, random_state=0).fit(np.vstack([clean, outliers]))
     html = gm._repr_html_()
     assert '<td class="name">noise</td>' in html and "uniform, volume" in html
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+def test_scikit_learn_estimator_checks_with_noise():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(
+        GaussianMixture(n_components=2, noise=True, max_iter=20, random_state=0),
+        expected_failed_checks={
+            "check_sample_weight_equivalence_on_dense_data": (
+                "k-means seeding and the nearest-neighbour clutter rule see repeated rows "
+                "differently from weighted ones (repeats are each other's neighbours)"
+            )
+        },
+    )

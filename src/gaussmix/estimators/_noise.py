@@ -91,21 +91,20 @@ def initial_noise_mask(noise, X: np.ndarray) -> np.ndarray | None:
     return _initial_mask(noise, np.asarray(X))
 
 
-def noise_start(estimator, data, X, weights, labels, batch_size) -> NoiseStart | None:
+def noise_start(estimator, data, X, weights, labels) -> NoiseStart | None:
     """The noise component's start for a fit, or None when ``noise`` is off.
 
     Raises
     ------
     ValueError
-        For combinations not supported (missing values, partial labels, mini-batch or
-        out-of-core data) or a bad mask; each message names the fix.
+        For combinations not supported (missing values, partial labels, data sampled
+        for initialisation) or a bad mask; each message names the fix.
     """
     if not noise_requested(estimator.noise):
         return None
     unsupported = [
         (estimator.missing != "error", "missing='marginalize'"),
         (labels is not None, "partial labels (y)"),
-        (batch_size is not None, "batch_size (mini-batch EM)"),
         (X.shape[0] != data.n_samples, "data sampled for initialisation (Dask input)"),
     ]
     for refused, what in unsupported:

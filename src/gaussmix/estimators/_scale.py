@@ -26,6 +26,7 @@ from ..engine.em import EMMonitor, EMResult
 from ..engine.estep import chunk_statistics, log_responsibilities
 from ..engine.forms import SingularCovarianceError
 from ..engine.mstep import m_step
+from ..engine.noise import noise_m_step
 from ..engine.sources import (
     ArraySource,
     as_data_source,
@@ -303,7 +304,7 @@ class MinibatchRunner:
                 yield lambda params, batch=batch: _e_step_over(batch, params, model.scatter)
 
         def update(stats, params):
-            return m_step(stats, model, estimator.reg_covar, params.covariance)
+            return _online_m_step(stats, model, estimator.reg_covar, params)
 
         result, self.running, self.n_steps = run_minibatch_em(
             start,
@@ -319,6 +320,14 @@ class MinibatchRunner:
             for n_iter, value in enumerate(result.lower_bounds, start=1):
                 monitor.iteration_done(n_iter, value, np.nan)
         return result
+
+
+def _online_m_step(stats, model, reg_covar, params):
+    """The M-step of online EM; a noise component keeps its share (see engine/noise.py)."""
+    new_params = m_step(stats, model, reg_covar, params.covariance)
+    if getattr(params, "noise", None) is None:
+        return new_params
+    return noise_m_step(stats, new_params, params.noise)
 
 
 def partial_fit(estimator, X, sample_weight=None):
@@ -338,7 +347,7 @@ def partial_fit(estimator, X, sample_weight=None):
         model.scatter,
     )
     try:
-        new_params = m_step(running, model, estimator.reg_covar, params.covariance)
+        new_params = _online_m_step(running, model, estimator.reg_covar, params)
     except SingularCovarianceError as exc:
         raise ValueError(str(exc)) from exc
     estimator._params = new_params

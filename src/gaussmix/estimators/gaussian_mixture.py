@@ -18,7 +18,7 @@ from ..engine.noise import noise_m_step
 from ..engine.params import MixtureParams
 from ._base import MixtureBase
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
-from ._noise import NOISE_RULES, noise_requested, noise_start, with_noise
+from ._noise import NOISE_RULES, noise_start, with_noise
 from ._prior import PRIOR_RULE, m_step_under_prior
 from ._scale import (
     STREAMING_RULES,
@@ -111,8 +111,8 @@ default="kmeans"
         (one entry per training row) gives the initial noise rows. Rows most probably
         noise get label -1 in `predict`; `predict_proba` gains a last column for the
         noise; `score_samples`, `bic` and `sample` include it; it adds one parameter.
-        Full EM on in-memory data without missing values or labels. See
-        ``docs/model-selection.md``.
+        In-memory data without missing values or labels (full EM, mini-batch EM or
+        `partial_fit`). See ``docs/model-selection.md``.
     noise_volume : float or None, default=None
         Volume V of the noise region (density 1/V). None takes mclust's ``hypvol``:
         the smaller of the data's bounding box and its principal-components box.
@@ -303,11 +303,6 @@ ParquetSource of shape (n_samples, n_features)
         -------
         self : GaussianMixture
         """
-        if noise_requested(self.noise):
-            raise ValueError(
-                "A noise component cannot be fitted by partial_fit (online EM) yet. Set "
-                "noise=False, or use fit."
-            )
         return _partial_fit(self, X, sample_weight)
 
     def _fit(self, X, sample_weight, batch_size, y=None):
@@ -357,7 +352,7 @@ ParquetSource of shape (n_samples, n_features)
             )
 
         e_step = self._e_step(data, model.scatter, labels)
-        noise = noise_start(self, data, X, weights, labels, batch_size)
+        noise = noise_start(self, data, X, weights, labels)
 
         def update(stats, params):
             gaussian = self._m_step(stats, model, self.reg_covar, params.covariance)
