@@ -68,8 +68,9 @@ def test_memmap_fit_memory_does_not_grow_with_the_file(tmp_path, long_rows, star
         np.save(path, long_rows[:n_rows])
         mapped = np.load(path, mmap_mode="r")
         peaks.append(_peak_bytes(lambda: GaussianMixture(**start | SHORT_START).fit(mapped)))
-    # Loading the file (or copying it) would add the 200,000 extra rows: 4.8 MB.
-    assert peaks[1] - peaks[0] < long_rows[:200_000].nbytes / 8
+    # Loading the file (or copying it) would add the 200,000 extra rows: 4.8 MB. The
+    # E-step's chunks in flight on the thread pool make the peak vary by a megabyte or two.
+    assert peaks[1] - peaks[0] < long_rows[:200_000].nbytes / 2
 
 
 def _write_parquet(path, rows, row_group_size):
@@ -101,7 +102,7 @@ def test_parquet_fit_memory_does_not_grow_with_the_file(tmp_path, long_rows, sta
         _write_parquet(path, long_rows[:n_rows], row_group_size=50_000)
         source = ParquetSource(path, columns=["x", "y", "z"], batch_rows=4_096)
         peaks.append(_peak_bytes(lambda: GaussianMixture(**start | SHORT_START).fit(source)))
-    assert peaks[1] - peaks[0] < long_rows[:200_000].nbytes / 8
+    assert peaks[1] - peaks[0] < long_rows[:200_000].nbytes / 2
 
 
 def test_parquet_weight_column_equals_sample_weight(tmp_path, big_rows, start):
