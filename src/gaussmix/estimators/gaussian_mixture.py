@@ -471,6 +471,9 @@ ParquetSource of shape (n_samples, n_features)
                 X[gaussian_rows], weights[gaussian_rows], model, initial, random_state
             )
             return with_noise(params, noise, weights)
+        if labels is None and initial.keys() >= {"weights", "means", "covariance"}:
+            # Every parameter is given: initial responsibilities (n x K) would be discarded.
+            return MixtureParams(**initial)
         resp = initial_responsibilities(
             self.init_params, X, weights, self.n_components, random_state
         )
