@@ -112,8 +112,7 @@ def centred_columns(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return centred
 
 
-def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=None,
-                        projection=None):
+def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=None, projection=None):
     """Precompute ``factor * sum_j w[k, j] (x_j - c[k, j])^2 + constant[k]`` for any columns.
 
     Returns a function of the centred columns (d, n) giving (K, n) in ``dtype``. The
@@ -228,7 +227,7 @@ class CovarianceForm:
             ``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``, in ``centred``'s dtype, a fresh
             array the caller may overwrite.
         """
-        raise NotImplementedError
+        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
 
     def squared_mahalanobis(self, X: np.ndarray, means: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distances, shape (n_samples, n_components), in X's dtype."""
@@ -259,16 +258,7 @@ class CovarianceForm:
             (n_components, n_samples) in ``dtype``. Everything that depends only on the
             parameters is computed once, here, not per chunk.
         """
-        constant = np.zeros(offsets.shape[0]) if constant is None else constant
-        local_constant = np.asarray(constant, dtype=np.float64).astype(dtype)[:, np.newaxis]
-
-        def evaluate(centred):
-            distances = self.squared_mahalanobis_centred(centred, offsets)
-            distances *= factor
-            distances += local_constant
-            return distances
-
-        return evaluate
+        raise NotImplementedError
 
     def scaled_mahalanobis_centred(
         self, centred: np.ndarray, offsets: np.ndarray, factor: float, constant: np.ndarray
@@ -357,9 +347,6 @@ class FullForm(CovarianceForm):
     def log_det_precision_cholesky(self, n_features):
         return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
 
-    def squared_mahalanobis_centred(self, centred, offsets):
-        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
-
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         factors = self.precisions_cholesky
         n_components, n_features, _ = factors.shape
@@ -425,13 +412,16 @@ class TiedForm(CovarianceForm):
     def log_det_precision_cholesky(self, n_features):
         return np.log(np.diagonal(self.precisions_cholesky)).sum()
 
-    def squared_mahalanobis_centred(self, centred, offsets):
-        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
-
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         cholesky = self.precisions_cholesky
-        return _expanded_evaluator(np.ones((offsets.shape[0], 1)), offsets @ cholesky, dtype,
-                                   factor, constant, projection=cholesky)
+        return _expanded_evaluator(
+            np.ones((offsets.shape[0], 1)),
+            offsets @ cholesky,
+            dtype,
+            factor,
+            constant,
+            projection=cholesky,
+        )
 
     def dense_covariances(self, n_components, n_features):
         return np.broadcast_to(self.covariances, (n_components, *self.covariances.shape)).copy()
@@ -441,10 +431,9 @@ class TiedForm(CovarianceForm):
         return np.broadcast_to(factor, (n_components, *factor.shape)).copy()
 
 
-class DiagonalForm(CovarianceForm):
-    """One diagonal covariance per component, stored as its (d,) diagonal."""
-
-    name = "diag"
+class _VarianceForm(CovarianceForm):
+    """Forms that store variances, not matrices: the precision factor of a variance ``v``
+    is ``1 / sqrt(v)`` elementwise and the ridge adds to every stored value."""
 
     @classmethod
     def from_covariances(cls, covariances):
@@ -461,10 +450,6 @@ class DiagonalForm(CovarianceForm):
         return cls.from_covariances(1.0 / _positive_variances(np.asarray(precisions)))
 
     @staticmethod
-    def compact_shape(n_components, n_features):
-        return (n_components, n_features)
-
-    @staticmethod
     def add_to_diagonal(covariances, value):
         return covariances + value
 
@@ -472,12 +457,18 @@ class DiagonalForm(CovarianceForm):
     def precisions(self):
         return self.precisions_cholesky**2
 
+
+class DiagonalForm(_VarianceForm):
+    """One diagonal covariance per component, stored as its (d,) diagonal."""
+
+    name = "diag"
+
+    @staticmethod
+    def compact_shape(n_components, n_features):
+        return (n_components, n_features)
+
     def log_det_precision_cholesky(self, n_features):
         return np.log(self.precisions_cholesky).sum(axis=1)
-
-    def squared_mahalanobis_centred(self, centred, offsets):
-        # sum_j p_kj^2 (x_j - c_kj)^2 = p^2 . x^2 - 2 (p^2 c) . x + p^2 . c^2, about the reference.
-        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
 
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         return _expanded_evaluator(self.precisions_cholesky**2, offsets, dtype, factor, constant)
@@ -489,42 +480,17 @@ class DiagonalForm(CovarianceForm):
         return np.stack([np.diag(p) for p in self.precisions_cholesky])
 
 
-class SphericalForm(CovarianceForm):
+class SphericalForm(_VarianceForm):
     """One variance per component: ``Sigma_k = sigma_k^2 I``."""
 
     name = "spherical"
-
-    @classmethod
-    def from_covariances(cls, covariances):
-        variances = _positive_variances(np.asarray(covariances))
-        return cls(variances, 1.0 / np.sqrt(variances))
-
-    @classmethod
-    def from_precisions_cholesky(cls, precisions_cholesky):
-        factors = np.asarray(precisions_cholesky)
-        return cls(1.0 / factors**2, factors)
-
-    @classmethod
-    def from_precisions(cls, precisions):
-        return cls.from_covariances(1.0 / _positive_variances(np.asarray(precisions)))
 
     @staticmethod
     def compact_shape(n_components, n_features):
         return (n_components,)
 
-    @staticmethod
-    def add_to_diagonal(covariances, value):
-        return covariances + value
-
-    @property
-    def precisions(self):
-        return self.precisions_cholesky**2
-
     def log_det_precision_cholesky(self, n_features):
         return n_features * np.log(self.precisions_cholesky)
-
-    def squared_mahalanobis_centred(self, centred, offsets):
-        return self.scaled_mahalanobis_evaluator(offsets, centred.dtype, 1.0, None)(centred)
 
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         precisions = (self.precisions_cholesky**2)[:, np.newaxis]
