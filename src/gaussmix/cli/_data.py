@@ -10,11 +10,11 @@ import pandas as pd
 
 from ._errors import CLIError
 
-__all__ = ["Table", "read_table", "parse_columns"]
+__all__ = ["MISSING_CHOICES", "Table", "read_table", "parse_columns"]
 
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-_MISSING_CHOICES = ("error", "drop", "marginalize")
+MISSING_CHOICES = ("error", "drop", "marginalize")
 
 
 @dataclass
@@ -95,8 +95,8 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
         raise CLIError(f"data file {str(path)!r} does not exist; check the path.")
     if not path.is_file():
         raise CLIError(f"{str(path)!r} is not a file; pass a CSV, Parquet or .npy file.")
-    if missing not in _MISSING_CHOICES:
-        raise CLIError(f"--missing must be one of {', '.join(_MISSING_CHOICES)}.")
+    if missing not in MISSING_CHOICES:
+        raise CLIError(f"--missing must be one of {', '.join(MISSING_CHOICES)}.")
     raw = _read_raw(path)
     raw.columns = [str(c) for c in raw.columns]
     notes = []

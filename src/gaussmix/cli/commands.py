@@ -13,7 +13,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ._bayesian_options import fit_bayesian, map_covariance_types
-from ._data import parse_columns, read_table
+from ._data import MISSING_CHOICES, parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
 from ._options import CellProgressBar, parse_components, parse_covariance_types, status
@@ -29,7 +29,19 @@ def _command_line() -> str:
     return "gaussmix " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def model_frame(model, values: np.ndarray, columns) -> object:
+def _missing_option(marginalize_help: str):
+    """The ``--missing`` option; ``marginalize_help`` says what marginalising means here."""
+    return click.option(
+        "--missing",
+        type=click.Choice(list(MISSING_CHOICES)),
+        default="error",
+        show_default=True,
+        help="What to do with missing values: refuse them, drop their rows, or marginalize "
+        + marginalize_help,
+    )
+
+
+def model_frame(model, values: np.ndarray) -> object:
     """The model's input: a DataFrame when it was fitted with column names, else an array."""
     if getattr(model, "feature_names_in_", None) is None:
         return values
@@ -71,14 +83,7 @@ def model_frame(model, values: np.ndarray, columns) -> object:
     show_default=True,
     help="Fraction of rows flagged as anomalies (lowest density).",
 )
-@click.option(
-    "--missing",
-    type=click.Choice(["error", "drop", "marginalize"]),
-    default="error",
-    show_default=True,
-    help="What to do with missing values: refuse them, drop their rows, or marginalize "
-    "(EM on each row's observed values; every row is assigned).",
-)
+@_missing_option("(EM on each row's observed values; every row is assigned).")
 @click.option(
     "--method",
     type=click.Choice(["em", "variational", "dp"]),
@@ -206,14 +211,7 @@ def fit(
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--out", "out", required=True, help="Output file (.csv, .tsv, .parquet).")
-@click.option(
-    "--missing",
-    type=click.Choice(["error", "drop", "marginalize"]),
-    default="error",
-    show_default=True,
-    help="What to do with missing values: refuse them, drop their rows, or marginalize "
-    "(assign each row from its observed values).",
-)
+@_missing_option("(assign each row from its observed values).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def predict(model_path, data, out, missing, quiet):
     """Assign the rows of DATA with a MODEL written by gaussmix fit (same columns as
@@ -236,7 +234,7 @@ def predict(model_path, data, out, missing, quiet):
         loaded.model.set_params(missing="marginalize")  # inference only: the fit is unchanged
     rows = assignments(
         loaded.model,
-        model_frame(loaded.model, values, loaded.preparation.columns),
+        model_frame(loaded.model, values),
         table.row_ids,
         loaded.threshold,
     )
