@@ -31,7 +31,14 @@ from ..engine.covariance_models import (
 from ..engine.estep import statistics_from_responsibilities
 from ..engine.forms import SingularCovarianceError
 from ..engine.mstep import m_step
-from ._validation import check_sample_weight, integer, one_of, real, seed_like
+from ._validation import (
+    check_sample_weight,
+    integer,
+    one_of,
+    real,
+    seed_like,
+    validate_parameters,
+)
 
 __all__ = ["MixtureClassifier"]
 
@@ -219,8 +226,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : MixtureClassifier
         """
-        for name, rule in self._rules.items():
-            rule.check(name, getattr(self, name))
+        validate_parameters(self.get_params(deep=False), self._rules)
         models = _covariance_grid(self.covariance_type)
         components = _components_grid(self.n_components)
         if self.model_type == "EDDA" and self.criterion == "icl":

@@ -25,6 +25,7 @@ from ..engine.covariance_models import canonical_name, get_covariance_model
 from ..engine.forms import SingularCovarianceError
 from ..engine.noise import NoiseComponent, NoiseRegion
 from ..engine.params import MixtureParams
+from ..estimators._validation import validate_parameters
 from ..estimators.anomaly import AnomalyDetector
 from ..estimators.gaussian_mixture import GaussianMixture
 from ._json import read_json, write_json_atomic
@@ -304,8 +305,7 @@ def _checked_estimator(estimator_class, params: dict, where: str):
     estimator = estimator_class(**params)
     rules = getattr(estimator, "_rules", {})
     try:
-        for name, rule in rules.items():
-            rule.check(name, getattr(estimator, name))
+        validate_parameters(estimator.get_params(deep=False), rules)
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"{where}: {exc}") from None
     return estimator
