@@ -79,6 +79,15 @@ def _needs_two_features(n_features: int, function: str) -> None:
         )
 
 
+def _two_feature_rows(model, X, dims, function: str) -> tuple[np.ndarray, list[int]]:
+    """``X`` as an array and the checked pair ``dims`` for a scatter of a fitted model;
+    clear messages for an unfitted model, one feature, or bad ``dims``."""
+    fitted_params(model)
+    values = as_array(X)
+    _needs_two_features(values.shape[1], function)
+    return values, _check_dims(dims, values.shape[1])
+
+
 #: Colour of the rows and pie slices of a noise component.
 _NOISE_COLOR = "#666666"
 
@@ -116,10 +125,7 @@ def clusters(
     -------
     ax : matplotlib Axes
     """
-    fitted_params(model)  # a clear message for an unfitted model
-    values = as_array(X)
-    _needs_two_features(values.shape[1], "clusters")
-    dims = _check_dims(dims, values.shape[1])
+    values, dims = _two_feature_rows(model, X, dims, "clusters")
     ax = axes_or_new(ax)
     labels = mixture_of(model).predict(model_input(model, X))
     means, covariances = projected_components(model, dims)
@@ -324,10 +330,7 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
     -------
     ax : matplotlib Axes
     """
-    fitted_params(model)  # a clear message for an unfitted model
-    values = as_array(X)
-    _needs_two_features(values.shape[1], "uncertainty")
-    dims = _check_dims(dims, values.shape[1])
+    values, dims = _two_feature_rows(model, X, dims, "uncertainty")
     ax = axes_or_new(ax)
     u = mixture_of(model).uncertainty(model_input(model, X))
     scale = u.max() if u.max() > 0 else 1.0
@@ -419,10 +422,7 @@ def responsibilities(
     -------
     ax : matplotlib Axes
     """
-    fitted_params(model)  # a clear message for an unfitted model
-    values = as_array(X)
-    _needs_two_features(values.shape[1], "responsibilities")
-    dims = _check_dims(dims, values.shape[1])
+    values, dims = _two_feature_rows(model, X, dims, "responsibilities")
     ax = axes_or_new(ax, figsize=(8.0, 6.0))
     resp = mixture_of(model).predict_proba(model_input(model, X))
     entropy = mixture_of(model).entropy(model_input(model, X))
@@ -574,10 +574,7 @@ def anomalies(
     -------
     ax : matplotlib Axes
     """
-    fitted_params(detector)  # a clear message for an unfitted model
-    values = as_array(X)
-    _needs_two_features(values.shape[1], "anomalies")
-    dims = _check_dims(dims, values.shape[1])
+    values, dims = _two_feature_rows(detector, X, dims, "anomalies")
     ax = axes_or_new(ax)
     flagged = detector.predict(model_input(detector, X)) == -1
     gx, gy, grid = grid_over(values[:, dims], resolution)
@@ -648,10 +645,7 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
     -------
     figure : matplotlib Figure
     """
-    fitted_params(gmm)
-    values = as_array(X)
-    _needs_two_features(values.shape[1], "gmm_vs_kmeans")
-    dims = _check_dims(dims, values.shape[1])
+    values, dims = _two_feature_rows(gmm, X, dims, "gmm_vs_kmeans")
     n_panels = 3 if y_true is not None else 2
     if axes is None:
         figure, grid = new_figure(1, n_panels)
