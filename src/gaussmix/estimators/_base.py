@@ -23,7 +23,6 @@ from ..engine.params import MixtureParams
 from ._scale import inference_rows, map_rows, total_log_likelihood
 from ._validation import (
     boolean,
-    check_sample_weight,
     integer,
     one_of,
     real,
@@ -104,23 +103,14 @@ class MixtureBase(DensityMixin, BaseEstimator):
     }
 
     # ------------------------------------------------------------------ fitting
-    def _check_training_data(self, X, sample_weight) -> tuple[np.ndarray, np.ndarray]:
-        """Validate the training rows and weights (and record ``n_features_in_``).
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), float64 or float32
-        weights : ndarray of shape (n_samples,), X's dtype
-        """
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2, reset=True)
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    def _check_enough_weighted_rows(self, weights: np.ndarray) -> None:
+        """Refuse fewer rows with positive weight than ``n_components``."""
         n_weighted_rows = int(np.count_nonzero(weights))
         if n_weighted_rows < self.n_components:
             raise ValueError(
                 f"Expected at least n_components={self.n_components} rows with positive "
                 f"weight, got {n_weighted_rows}. Use fewer components or more data."
             )
-        return X, weights
 
     def _progress_monitor(self) -> EMMonitor | None:
         """The progress printer that ``verbose`` asks for, or None."""

@@ -237,12 +237,7 @@ default="dirichlet_process"
         model = get_covariance_model(self.covariance_type)
         random_state = check_random_state(self.random_state)
         X_start, weights = data.initialization_sample(random_state)
-        n_weighted_rows = int(np.count_nonzero(weights))
-        if n_weighted_rows < self.n_components:
-            raise ValueError(
-                f"Expected at least n_components={self.n_components} rows with positive "
-                f"weight, got {n_weighted_rows}. Use fewer components or more data."
-            )
+        self._check_enough_weighted_rows(weights)
         prior = self._checked_prior(data)
         weight_prior = WEIGHT_PRIORS[self.weight_concentration_prior_type]
 
@@ -319,7 +314,10 @@ default="dirichlet_process"
         model = get_covariance_model(self.covariance_type)
         centre = np.average(X, axis=0, weights=weights).astype(np.float64)
         stats = statistics_from_responsibilities(
-            X, weights, resp, np.broadcast_to(centre, (self.n_components, X.shape[1])),
+            X,
+            weights,
+            resp,
+            np.broadcast_to(centre, (self.n_components, X.shape[1])),
             model.scatter,
         )
         return pooled_responsibilities(resp, merged_partition(stats, model, self.reg_covar))
@@ -468,7 +466,5 @@ def _checked_covariance_prior(value, default_scale, covariance_type):
     symmetric = array.ndim < 2 or np.allclose(array, array.T)
     positive = np.all(np.linalg.eigvalsh(array) > 0) if array.ndim == 2 else np.all(array > 0)
     if not (symmetric and positive):
-        raise ValueError(
-            f"covariance_prior for covariance_type={covariance_type!r} must be {how}."
-        )
+        raise ValueError(f"covariance_prior for covariance_type={covariance_type!r} must be {how}.")
     return float(array) if array.ndim == 0 else array

@@ -38,6 +38,7 @@ from ._validation import (
 
 __all__ = ["GaussianMixture"]
 
+
 class GaussianMixture(IncompleteDataMixin, MixtureBase):
     """Gaussian mixture model fitted by Expectation-Maximization.
 
@@ -344,12 +345,7 @@ ParquetSource of shape (n_samples, n_features)
         random_state = check_random_state(self.random_state)
         X, weights = data.initialization_sample(random_state)
         X = self._initialization_rows(X, weights)
-        n_weighted_rows = int(np.count_nonzero(weights))
-        if n_weighted_rows < self.n_components:
-            raise ValueError(
-                f"Expected at least n_components={self.n_components} rows with positive "
-                f"weight, got {n_weighted_rows}. Use fewer components or more data."
-            )
+        self._check_enough_weighted_rows(weights)
 
         e_step = self._e_step(data, model.scatter, labels)
         noise = noise_start(self, data, X, weights, labels)
@@ -380,8 +376,7 @@ ParquetSource of shape (n_samples, n_features)
             start = (
                 self._params
                 if warm
-                else self._initial_params(X, weights, model, initial, random_state, labels,
-                                          noise)
+                else self._initial_params(X, weights, model, initial, random_state, labels, noise)
             )
             result = (
                 minibatch(start, monitor)
@@ -396,8 +391,13 @@ ParquetSource of shape (n_samples, n_features)
                     monitor=monitor,
                 )
             )
-            runs.append((result, minibatch.running if minibatch else None,
-                         minibatch.n_steps if minibatch else 0))
+            runs.append(
+                (
+                    result,
+                    minibatch.running if minibatch else None,
+                    minibatch.n_steps if minibatch else 0,
+                )
+            )
             if monitor:
                 monitor.run_finished(result)
             return result
@@ -478,10 +478,12 @@ ParquetSource of shape (n_samples, n_features)
             self.init_params, X, weights, self.n_components, random_state
         )
         resp = self._seeded_responsibilities(resp, labels)
-        shift = np.broadcast_to(np.average(X, axis=0, weights=weights), (self.n_components,
-                                                                          X.shape[1]))
-        stats = statistics_from_responsibilities(X, weights, resp, shift.astype(np.float64),
-                                                 model.scatter)
+        shift = np.broadcast_to(
+            np.average(X, axis=0, weights=weights), (self.n_components, X.shape[1])
+        )
+        stats = statistics_from_responsibilities(
+            X, weights, resp, shift.astype(np.float64), model.scatter
+        )
         params = self._m_step(stats, model, self.reg_covar)
         return MixtureParams(
             weights=initial.get("weights", params.weights),
