@@ -260,14 +260,6 @@ class CovarianceForm:
         """
         raise NotImplementedError
 
-    def scaled_mahalanobis_centred(
-        self, centred: np.ndarray, offsets: np.ndarray, factor: float, constant: np.ndarray
-    ) -> np.ndarray:
-        """``factor * distance[k, n] + constant[k]``: `squared_mahalanobis_centred`, affinely
-        mapped (forms that expand the distance fold the map into their products)."""
-        evaluate = self.scaled_mahalanobis_evaluator(offsets, centred.dtype, factor, constant)
-        return evaluate(centred)
-
     def log_gaussian_evaluator(self, offsets: np.ndarray, dtype, log_weights=None):
         """Precompute ``log N(x | mu_k, Sigma_k) (+ log_weights[k])`` for centred columns.
 
