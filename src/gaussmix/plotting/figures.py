@@ -88,6 +88,20 @@ def _two_feature_rows(model, X, dims, function: str) -> tuple[np.ndarray, list[i
     return values, _check_dims(dims, values.shape[1])
 
 
+def _mark_centres(ax, centres: np.ndarray, colors) -> None:
+    """Large black-edged crosses at the (n, 2) ``centres``, above points and ellipses."""
+    ax.scatter(
+        centres[:, 0],
+        centres[:, 1],
+        c=colors,
+        marker="X",
+        s=180,
+        edgecolors="black",
+        linewidths=1.5,
+        zorder=4,
+    )
+
+
 #: Colour of the rows and pie slices of a noise component.
 _NOISE_COLOR = "#666666"
 
@@ -152,16 +166,7 @@ def clusters(
             linewidths=1.0,
         )
     draw_ellipses(ax, means, covariances, colors, n_std)
-    ax.scatter(
-        means[:, 0],
-        means[:, 1],
-        c=colors,
-        marker="X",
-        s=180,
-        edgecolors="black",
-        linewidths=1.5,
-        zorder=4,
-    )
+    _mark_centres(ax, means, colors)
     if true_means is not None and true_covariances is not None:
         true_means = np.asarray(true_means, dtype=float)[:, dims]
         true_covariances = np.asarray(true_covariances, dtype=float)[:, dims][:, :, dims]
@@ -667,29 +672,11 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
         ax.scatter(values[:, dims[0]], values[:, dims[1]], c=colors[codes], **_POINT_STYLE)
         if kind == "kmeans":
             centres = np.asarray(kmeans.cluster_centers_)[:, dims]
-            ax.scatter(
-                centres[:, 0],
-                centres[:, 1],
-                c=component_colors(len(centres)),
-                marker="X",
-                s=180,
-                edgecolors="black",
-                linewidths=1.5,
-                zorder=4,
-            )
+            _mark_centres(ax, centres, component_colors(len(centres)))
         if kind == "gmm":
             means, covariances = projected_components(gmm, dims)
             draw_ellipses(ax, means, covariances, component_colors(len(means)), n_std=[2])
-            ax.scatter(
-                means[:, 0],
-                means[:, 1],
-                c=component_colors(len(means)),
-                marker="X",
-                s=180,
-                edgecolors="black",
-                linewidths=1.5,
-                zorder=4,
-            )
+            _mark_centres(ax, means, component_colors(len(means)))
         _label_axes(ax, names, dims, title)
         _equal_aspect_if_comparable(ax, values, dims)
     return figure
