@@ -13,14 +13,14 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..engine.em import EMMonitor
 from ..engine.estep import log_responsibilities
 from ..engine.forms import FullForm
 from ..engine.initialization import INITIALIZERS
 from ..engine.params import MixtureParams
-from ._scale import inference_rows, map_rows, total_log_likelihood
+from ._scale import inference_rows, map_rows, row_checker, total_log_likelihood
 from ._validation import (
     boolean,
     integer,
@@ -30,8 +30,6 @@ from ._validation import (
 )
 
 __all__ = ["MixtureBase"]
-
-_FLOAT_DTYPES = [np.float64, np.float32]
 
 
 class _VerboseMonitor(EMMonitor):
@@ -204,14 +202,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "converged_")
-
-        def check_array(values):
-            # scikit-learn's finiteness check sums X: inf + -inf or a float16 overflow
-            # there must not leak a RuntimeWarning (the check reports non-finite values).
-            with np.errstate(over="ignore", invalid="ignore"):
-                return validate_data(self, values, dtype=_FLOAT_DTYPES, reset=False)
-
-        return inference_rows(self, X, check_array)
+        return inference_rows(self, X, row_checker(self, reset=False))
 
     def _rowwise(self, X, func) -> np.ndarray:
         """Apply ``func(X_chunk, params)`` over bounded chunks and concatenate."""

@@ -34,6 +34,7 @@ from ..engine.missing import (
     draw_imputations,
     incomplete_statistics,
 )
+from ._scale import FLOAT_DTYPES
 from ._validation import integer, one_of
 
 __all__ = ["MISSING_OPTIONS", "MISSING_RULES", "IncompleteDataMixin", "missing_value_counts"]
@@ -43,8 +44,6 @@ MISSING_OPTIONS = ("error", "marginalize")
 
 #: Rule of the ``missing`` parameter (merged into an estimator's ``_rules``).
 MISSING_RULES = {"missing": one_of(MISSING_OPTIONS)}
-
-_FLOAT_DTYPES = [np.float64, np.float32]
 
 _NAN_HINT = (
     "X contains NaN (missing values). Pass missing='marginalize' to fit the mixture to "
@@ -313,7 +312,7 @@ class IncompleteDataMixin:
         if n_samples is not None:
             integer(1).check("n_samples", n_samples)
         with config_context(assume_finite=True):
-            X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+            X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         _refuse_infinity(X)
         params = self._params
         if n_samples is None:

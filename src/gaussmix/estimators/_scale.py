@@ -47,21 +47,25 @@ __all__ = [
     "MinibatchRunner",
 ]
 
-_FLOAT_DTYPES = [np.float64, np.float32]
+#: The float dtypes the estimators compute in (others are converted to the first).
+FLOAT_DTYPES = [np.float64, np.float32]
 
 #: Rules of the streaming parameters (merged into an estimator's ``_rules``).
 STREAMING_RULES = {
-    "batch_size": Rule(
-        lambda v: v is None or integer(1).accepts(v), "None or an integer >= 1"
-    ),
+    "batch_size": Rule(lambda v: v is None or integer(1).accepts(v), "None or an integer >= 1"),
     "learning_offset": Rule(
-        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-        and np.isfinite(v) and v >= 0,
+        lambda v: (
+            isinstance(v, (int, float, np.number))
+            and not isinstance(v, bool)
+            and np.isfinite(v)
+            and v >= 0
+        ),
         "a finite number >= 0",
     ),
     "learning_decay": Rule(
-        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-        and 0.5 < v <= 1,
+        lambda v: (
+            isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and 0.5 < v <= 1
+        ),
         "a number in (0.5, 1]",
     ),
 }
@@ -88,13 +92,30 @@ def _check_features(estimator, data) -> None:
             f"with {estimator.n_features_in_}; pass the same columns as in fit."
         )
     names = getattr(estimator, "feature_names_in_", None)
-    if names is not None and data.feature_names is not None and list(names) != list(
-        data.feature_names
+    if (
+        names is not None
+        and data.feature_names is not None
+        and list(names) != list(data.feature_names)
     ):
         raise ValueError(
             f"X has columns {list(data.feature_names)}, but the model was fitted on "
             f"{list(names)}; select the same columns in the same order."
         )
+
+
+def row_checker(estimator, *, reset: bool, **options) -> Callable[[Any], np.ndarray]:
+    """scikit-learn's ``validate_data`` for ``estimator``'s rows in `FLOAT_DTYPES`.
+
+    Its finiteness check sums X: inf + -inf or a float16 overflow there must not leak a
+    RuntimeWarning (the check itself reports non-finite values). ``reset`` and
+    ``options`` are passed to ``validate_data``.
+    """
+
+    def check_array(values):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(estimator, values, dtype=FLOAT_DTYPES, reset=reset, **options)
+
+    return check_array
 
 
 def training_source(estimator, X, sample_weight):
@@ -104,13 +125,7 @@ def training_source(estimator, X, sample_weight):
     (which records feature names and, for memory maps of float data, copies nothing).
     """
 
-    def check_array(values):
-        # scikit-learn's finiteness check sums X: inf + -inf or a float16 overflow there
-        # must not leak a RuntimeWarning (the check itself reports non-finite values).
-        with np.errstate(over="ignore", invalid="ignore"):
-            return validate_data(estimator, values, dtype=_FLOAT_DTYPES, ensure_min_samples=2,
-                                 reset=True)
-
+    check_array = row_checker(estimator, reset=True, ensure_min_samples=2)
     data = as_data_source(
         X,
         sample_weight,
@@ -127,10 +142,7 @@ def training_source(estimator, X, sample_weight):
 def batch_source(estimator, X, sample_weight):
     """The data source of a later ``partial_fit`` call: checked against the fitted features."""
 
-    def check_array(values):
-        with np.errstate(over="ignore", invalid="ignore"):  # see training_source
-            return validate_data(estimator, values, dtype=_FLOAT_DTYPES, reset=False)
-
+    check_array = row_checker(estimator, reset=False)
     data = as_data_source(
         X,
         sample_weight,
@@ -189,9 +201,7 @@ def _lazy_rows(X, func, n_components):
 
 def _source_concatenate(X, func, n_components):
     if not hasattr(X, "map_concatenate"):
-        raise TypeError(
-            f"{type(X).__name__} cannot return per-row results; pass an array instead."
-        )
+        raise TypeError(f"{type(X).__name__} cannot return per-row results; pass an array instead.")
     return X.map_concatenate(func)
 
 
@@ -356,4 +366,3 @@ def partial_fit(estimator, X, sample_weight=None):
     estimator.lower_bound_ = stats.mean_log_likelihood
     estimator.lower_bounds_ = [*getattr(estimator, "lower_bounds_", []), estimator.lower_bound_]
     return estimator
-
