@@ -268,3 +268,55 @@ def test_iterative_m_step_never_worse_than_previous(name):
     estimate = model.estimate_covariances(scatter, counts, previous)
     after = _objective(_dense(model, estimate, G, d), full_scatter, counts)
     assert after <= before + 1e-9 * abs(before)
+
+
+ITERATIVE = ["VEI", "VEE", "EVE", "VVE", "VEV"]
+
+
+@pytest.mark.parametrize("name", ITERATIVE)
+@pytest.mark.parametrize("scale", [1e-6, 1e-2, 10.0, 1e8])
+@pytest.mark.parametrize("with_previous", [False, True])
+def test_iterative_m_step_is_equivariant_to_the_data_scale(name, scale, with_previous):
+    # Data scaled by c have scatter scaled by c^2 and maximum-likelihood covariances scaled
+    # by c^2: the inner iterations, with their default tolerance, must stop at the same
+    # step whatever the units (they stopped elsewhere when the tolerance was relative to
+    # the objective, which grows with |log c|).
+    rng = np.random.default_rng(sum(map(ord, name)) + 3)
+    G, d = 3, 4
+    counts = np.array([30.0, 50.0, 20.0])
+    model = get_covariance_model(name)
+    scatter = _model_scatter(model, _random_scatter(rng, G, d, counts))
+    previous = None
+    if with_previous:
+        start = _covariances_under(name, G, d, rng)
+        previous = start if model.form.name == "full" else np.diagonal(start, axis1=1, axis2=2)
+    c2 = scale**2
+
+    def estimate(factor):
+        form = None if previous is None else model.form.from_covariances(factor * previous)
+        return _dense(model, model.estimate_covariances(factor * scatter, counts, form), G, d)
+
+    unscaled = estimate(1.0)
+    np.testing.assert_allclose(estimate(c2), c2 * unscaled, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("name", ["VEI", "VEE", "VVE"])
+def test_component_on_one_point_names_the_current_reg_covar_and_what_helps(name):
+    # 8 rows, K=4: a component can hold a single point, whose scatter is zero; these
+    # models divide by its volume before the ridge is added, so the reg_covar already set
+    # cannot be the remedy "e.g. 1e-6" suggested.
+    X = np.random.default_rng(0).normal(size=(8, 1))
+    model = GaussianMixture(4, covariance_type=name, reg_covar=1e-6, random_state=0)
+    with pytest.raises(ValueError) as error:
+        model.fit(X)
+    message = str(error.value)
+    assert "reg_covar=1e-06" in message
+    assert "larger reg_covar" in message
+    assert "fewer components" in message
+    assert "e.g. reg_covar=1e-6" not in message
+    # The suggested remedies work: the suggested reg_covar, fewer components, or a model
+    # it names.
+    suggested = float(message.split("e.g. reg_covar=")[1].split(",")[0])
+    GaussianMixture(4, covariance_type=name, reg_covar=suggested, random_state=0).fit(X)
+    GaussianMixture(2, covariance_type=name, reg_covar=1e-6, random_state=0).fit(X)
+    GaussianMixture(4, covariance_type="VVV", reg_covar=1e-6, random_state=0).fit(X)

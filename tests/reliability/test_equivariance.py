@@ -10,7 +10,7 @@ shift, ``-log|det A|`` per row, is the change-of-variables formula.
 import warnings
 
 import numpy as np
-from hypothesis import assume, given, note, settings
+from hypothesis import assume, given, note, reject, settings
 from hypothesis import strategies as st
 from reliability_strategies import COVARIANCE_MODELS, budget
 from sklearn.exceptions import ConvergenceWarning
@@ -19,16 +19,14 @@ from gaussmix import GaussianMixture
 
 N_ITER = 15
 
-#: Models whose M-step iterates. It stops when the objective changes by less than
-#: ``inner_tol * (1 + |objective|)``: the parameters are exact only to about the square
-#: root of that, and the objective's size depends on the data's scale (it holds
-#: ``n d log(scale^2)``), so equivalent fits stop at points up to ~1e-2 apart (found by
-#: this suite: EVE, K=3, scale 1e-6; see docs/reliability.md). Closed forms: 1e-6.
-ITERATIVE = {"VEI", "VEE", "EVE", "VVE", "VEV"}
-
-
-def _rtol(covariance_type: str) -> float:
-    return 5e-2 if covariance_type in ITERATIVE else 1e-6
+#: Relative tolerance for every model. The iterative M-steps (VEI, VEE, EVE, VVE, VEV)
+#: used to need 5e-2: they stopped when the objective changed by less than
+#: ``inner_tol * (1 + |objective|)``, and the objective holds ``n d log(scale^2)``, so a
+#: rescaled fit stopped at another inner step (found by this suite: EVE, K=3, scale 1e-6).
+#: They now stop on the change per unit of weight, which scaling leaves unchanged, and
+#: EVE/VVE's orientation step is well-posed for K=1 (it had a round-off-chosen singular
+#: vector: VVE, K=1, d=4, permuted rows moved covariances by 1e-4); see docs/reliability.md.
+RTOL = 1e-6
 
 
 def _blobs(seed: int, n_rows: int, n_features: int, n_components: int) -> np.ndarray:
@@ -64,6 +62,18 @@ def _fit(X, n_components, covariance_type, initial):
         return model.fit(X)
 
 
+def _fit_original(X, n_components, covariance_type, initial):
+    """`_fit`, skipping examples whose untransformed fit collapses: a component on fewer
+    than d + 1 points has no covariance with ``reg_covar=0`` (release profile: VVE, seed
+    239, d=3, K=2), so there is no model to compare."""
+    try:
+        return _fit(X, n_components, covariance_type, initial)
+    except ValueError as error:
+        if "Fitting the mixture failed" not in str(error):
+            raise
+        reject()
+
+
 def _close(actual, expected, rtol):
     """Equal to ``rtol`` relative to each entry or to the array's largest entry."""
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
@@ -84,10 +94,10 @@ def _dense(model) -> np.ndarray:
 def test_row_permutation_gives_the_same_model(seed, n_features, n_components, covariance_type):
     X = _blobs(seed, 60, n_features, n_components)
     initial = _initial(X, n_components, covariance_type, np.eye(n_features))
-    original = _fit(X, n_components, covariance_type, initial)
+    original = _fit_original(X, n_components, covariance_type, initial)
     order = np.random.default_rng(seed + 1).permutation(len(X))
     permuted = _fit(X[order], n_components, covariance_type, initial)
-    rtol = _rtol(covariance_type)
+    rtol = RTOL
     _close(permuted.means_, original.means_, rtol)
     _close(_dense(permuted), _dense(original), rtol)
     np.testing.assert_allclose(permuted.weights_, original.weights_, rtol=rtol, atol=1e-9)
@@ -110,10 +120,12 @@ def test_scaling_the_data_scales_every_model(
     c = 10.0**log10_scale
     X = _blobs(seed, 60, n_features, n_components)
     eye = np.eye(n_features)
-    original = _fit(X, n_components, covariance_type, _initial(X, n_components, "VVV", eye))
+    original = _fit_original(
+        X, n_components, covariance_type, _initial(X, n_components, "VVV", eye)
+    )
     scaled = _fit(c * X, n_components, covariance_type,
                   _initial(c * X, n_components, "VVV", eye / c**2))
-    rtol = _rtol(covariance_type)
+    rtol = RTOL
     _close(scaled.means_, c * original.means_, rtol)
     _close(_dense(scaled), c**2 * _dense(original), rtol)
     shift = -n_features * np.log(c)
@@ -139,7 +151,7 @@ def test_affine_map_moves_a_full_covariance_fit_along(seed, n_features, n_compon
     Y = X @ A.T + b
     eye = np.eye(n_features)
     inverse = np.linalg.inv(A)
-    original = _fit(X, n_components, "full", _initial(X, n_components, "full", eye))
+    original = _fit_original(X, n_components, "full", _initial(X, n_components, "full", eye))
     start = _initial(X, n_components, "full", eye)
     mapped_start = {
         "weights_init": start["weights_init"],

@@ -68,18 +68,31 @@ def common_orientation(covariances: np.ndarray) -> np.ndarray:
     return np.linalg.eigh(combination)[1]
 
 
+def has_converged(previous: float, value: float, total_count: float, tol: float) -> bool:
+    """Whether an inner iteration has stopped decreasing ``f``, in a unit-free sense.
+
+    The test is ``|f_old - f_new| <= tol * total_count``: the change per unit of weight.
+    Scaling the data by ``c`` adds the constant ``total_count * d * log(c^2)`` to ``f``,
+    and scaling the weights multiplies ``f`` and ``total_count`` alike, so the iteration
+    stops at the same step whatever the data's units (a tolerance relative to ``|f|``
+    would not: ``|f|`` grows with ``|log c|``).
+    """
+    return abs(previous - value) <= tol * total_count
+
+
 def minimise_by_steps(
     state: State,
     step: Callable[[State], State],
     objective: Callable[[State], float],
+    total_count: float,
     tol: float,
     max_iter: int,
 ) -> State:
-    """Apply a monotone step until ``objective`` stops decreasing by more than ``tol``.
+    """Apply a monotone step until ``objective`` stops decreasing (see `has_converged`).
 
     ``step`` must never increase ``objective`` (each step is an exact block update or a
     majorise-minimise step), so stopping early still leaves a point no worse than the
-    start. The tolerance is relative: ``|f_old - f_new| <= tol * (1 + |f_new|)``.
+    start. ``total_count`` is the sum of the soft counts, ``sum_k n_k``.
     """
     value = objective(state)
     for _ in range(max_iter):
@@ -88,7 +101,7 @@ def minimise_by_steps(
         if not np.isfinite(new_value):
             return candidate
         state, previous, value = candidate, value, new_value
-        if abs(previous - value) <= tol * (1.0 + abs(value)):
+        if has_converged(previous, value, total_count, tol):
             break
     return state
 

@@ -12,6 +12,30 @@ from ..scatter import Scatter
 __all__ = ["CovarianceModel"]
 
 
+# Models whose estimate stays defined when a component sits on one point (the ridge then
+# gives it a positive covariance): no volume or shape is shared through a division by it.
+_ONE_POINT_MODELS = ("VVV", "VVI", "VII", "EEE")
+
+
+def _smallest_variances(scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each component's variance in its flattest direction, ``min eig(W_k) / n_k``."""
+    if scatter.ndim == 2:
+        smallest = scatter.min(axis=-1)
+    else:
+        finite = np.all(np.isfinite(scatter), axis=(1, 2))
+        smallest = np.full(len(scatter), np.nan)
+        if np.any(finite):
+            smallest[finite] = np.linalg.eigvalsh(scatter[finite])[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return smallest / counts
+
+
+def _pooled_variance(scatter: np.ndarray, counts: np.ndarray) -> float:
+    """Average within-component variance per feature, ``sum_k tr(W_k) / (n d)``."""
+    traces = scatter.sum(axis=-1) if scatter.ndim == 2 else np.trace(scatter, axis1=1, axis2=2)
+    return float(traces.sum() / (counts.sum() * scatter.shape[-1]))
+
+
 class CovarianceModel:
     """A parametrisation ``Sigma_k = lambda_k D_k A_k D_k^T`` with its constraints.
 
@@ -21,7 +45,9 @@ class CovarianceModel:
     Parameters
     ----------
     inner_tol : float, default=1e-8
-        Relative tolerance of iterative M-steps (models without a closed form).
+        Tolerance of iterative M-steps (models without a closed form): they stop when
+        the objective changes by less than ``inner_tol`` times the total weight, a
+        criterion that does not depend on the data's units.
     inner_max_iter : int, default=100
         Iteration cap of iterative M-steps.
 
@@ -87,15 +113,52 @@ class CovarianceModel:
         reg_covar: float,
         previous: CovarianceForm | None = None,
     ) -> CovarianceForm:
-        """M-step for the covariances: constrained estimate plus ``reg_covar`` ridge."""
+        """M-step for the covariances: constrained estimate plus ``reg_covar`` ridge.
+
+        Raises
+        ------
+        SingularCovarianceError
+            If a covariance is not positive definite; the message names what helps.
+        """
         # Degenerate statistics (an emptied or collapsed component) give non-finite values
-        # here; the form then raises SingularCovarianceError with a helpful message.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            try:
+        # here; the form then raises SingularCovarianceError, explained below.
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 covariances = self.estimate_covariances(scatter, counts, previous)
-            except np.linalg.LinAlgError as exc:
-                raise SingularCovarianceError(singular_covariance_message()) from exc
-        return self.form.from_covariances(self.form.add_to_diagonal(covariances, reg_covar))
+            return self.form.from_covariances(self.form.add_to_diagonal(covariances, reg_covar))
+        except (np.linalg.LinAlgError, SingularCovarianceError) as exc:
+            message = self._flat_component_message(scatter, counts, reg_covar)
+            if message is not None:
+                raise SingularCovarianceError(message) from exc
+            if isinstance(exc, SingularCovarianceError):
+                raise
+            raise SingularCovarianceError(singular_covariance_message()) from exc
+
+    def _flat_component_message(
+        self, scatter: np.ndarray, counts: np.ndarray, reg_covar: float
+    ) -> str | None:
+        """What helps when a component has no spread in some direction (else None)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = _pooled_variance(scatter, counts)
+            flat = _smallest_variances(scatter, counts) <= max(
+                reg_covar, np.finfo(float).eps * pooled
+            )
+        if not np.any(flat) or not np.isfinite(pooled) or pooled <= 0:
+            return None
+        # A tenth of the average within-component variance keeps the E-step from giving a
+        # component to a single point, and is small beside the clusters' spread.
+        suggested = float(f"{0.1 * pooled:.1g}")
+        alternatives = ", ".join(name for name in _ONE_POINT_MODELS if name != self.name)
+        return (
+            f"Fitting the mixture failed: {int(flat.sum())} of the {len(counts)} components "
+            f"{'holds' if flat.sum() == 1 else 'hold'} their weight on (almost) a single point or a flat set (e.g. fewer points "
+            "than features + 1), as happens when n_components is close to the number of rows, "
+            f"and the current reg_covar={reg_covar:g} does not give the {self.name} estimate "
+            "enough spread. Use fewer components, a larger reg_covar (e.g. "
+            f"reg_covar={suggested:g}, a tenth of the average within-component variance, or "
+            "more), or a model that allows a one-point component with a positive reg_covar, "
+            f"such as {alternatives}."
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

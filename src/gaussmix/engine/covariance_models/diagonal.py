@@ -70,6 +70,7 @@ class VEI(CovarianceModel):
             volumes,
             step,
             lambda vols: diagonal_objective(covariances(vols)[0], scatter, counts),
+            counts.sum(),
             self.inner_tol,
             self.inner_max_iter,
         )

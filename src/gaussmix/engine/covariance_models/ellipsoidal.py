@@ -17,6 +17,7 @@ from ._algebra import (
     determinant_root,
     from_eigen,
     geometric_mean,
+    has_converged,
     majorised_orientation,
     minimise_by_steps,
     unit_determinant,
@@ -24,6 +25,10 @@ from ._algebra import (
 from ._base import CovarianceModel
 
 __all__ = ["EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"]
+
+
+# Relative margin added to the largest scatter eigenvalue in the MM majoriser (EVE, VVE).
+_MAJORISER_MARGIN = 1e-2
 
 
 def _n_symmetric(n_features: int) -> int:
@@ -93,7 +98,9 @@ class VEE(CovarianceModel):
             # log det C = 0, so f = sum_k n_k d log lambda_k + tr(C^{-1} W_k) / lambda_k.
             return float(np.sum(counts * n_features * np.log(vols) + traces(vols) / vols))
 
-        volumes = minimise_by_steps(volumes, step, objective, self.inner_tol, self.inner_max_iter)
+        volumes = minimise_by_steps(
+            volumes, step, objective, counts.sum(), self.inner_tol, self.inner_max_iter
+        )
         return volumes[:, np.newaxis, np.newaxis] * common_shape(volumes)
 
     @staticmethod
@@ -123,8 +130,12 @@ class _SharedOrientation(CovarianceModel):
             if previous is None
             else common_orientation(previous.dense_covariances(n_components, n_features))
         )
-        largest = np.linalg.eigvalsh(scatter)[:, -1]
-        # alpha_k I - W_k of the MM majoriser, fixed through the inner iterations.
+        # alpha_k I - W_k of the MM majoriser, fixed through the inner iterations. Any
+        # alpha_k >= the largest eigenvalue of W_k majorises; exactly the largest leaves
+        # alpha_k I - W_k singular, and with K=1 the SVD in `majorised_orientation` then
+        # has a zero singular value whose vectors round-off picks (permuting the rows
+        # moved VVE, K=1, d=4 covariances by 1e-4). A 1 % margin keeps it well-posed.
+        largest = np.linalg.eigvalsh(scatter)[:, -1] * (1.0 + _MAJORISER_MARGIN)
         shifted = largest[:, np.newaxis, np.newaxis] * np.eye(n_features) - scatter
 
         def evaluate(rotation):
@@ -140,9 +151,9 @@ class _SharedOrientation(CovarianceModel):
             candidate_values, candidate_objective = evaluate(candidate)
             if not np.isfinite(candidate_objective):
                 break
-            change = objective - candidate_objective
+            previous_objective = objective
             orientation, values, objective = candidate, candidate_values, candidate_objective
-            if abs(change) <= self.inner_tol * (1.0 + abs(objective)):
+            if has_converged(previous_objective, objective, counts.sum(), self.inner_tol):
                 break
         return from_eigen(orientation, values)
 
@@ -246,7 +257,9 @@ class VEV(CovarianceModel):
                 )
             )
 
-        volumes = minimise_by_steps(volumes, step, objective, self.inner_tol, self.inner_max_iter)
+        volumes = minimise_by_steps(
+            volumes, step, objective, counts.sum(), self.inner_tol, self.inner_max_iter
+        )
         return from_eigen(vectors, volumes[:, np.newaxis] * shape_for(volumes))
 
     @staticmethod
