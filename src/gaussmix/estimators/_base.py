@@ -257,6 +257,17 @@ class MixtureBase(DensityMixin, BaseEstimator):
             X, lambda chunk, params: np.exp(log_responsibilities(chunk, params)[1])
         )
 
+    def _log_density_and_responsibilities(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """`score_samples` and `predict_proba` of ``X`` from one pass over the rows."""
+        X = self._check_X(X)
+
+        def both(chunk, params):
+            log_density, log_resp = log_responsibilities(chunk, params)
+            return np.column_stack([log_density, np.exp(log_resp)])
+
+        combined = self._rowwise(X, both)
+        return combined[:, 0], combined[:, 1:]
+
     def predict(self, X):
         """Most probable component of each row (hard clustering).
 

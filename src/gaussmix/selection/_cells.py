@@ -147,13 +147,13 @@ def fit_cell(
             warnings.simplefilter("always", ConvergenceWarning)
             with np.errstate(all="ignore"):
                 estimator.fit(X, sample_weight=sample_weight)
-        log_likelihood = float(sample_weight @ estimator.score_samples(X).astype(np.float64))
+        # The criteria as GaussianMixture.bic/aic/icl define them, from one pass that
+        # gives the densities and the responsibilities.
+        log_density, resp = estimator._log_density_and_responsibilities(X)
+        log_likelihood = float(sample_weight @ log_density.astype(np.float64))
         if not np.isfinite(log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
-        # The criteria as GaussianMixture.bic/aic/icl define them, from one pass of
-        # densities and one of responsibilities.
-        resp = estimator.predict_proba(X)
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         cell.reason = _short_reason(exc)
         return cell
