@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..engine import criteria
 from ..engine.covariance_models import (
     COVARIANCE_TYPES,
     MODELS,
@@ -264,8 +265,10 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
                 reasons.append(f"{name}: {exc}")
                 continue
             n_parameters = model.n_parameters(*params.means.shape)
-            penalty = n_parameters * (np.log(n) if self.criterion == "bic" else 2.0)
-            score = -2.0 * log_likelihood + penalty
+            if self.criterion == "bic":
+                score = criteria.bic(log_likelihood, n_parameters, n)
+            else:
+                score = criteria.aic(log_likelihood, n_parameters)
             if best is None or score < best[0]:
                 best = (score, name, params, n_iter)
         if best is None:

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ..engine import criteria
 from ..engine._memory import check_parameter_memory
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ..engine.em import EMResult, best_of_restarts, run_em
@@ -525,7 +526,7 @@ ParquetSource of shape (n_samples, n_features)
         bic : float
         """
         log_likelihood, n = self._total_log_likelihood(X, sample_weight)
-        return -2 * log_likelihood + self.n_parameters_ * np.log(n)
+        return criteria.bic(log_likelihood, self.n_parameters_, n)
 
     def aic(self, X, sample_weight=None):
         """Akaike information criterion ``-2 log L + 2 p``; lower is better.
@@ -540,7 +541,7 @@ ParquetSource of shape (n_samples, n_features)
         aic : float
         """
         log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
-        return -2 * log_likelihood + 2 * self.n_parameters_
+        return criteria.aic(log_likelihood, self.n_parameters_)
 
     def icl(self, X, sample_weight=None):
         """Integrated completed likelihood ``BIC - 2 sum_n log max_k p(k | x_n)``; lower is better.
@@ -562,9 +563,7 @@ ParquetSource of shape (n_samples, n_features)
         """
         resp = self.predict_proba(X)
         weights = check_sample_weight(sample_weight, resp.shape[0], np.float64)
-        with np.errstate(divide="ignore"):
-            log_max = np.log(resp.max(axis=1).astype(np.float64))
-        return self.bic(X, sample_weight) - 2 * float(weights @ log_max)
+        return self.bic(X, sample_weight) + criteria.classification_penalty(weights, resp)
 
     @property
     def noise_weight_(self):

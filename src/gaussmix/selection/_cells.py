@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
+from ..engine import criteria
 from ..engine.covariance_models import get_covariance_model
 from ..engine.estep import statistics_from_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
@@ -159,10 +160,9 @@ def fit_cell(
         return cell
     n_samples, n_parameters = float(sample_weight.sum()), estimator.n_parameters_
     cell.n_parameters = n_parameters  # one more with a noise component
-    cell.bic = -2 * log_likelihood + n_parameters * np.log(n_samples)
-    cell.aic = -2 * log_likelihood + 2 * n_parameters
-    with np.errstate(divide="ignore"):
-        cell.icl = cell.bic - 2 * float(sample_weight @ np.log(resp.max(axis=1).astype(float)))
+    cell.bic = criteria.bic(log_likelihood, n_parameters, n_samples)
+    cell.aic = criteria.aic(log_likelihood, n_parameters)
+    cell.icl = cell.bic + criteria.classification_penalty(sample_weight, resp)
     cell.log_likelihood = log_likelihood
     # Rows of the Gaussian clusters (a noise component's column, if any, is left out).
     all_sizes = np.bincount(resp.argmax(axis=1), minlength=resp.shape[1])
