@@ -31,11 +31,13 @@ __all__ = [
     "logsumexp_rows",
     "log_responsibilities",
     "statistics_from_responsibilities",
+    "statistics_about_data_mean",
     "chunk_statistics",
     "reference_point",
     "centred_columns",
     "normalise_columns",
 ]
+
 
 def logsumexp_rows(values: np.ndarray) -> np.ndarray:
     """``log(sum(exp(values), axis=1))``, stable, ``-inf`` for rows that are all ``-inf``."""
@@ -110,8 +112,15 @@ def _statistics_float64(X, sample_weight, responsibilities, shift, scatter, log_
     reference = reference_point(shift)
     centred = centred_columns(X, reference)
     offsets = shift - reference
-    return _assemble(centred, weighted_resp.T, offsets, shift, scatter, log_likelihood,
-                     float(np.sum(sample_weight, dtype=np.float64)))
+    return _assemble(
+        centred,
+        weighted_resp.T,
+        offsets,
+        shift,
+        scatter,
+        log_likelihood,
+        float(np.sum(sample_weight, dtype=np.float64)),
+    )
 
 
 def statistics_from_responsibilities(
@@ -165,6 +174,25 @@ def statistics_from_responsibilities(
     )
 
 
+def statistics_about_data_mean(
+    X: np.ndarray, sample_weight: np.ndarray, responsibilities: np.ndarray, scatter: Scatter
+) -> Stats:
+    """`statistics_from_responsibilities` with every component's moments about the
+    weighted mean of ``X``: the statistics of a starting partition, before any means exist.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,)
+    responsibilities : ndarray of shape (n_samples, n_components)
+    scatter : Scatter
+        Which second moments to accumulate.
+    """
+    centre = np.average(X, axis=0, weights=sample_weight).astype(np.float64)
+    shift = np.broadcast_to(centre, (responsibilities.shape[1], X.shape[1])).copy()
+    return statistics_from_responsibilities(X, sample_weight, responsibilities, shift, scatter)
+
+
 def _assemble(centred, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight):
     """`Stats` from centred columns (d, n) and weighted responsibilities (K, n)."""
     counts = weighted_resp.sum(axis=1, dtype=np.float64)
@@ -213,7 +241,12 @@ def chunk_statistics(
     with np.errstate(invalid="ignore"):
         log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
     return _assemble(
-        centred, log_prob, prepared.offsets, prepared.shift, scatter, log_likelihood,
+        centred,
+        log_prob,
+        prepared.offsets,
+        prepared.shift,
+        scatter,
+        log_likelihood,
         float(np.sum(sample_weight, dtype=np.float64)),
     )
 

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..engine.covariance_models import ALIASES, get_covariance_model
 from ..engine.em import EMResult, best_of_restarts, run_em
-from ..engine.estep import statistics_from_responsibilities
+from ..engine.estep import statistics_about_data_mean, statistics_from_responsibilities
 from ..engine.forms import SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
 from ..engine.map_prior import mean_and_covariance
@@ -312,14 +312,7 @@ default="dirichlet_process"
         if self.init_params not in _POOLED_INITIALIZERS:
             return resp
         model = get_covariance_model(self.covariance_type)
-        centre = np.average(X, axis=0, weights=weights).astype(np.float64)
-        stats = statistics_from_responsibilities(
-            X,
-            weights,
-            resp,
-            np.broadcast_to(centre, (self.n_components, X.shape[1])),
-            model.scatter,
-        )
+        stats = statistics_about_data_mean(X, weights, resp, model.scatter)
         return pooled_responsibilities(resp, merged_partition(stats, model, self.reg_covar))
 
     def _checked_prior(self, data) -> NormalWishartPrior:

@@ -12,7 +12,7 @@ from ..engine import criteria
 from ..engine._memory import check_parameter_memory
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ..engine.em import EMResult, best_of_restarts, run_em
-from ..engine.estep import statistics_from_responsibilities
+from ..engine.estep import statistics_about_data_mean
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
 from ..engine.noise import noise_m_step
@@ -479,12 +479,7 @@ ParquetSource of shape (n_samples, n_features)
             self.init_params, X, weights, self.n_components, random_state
         )
         resp = self._seeded_responsibilities(resp, labels)
-        shift = np.broadcast_to(
-            np.average(X, axis=0, weights=weights), (self.n_components, X.shape[1])
-        )
-        stats = statistics_from_responsibilities(
-            X, weights, resp, shift.astype(np.float64), model.scatter
-        )
+        stats = statistics_about_data_mean(X, weights, resp, model.scatter)
         params = self._m_step(stats, model, self.reg_covar)
         return MixtureParams(
             weights=initial.get("weights", params.weights),

@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 
 from ..engine import criteria
 from ..engine.covariance_models import get_covariance_model
-from ..engine.estep import statistics_from_responsibilities
+from ..engine.estep import statistics_about_data_mean
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.mstep import m_step
 from ..estimators import GaussianMixture
@@ -76,10 +76,7 @@ def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type
     X, sample_weight, labels = X[labelled], sample_weight[labelled], labels[labelled]
     resp = np.zeros((X.shape[0], n_components))
     resp[np.arange(X.shape[0]), labels] = 1.0
-    shift = np.broadcast_to(
-        np.average(X, axis=0, weights=sample_weight), (n_components, X.shape[1])
-    )
-    stats = statistics_from_responsibilities(X, sample_weight, resp, np.array(shift), model.scatter)
+    stats = statistics_about_data_mean(X, sample_weight, resp, model.scatter)
     params = m_step(stats, model, reg_covar)
     dense = FullForm.from_covariances(params.covariance.dense_covariances(n_components, X.shape[1]))
     return {
