@@ -336,8 +336,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         out = np.full((X.shape[0], len(self.classes_)), -np.inf)
         if self.model_type == "EDDA" and hasattr(self, "_edda_params"):
             params = self._edda_params
-            with np.errstate(divide="ignore"):
-                out[:, self._present] = params.weighted_log_prob(X) - np.log(params.weights)
+            out[:, self._present] = params.covariance.log_gaussian(X, params.means)
             return out
         for c, estimator in enumerate(self.estimators_):
             if estimator is not None:
