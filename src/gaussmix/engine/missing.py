@@ -304,8 +304,7 @@ def diagonal_conditionals(
     missing = np.isnan(X)
     observed = (~missing).astype(np.float64)
     means = np.asarray(params.means, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(params.weights)
+    log_weights = _log_weights(params)
     precisions = 1.0 / variances
     squared = np.empty((X.shape[0], means.shape[0]))
     for k, mean in enumerate(means):
@@ -458,8 +457,7 @@ def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarr
     complete = ~missing.any(axis=1)
     if complete.any():
         result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
-    with np.errstate(divide="ignore"):
-        result[missing.all(axis=1)] = np.log(params.weights)
+    result[missing.all(axis=1)] = _log_weights(params)
     incomplete = np.flatnonzero(~complete)
     dense = params.covariance.dense_covariances(*params.means.shape)
     for rows, terms in _row_blocks(X, incomplete, params, dense, conditionals=False):
