@@ -83,7 +83,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
     Subclasses define ``__init__`` (storing parameters only), ``fit_predict`` and extend
     ``_rules`` with their own parameters. ``fit_predict`` must set ``_params``,
     ``_output_dtype`` (the dtype of the training data), ``_dense_covariances`` (whether
-    covariances are shown as (n_components, n_features, n_features)) and ``converged_``.
+    covariances are shown as (n_components, n_features, n_features)) and ``converged_``,
+    normally through `_store_em_result`.
     """
 
     #: Rules of the parameters every mixture estimator has, as scikit-learn names them.
@@ -109,6 +110,18 @@ class MixtureBase(DensityMixin, BaseEstimator):
                 f"Expected at least n_components={self.n_components} rows with positive "
                 f"weight, got {n_weighted_rows}. Use fewer components or more data."
             )
+
+    def _store_em_result(self, result, model, dtype, dense_covariances: bool) -> None:
+        """What every fit keeps of its EM run: parameters, covariance model, convergence,
+        lower bounds, the output dtype and how covariances are shown."""
+        self._params = result.params
+        self._model = model
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bounds_ = [float(v) for v in result.lower_bounds]
+        self.lower_bound_ = result.lower_bound
+        self._output_dtype = dtype
+        self._dense_covariances = dense_covariances
 
     def _progress_monitor(self) -> EMMonitor | None:
         """The progress printer that ``verbose`` asks for, or None."""

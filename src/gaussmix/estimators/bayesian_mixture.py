@@ -354,14 +354,7 @@ default="dirichlet_process"
 
     def _store_fit(self, result: EMResult, model, dtype) -> None:
         posterior: VariationalPosterior = result.params
-        self._params = posterior
-        self._model = model
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bounds_ = [float(v) for v in result.lower_bounds]
-        self.lower_bound_ = result.lower_bound
-        self._output_dtype = dtype
-        self._dense_covariances = False
+        self._store_em_result(result, model, dtype, dense_covariances=False)
         self.weight_concentration_ = posterior.weight_concentration
         self.mean_precision_ = posterior.mean_precision
         self.degrees_of_freedom_ = posterior.degrees_of_freedom

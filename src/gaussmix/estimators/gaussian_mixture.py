@@ -488,17 +488,10 @@ ParquetSource of shape (n_samples, n_features)
         )
 
     def _store_fit(self, result: EMResult, model, dtype) -> None:
-        self._params = result.params
-        self._model = model
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bounds_ = [float(v) for v in result.lower_bounds]
-        self.lower_bound_ = result.lower_bound
+        self._store_em_result(result, model, dtype, self.covariance_type not in ALIASES)
         self.n_parameters_ = int(model.n_parameters(*result.params.means.shape)) + (
             result.params.noise is not None
         )
-        self._output_dtype = dtype
-        self._dense_covariances = self.covariance_type not in ALIASES
 
     # ------------------------------------------------------------------ criteria
     def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
