@@ -9,15 +9,17 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..engine.em import EMMonitor
+from ..engine.em import EMMonitor, EMResult, best_of_restarts
 from ..engine.estep import log_responsibilities
-from ..engine.forms import FullForm
+from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import INITIALIZERS
 from ..engine.params import MixtureParams
 from ._scale import inference_rows, map_rows, row_checker, total_log_likelihood
@@ -122,6 +124,35 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self.lower_bound_ = result.lower_bound
         self._output_dtype = dtype
         self._dense_covariances = dense_covariances
+
+    def _best_of_runs(self, run, warm: bool, monitor: EMMonitor | None) -> EMResult:
+        """The best of ``n_init`` calls of ``run(run_index) -> EMResult`` (one when ``warm``).
+
+        Reports each run to ``monitor``, turns a singular covariance into a ValueError and
+        warns (ConvergenceWarning, at the caller's caller) when the best did not converge.
+        """
+
+        def observed_run(run_index: int) -> EMResult:
+            if monitor:
+                monitor.run_started(run_index)
+            result = run(run_index)
+            if monitor:
+                monitor.run_finished(result)
+            return result
+
+        try:
+            best = best_of_restarts(1 if warm else self.n_init, observed_run)
+        except SingularCovarianceError as exc:
+            raise ValueError(str(exc)) from exc
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                f"Best of {self.n_init} initialisation(s) did not converge in "
+                f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter or "
+                "tol, or check the data's scale.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return best
 
     def _progress_monitor(self) -> EMMonitor | None:
         """The progress printer that ``verbose`` asks for, or None."""

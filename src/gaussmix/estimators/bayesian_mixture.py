@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.covariance_models import ALIASES, get_covariance_model
-from ..engine.em import EMResult, best_of_restarts, run_em
+from ..engine.em import EMResult, run_em
 from ..engine.estep import statistics_about_data_mean, statistics_from_responsibilities
-from ..engine.forms import SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
 from ..engine.map_prior import mean_and_covariance
 from ..engine.params import MixtureParams
@@ -258,8 +255,6 @@ default="dirichlet_process"
         monitor = self._progress_monitor()
 
         def run(run_index: int) -> EMResult:
-            if monitor:
-                monitor.run_started(run_index)
             if warm:
                 start = self._params
             else:
@@ -278,22 +273,9 @@ default="dirichlet_process"
                 monitor=monitor,
                 objective=lower_bound,
             )
-            if monitor:
-                monitor.run_finished(result)
             return result
 
-        try:
-            best = best_of_restarts(1 if warm else self.n_init, run)
-        except SingularCovarianceError as exc:
-            raise ValueError(str(exc)) from exc
-        if not best.converged and self.max_iter > 0:
-            warnings.warn(
-                f"Best of {self.n_init} initialisation(s) did not converge in "
-                f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter or "
-                "tol, or check the data's scale.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        best = self._best_of_runs(run, warm, monitor)
         self._store_fit(best, model, data.dtype)
         return self.predict(X)
 

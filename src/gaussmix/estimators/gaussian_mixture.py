@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..engine import criteria
 from ..engine._memory import check_parameter_memory
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
-from ..engine.em import EMResult, best_of_restarts, run_em
+from ..engine.em import EMResult, run_em
 from ..engine.estep import statistics_about_data_mean
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import initial_responsibilities
@@ -372,8 +369,6 @@ ParquetSource of shape (n_samples, n_features)
         )
 
         def run(run_index: int) -> EMResult:
-            if monitor:
-                monitor.run_started(run_index)
             start = (
                 self._params
                 if warm
@@ -399,24 +394,10 @@ ParquetSource of shape (n_samples, n_features)
                     minibatch.n_steps if minibatch else 0,
                 )
             )
-            if monitor:
-                monitor.run_finished(result)
             return result
 
         runs: list[tuple] = []
-        try:
-            best = best_of_restarts(1 if warm else self.n_init, run)
-        except SingularCovarianceError as exc:
-            raise ValueError(str(exc)) from exc
-
-        if not best.converged and self.max_iter > 0:
-            warnings.warn(
-                f"Best of {self.n_init} initialisation(s) did not converge in "
-                f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter or "
-                "tol, or check the data's scale.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        best = self._best_of_runs(run, warm, monitor)
         self._store_fit(best, model, data.dtype)
         _, self._running_stats, self.n_steps_ = next(run for run in runs if run[0] is best)
 
