@@ -36,6 +36,7 @@ import numpy as np
 
 from .covariance_models import CovarianceModel
 from .forms import CovarianceForm
+from .mstep import component_moments
 from .params import MixtureParams
 from .stats import Stats
 
@@ -47,8 +48,6 @@ __all__ = [
     "resolve_prior",
     "map_m_step",
 ]
-
-_EMPTY_COUNT = 10 * np.finfo(np.float64).eps
 
 
 @dataclass(frozen=True)
@@ -223,13 +222,11 @@ def map_m_step(
     Weights are the maximum-likelihood ones. ``reg_covar`` is still added (0 is fine:
     the prior scale already keeps every covariance positive definite).
     """
-    counts = stats.counts + _EMPTY_COUNT
-    data_means = stats.shift + stats.first / counts[:, np.newaxis]
+    counts, data_means, scatter = component_moments(stats, model.scatter)
     kappa = prior.shrinkage
-    means = (counts[:, np.newaxis] * data_means + kappa * prior.mean) / (
-        counts + kappa
-    )[:, np.newaxis]
-    scatter = model.scatter.about_mean(stats.second, stats.first, counts)
+    means = (counts[:, np.newaxis] * data_means + kappa * prior.mean) / (counts + kappa)[
+        :, np.newaxis
+    ]
     pull = kappa * counts / (kappa + counts)
     data_term = scatter + pull.reshape(-1, *([1] * (scatter.ndim - 1))) * model.scatter.outer(
         data_means - prior.mean

@@ -7,12 +7,38 @@ import numpy as np
 from .covariance_models import CovarianceModel
 from .forms import CovarianceForm
 from .params import MixtureParams
+from .scatter import Scatter
 from .stats import Stats
 
 __all__ = ["m_step"]
 
-# A tiny count keeps an emptied component's mean at its shift instead of 0/0.
+# A tiny count keeps an emptied component's mean at its shift instead of 0/0 (the count
+# scikit-learn adds to every component).
 _EMPTY_COUNT = 10 * np.finfo(np.float64).eps
+
+
+def component_moments(stats: Stats, scatter: Scatter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What every M-step starts from: counts, means and scatter about the means.
+
+    Parameters
+    ----------
+    stats : Stats
+        Statistics from an E-step; their second moments match ``scatter``.
+    scatter : Scatter
+        Which second moments the statistics hold.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_components,)
+        The weighted counts plus a tiny count (an emptied component gives no 0/0).
+    means : ndarray of shape (n_components, n_features)
+        The weighted means.
+    scatter_about_mean : ndarray
+        ``sum_n w_n r_nk (x_n - mean_k)(x_n - mean_k)^T`` in ``scatter``'s shape.
+    """
+    counts = stats.counts + _EMPTY_COUNT
+    means = stats.shift + stats.first / counts[:, np.newaxis]
+    return counts, means, scatter.about_mean(stats.second, stats.first, counts)
 
 
 def m_step(
@@ -39,8 +65,6 @@ def m_step(
     SingularCovarianceError
         If a covariance is not positive definite (the message names the fix).
     """
-    counts = stats.counts + _EMPTY_COUNT
-    means = stats.shift + stats.first / counts[:, np.newaxis]
-    scatter = model.scatter.about_mean(stats.second, stats.first, counts)
+    counts, means, scatter = component_moments(stats, model.scatter)
     covariance = model.estimate(scatter, counts, reg_covar, previous)
     return MixtureParams(weights=counts / counts.sum(), means=means, covariance=covariance)

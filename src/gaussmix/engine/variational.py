@@ -34,6 +34,7 @@ from scipy.special import betaln, digamma, gammaln
 from .covariance_models import CovarianceModel
 from .estep import log_responsibilities, statistics_from_responsibilities
 from .forms import CovarianceForm
+from .mstep import component_moments
 from .params import MixtureParams
 from .scatter import Scatter
 from .stats import Stats
@@ -49,9 +50,6 @@ __all__ = [
     "variational_chunk_statistics",
     "evidence_lower_bound",
 ]
-
-# The count scikit-learn adds to every component so that empty ones give no 0/0.
-_EMPTY_COUNT = 10 * np.finfo(np.float64).eps
 
 
 # ---------------------------------------------------------------------------- priors
@@ -115,9 +113,7 @@ class StickBreakingWeights:
     name = "dirichlet_process"
 
     @staticmethod
-    def posterior(
-        counts: np.ndarray, prior_concentration: float
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def posterior(counts: np.ndarray, prior_concentration: float) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters ``(1 + N_k, gamma + sum_{j>k} N_j)`` of every stick."""
         counts_after = np.concatenate([np.cumsum(counts[::-1])[-2::-1], [0.0]])
         return 1.0 + counts, prior_concentration + counts_after
@@ -280,9 +276,7 @@ def variational_update(
     SingularCovarianceError
         If a posterior covariance is not positive definite.
     """
-    counts = stats.counts + _EMPTY_COUNT
-    data_means = stats.shift + stats.first / counts[:, np.newaxis]
-    scatter = model.scatter.about_mean(stats.second, stats.first, counts)
+    counts, data_means, scatter = component_moments(stats, model.scatter)
     empirical = model.form.add_to_diagonal(scatter / _expand(counts, scatter.shape), reg_covar)
 
     mean_precision = prior.mean_precision + counts
@@ -334,8 +328,9 @@ def variational_chunk_statistics(
     """
     _, log_resp = log_responsibilities(X, posterior)
     resp = np.exp(log_resp)
-    entropy = -float(sample_weight.astype(np.float64) @ (resp * log_resp).sum(axis=1,
-                                                                             dtype=np.float64))
+    entropy = -float(
+        sample_weight.astype(np.float64) @ (resp * log_resp).sum(axis=1, dtype=np.float64)
+    )
     return statistics_from_responsibilities(
         X, sample_weight, resp, posterior.means, scatter, log_likelihood=entropy
     )
@@ -433,9 +428,13 @@ def merged_partition(stats: Stats, model: CovarianceModel, reg_covar: float) -> 
     log_n = np.log(stats.counts.sum())
 
     def penalty_saved(n_groups: int) -> float:
-        return 0.5 * log_n * (
-            model.n_parameters(n_groups, stats.n_features)
-            - model.n_parameters(n_groups - 1, stats.n_features)
+        return (
+            0.5
+            * log_n
+            * (
+                model.n_parameters(n_groups, stats.n_features)
+                - model.n_parameters(n_groups - 1, stats.n_features)
+            )
         )
 
     def merged_term(i: int, j: int) -> float:
