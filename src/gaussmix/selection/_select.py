@@ -14,7 +14,7 @@ from ..engine.covariance_models import MODELS, canonical_name
 from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
 from ..estimators import GaussianMixture
-from ..estimators._incomplete import _fill_with_column_means
+from ..estimators._incomplete import _fill_with_column_means, _refuse_infinity
 from ..estimators._noise import initial_noise_mask
 from ..estimators._validation import check_sample_weight, validate_parameters
 from ._cells import fit_cell
@@ -194,10 +194,8 @@ def select_model(
                 "model to the observed values, or impute the values beforehand."
             ) from exc
         raise
-    if marginalize and np.isinf(values).any():
-        raise ValueError(
-            "X contains infinity; missing values must be NaN and every other value finite."
-        )
+    if marginalize:
+        _refuse_infinity(values)
     weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
     # The tree and the starting partitions read complete rows; EM itself marginalises.
     filled = _fill_with_column_means(values, weights) if marginalize else values
@@ -216,12 +214,16 @@ def select_model(
     if init_params == "hierarchical":
         rows = slice(None) if noise_mask is None else ~noise_mask
         partitions = hierarchical_partitions(
-            filled[rows], weights[rows], components, max_rows=hierarchical_max_rows,
+            filled[rows],
+            weights[rows],
+            components,
+            max_rows=hierarchical_max_rows,
             random_state=seed,
         )
         if noise_mask is not None:
-            partitions = {k: _with_noise_rows(labels, noise_mask)
-                          for k, labels in partitions.items()}
+            partitions = {
+                k: _with_noise_rows(labels, noise_mask) for k, labels in partitions.items()
+            }
     else:
         params["init_params"] = init_params
 
