@@ -475,9 +475,6 @@ ParquetSource of shape (n_samples, n_features)
         )
 
     # ------------------------------------------------------------------ criteria
-    def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
-        return total_log_likelihood(self, X, sample_weight)
-
     def bic(self, X, sample_weight=None):
         """Bayesian information criterion ``-2 log L + p log n``; lower is better.
 
@@ -494,7 +491,7 @@ ParquetSource of shape (n_samples, n_features)
         -------
         bic : float
         """
-        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        log_likelihood, n = total_log_likelihood(self, X, sample_weight)
         return criteria.bic(log_likelihood, self.n_parameters_, n)
 
     def aic(self, X, sample_weight=None):
@@ -509,7 +506,7 @@ ParquetSource of shape (n_samples, n_features)
         -------
         aic : float
         """
-        log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
+        log_likelihood, _ = total_log_likelihood(self, X, sample_weight)
         return criteria.aic(log_likelihood, self.n_parameters_)
 
     def icl(self, X, sample_weight=None):
