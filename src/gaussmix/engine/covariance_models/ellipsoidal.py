@@ -28,7 +28,7 @@ __all__ = ["EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"]
 
 
 # Relative margin added to the largest scatter eigenvalue in the MM majoriser (EVE, VVE).
-_MAJORISER_MARGIN = 1e-2
+_MAJORISER_MARGIN = 1e-6
 
 
 def _n_symmetric(n_features: int) -> int:
@@ -134,7 +134,8 @@ class _SharedOrientation(CovarianceModel):
         # alpha_k >= the largest eigenvalue of W_k majorises; exactly the largest leaves
         # alpha_k I - W_k singular, and with K=1 the SVD in `majorised_orientation` then
         # has a zero singular value whose vectors round-off picks (permuting the rows
-        # moved VVE, K=1, d=4 covariances by 1e-4). A 1 % margin keeps it well-posed.
+        # moved VVE, K=1, d=4 covariances by 1e-4). A relative margin of 1e-6 keeps it
+        # well-posed (round-off then moves D by ~1e-10) while barely slowing the MM steps.
         largest = np.linalg.eigvalsh(scatter)[:, -1] * (1.0 + _MAJORISER_MARGIN)
         shifted = largest[:, np.newaxis, np.newaxis] * np.eye(n_features) - scatter
 
