@@ -99,8 +99,7 @@ def write_table(frame: pd.DataFrame, path) -> None:
 def assignments(model, X: np.ndarray, row_ids, threshold: float | None) -> pd.DataFrame:
     """One row per data row: component (1-based), probabilities, uncertainty, log-density,
     anomaly flag (1 = log-density below the threshold)."""
-    resp = model.predict_proba(X)
-    log_density = model.score_samples(X)
+    log_density, resp = model._log_density_and_responsibilities(X)  # one pass over X
     table = pd.DataFrame({"row": np.asarray(row_ids), "component": resp.argmax(axis=1) + 1})
     for k in range(resp.shape[1]):
         table[f"prob_{k + 1}"] = resp[:, k]
