@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 
@@ -17,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine._memory import check_parameter_memory
 from ..engine.em import EMMonitor, EMResult, best_of_restarts
 from ..engine.estep import log_responsibilities
 from ..engine.forms import FullForm, SingularCovarianceError
@@ -124,6 +126,30 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self.lower_bound_ = result.lower_bound
         self._output_dtype = dtype
         self._dense_covariances = dense_covariances
+
+    def _check_parameter_memory(self, model, data) -> None:
+        """Refuse up front a fit whose parameter arrays would not fit in memory."""
+        check_parameter_memory(
+            model.form.compact_shape(self.n_components, data.n_features),
+            np.dtype(data.dtype).itemsize,
+            f"n_components={self.n_components} with {data.n_features} features and "
+            f"covariance_type={self.covariance_type!r}",
+        )
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self):
+        """Restore the estimator's exact state if the block raises (KeyboardInterrupt included).
+
+        A first fit that fails leaves the estimator unfitted; a refit that fails keeps the
+        previous complete parameters and attributes, never a mix of old and new.
+        """
+        previous_state = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
 
     def _best_of_runs(self, run, warm: bool, monitor: EMMonitor | None) -> EMResult:
         """The best of ``n_init`` calls of ``run(run_index) -> EMResult`` (one when ``warm``).

@@ -230,8 +230,15 @@ default="dirichlet_process"
         labels : ndarray of shape (n_samples,)
         """
         validate_parameters(self.get_params(deep=False), self._rules)
-        data = training_source(self, X, sample_weight)
+        with self._all_or_nothing():
+            data = training_source(self, X, sample_weight)
+            self._fit_variational(data)
+        return self.predict(X)
+
+    def _fit_variational(self, data) -> None:
+        """Run the restarts of variational EM over ``data`` and store the best posterior."""
         model = get_covariance_model(self.covariance_type)
+        self._check_parameter_memory(model, data)
         random_state = check_random_state(self.random_state)
         X_start, weights = data.initialization_sample(random_state)
         self._check_enough_weighted_rows(weights)
@@ -277,7 +284,6 @@ default="dirichlet_process"
 
         best = self._best_of_runs(run, warm, monitor)
         self._store_fit(best, model, data.dtype)
-        return self.predict(X)
 
     def _initial_responsibilities(self, X, weights, random_state) -> np.ndarray:
         """Initial responsibilities by ``init_params`` (tests replace this hook).

@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..engine import criteria
-from ..engine._memory import check_parameter_memory
 from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ..engine.em import EMResult, run_em
 from ..engine.estep import statistics_about_data_mean
@@ -312,18 +311,13 @@ ParquetSource of shape (n_samples, n_features)
         or with its previous complete parameters.
         """
         validate_parameters(self.get_params(deep=False), self._rules)
-        previous_state = dict(self.__dict__)
-        try:
+        with self._all_or_nothing():
             with self._reading_training_data():
                 data = training_source(self, X, sample_weight)
             if isinstance(getattr(data, "X", None), np.ndarray):  # in memory: cheap to check
                 check_magnitude(data.X)
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
         return data
 
     def _fit_source(self, data, batch_size, labels=None) -> None:
@@ -332,12 +326,7 @@ ParquetSource of shape (n_samples, n_features)
         ``labels`` (a component per row, -1 if unknown) makes the fit semi-supervised.
         """
         model = get_covariance_model(self.covariance_type)
-        check_parameter_memory(
-            model.form.compact_shape(self.n_components, data.n_features),
-            np.dtype(data.dtype).itemsize,
-            f"n_components={self.n_components} with {data.n_features} features and "
-            f"covariance_type={self.covariance_type!r}",
-        )
+        self._check_parameter_memory(model, data)
         self._m_step = m_step_under_prior(self.prior, data, self.n_components, model)
         initial = self._checked_initial_parameters(data.n_features)
         random_state = check_random_state(self.random_state)
