@@ -75,10 +75,17 @@ def normalise_columns(log_prob: np.ndarray, column_weights: np.ndarray | None = 
     # Responsibilities below sqrt(tiny) (1e-19 in float32, 1e-154 in float64) cannot change
     # any sum; making them exact zeros keeps subnormal numbers, which the CPU handles
     # a hundred times slower, out of the exponential and every product that follows.
+    # They are clamped to the threshold before the exponential and zeroed after it: an
+    # exponential that underflows to zero (of -inf included) takes NumPy's slow scalar
+    # path in float64, several times slower than the vectorised one.
     negligible = _negligible_log(log_prob.dtype)
-    if log_prob.min(initial=0.0) < negligible:
-        np.putmask(log_prob, log_prob < negligible, -np.inf)
-    np.exp(log_prob, out=log_prob)
+    small = log_prob < negligible
+    if small.any():
+        np.maximum(log_prob, negligible, out=log_prob)
+        np.exp(log_prob, out=log_prob)
+        np.putmask(log_prob, small, 0.0)
+    else:
+        np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.reciprocal(total)
@@ -265,8 +272,22 @@ class _PreparedParams:
 _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _prepared(params: MixtureParams, dtype) -> _PreparedParams:
-    """The per-E-step constants of ``params`` for chunks of ``dtype`` (memoised)."""
+def _log_mixing_weights(params: MixtureParams) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(params.weights)
+
+
+def _prepared(
+    params: MixtureParams,
+    dtype,
+    component_log_terms: Callable[[MixtureParams], np.ndarray] = _log_mixing_weights,
+) -> _PreparedParams:
+    """The per-E-step constants of ``params`` for chunks of ``dtype`` (memoised).
+
+    ``component_log_terms(params)`` gives the per-component constant added to
+    ``log N(x | mu_k, Sigma_k)`` (``log pi_k`` by default; the variational E-step adds
+    its expected-log terms). One ``params`` object must always use the same function.
+    """
     dtype = np.dtype(dtype)
     try:
         by_dtype = _PREPARED[params]
@@ -281,9 +302,8 @@ def _prepared(params: MixtureParams, dtype) -> _PreparedParams:
         shift = np.asarray(params.means, dtype=np.float64)
         reference = reference_point(shift)
         offsets = shift - reference
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
-        evaluate = params.covariance.log_gaussian_evaluator(offsets, dtype, log_weights)
+        log_terms = component_log_terms(params)
+        evaluate = params.covariance.log_gaussian_evaluator(offsets, dtype, log_terms)
         prepared = _PreparedParams(shift, reference, offsets, evaluate)
         by_dtype[dtype] = prepared
     return prepared
