@@ -32,7 +32,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from .covariance_models import CovarianceModel
-from .estep import log_responsibilities, statistics_from_responsibilities
+from .estep import _assemble, _prepared, centred_columns, normalise_columns
 from .forms import CovarianceForm
 from .mstep import component_moments
 from .params import MixtureParams
@@ -224,15 +224,27 @@ class VariationalPosterior:
         """``E[log pi_k]``, shape (n_components,)."""
         return self.weight_prior.expected_log_weights(self.weight_concentration)
 
-    def expected_log_gaussian(self, X: np.ndarray) -> np.ndarray:
-        """``E[log N(x_n | mu_k, Lambda_k^-1)]`` under q, shape (n_samples, n_components)."""
-        n_features = X.shape[1]
+    def log_gaussian_correction(self) -> np.ndarray:
+        """``E[log N(x | mu_k, Lambda_k^-1)] - log N(x | m_k, (nu_k W_k)^-1)``, shape (n_components,).
+
+        The covariance form holds the mean precision ``nu W``; ``E[log|Lambda|]`` differs
+        from its log-determinant by digamma terms, and ``E[Mahalanobis]`` adds ``d / beta_k``.
+        The difference does not depend on ``x``.
+        """
+        n_features = self.n_features
         nu = np.asarray(self.degrees_of_freedom, dtype=np.float64)
-        # log_gaussian uses the mean precision nu W; E[log|Lambda|] differs from its
-        # log-determinant by digamma terms, and E[Mahalanobis] adds d / beta_k.
-        correction = -0.5 * n_features * np.log(nu) + 0.5 * (
+        return -0.5 * n_features * np.log(nu) + 0.5 * (
             _expected_log_det_precision(nu, n_features) - n_features / self.mean_precision
         )
+
+    def expected_log_terms(self) -> np.ndarray:
+        """``E[log pi_k]`` plus `log_gaussian_correction`: what the E-step adds to
+        ``log N(x | m_k, (nu_k W_k)^-1)``, shape (n_components,), float64."""
+        return self.log_gaussian_correction() + self.expected_log_weights()
+
+    def expected_log_gaussian(self, X: np.ndarray) -> np.ndarray:
+        """``E[log N(x_n | mu_k, Lambda_k^-1)]`` under q, shape (n_samples, n_components)."""
+        correction = self.log_gaussian_correction()
         return self.covariance.log_gaussian(X, self.means) + correction.astype(X.dtype)
 
     def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
@@ -326,13 +338,29 @@ def variational_chunk_statistics(
     ``-sum_n w_n sum_k r_nk log r_nk`` of q(z), the only scalar the bound needs from
     the data besides the statistics.
     """
-    _, log_resp = log_responsibilities(X, posterior)
-    resp = np.exp(log_resp)
-    entropy = -float(
-        sample_weight.astype(np.float64) @ (resp * log_resp).sum(axis=1, dtype=np.float64)
+    # The fused layout of the maximum-likelihood E-step (`estep.chunk_statistics`): the
+    # per-E-step constants (expected log terms included) are memoised per posterior,
+    # the log-probabilities are (K, n) from matrix products, normalised in place.
+    dtype = X.dtype
+    prepared = _prepared(posterior, dtype, VariationalPosterior.expected_log_terms)
+    centred = centred_columns(X, prepared.reference)
+    log_prob = prepared.log_gaussian(centred)
+    unnormalised = log_prob.copy()
+    weights = sample_weight.astype(dtype, copy=False)
+    log_density = normalise_columns(log_prob, weights)  # log_prob now holds w_n r_nk
+    # sum_nk w_n r_nk log r_nk = sum_nk w_n r_nk log_prob_nk - sum_n w_n log p(x_n), as the
+    # responsibilities of a row sum to one: two dot products, no pass over log r.
+    entropy = float(np.dot(log_density.astype(np.float64), weights)) - float(
+        np.vdot(log_prob, unnormalised)
     )
-    return statistics_from_responsibilities(
-        X, sample_weight, resp, posterior.means, scatter, log_likelihood=entropy
+    return _assemble(
+        centred,
+        log_prob,
+        prepared.offsets,
+        prepared.shift,
+        scatter,
+        entropy,
+        float(np.sum(sample_weight, dtype=np.float64)),
     )
 
 
