@@ -224,6 +224,26 @@ def test_normalise_columns_in_place_and_handles_impossible_rows():
     np.testing.assert_allclose(log_prob[:, 2], [0.5, 0.5])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalise_columns_zeroes_negligible_responsibilities_exactly(dtype):
+    """Responsibilities below sqrt(tiny) of the dtype are exact zeros; the rest match a
+    plain softmax computed in float64."""
+    rng = np.random.default_rng(12)
+    log_prob = rng.uniform(-2000.0, 0.0, (5, 300))
+    log_prob[:, :3] = [[0.0], [-1.0], [-np.inf], [-900.0], [-30.0]]
+    log_prob = log_prob.astype(dtype).astype(np.float64)  # the inputs the kernel sees
+    expected = np.exp(log_prob - log_prob.max(axis=0))
+    expected /= expected.sum(axis=0)
+    threshold = np.sqrt(np.finfo(dtype).tiny)
+    result = log_prob.astype(dtype)
+    normalise_columns(result)
+    negligible = expected < threshold * 0.5
+    assert np.all(result[negligible] == 0.0)
+    kept = expected > threshold * 2.0
+    np.testing.assert_allclose(result[kept], expected[kept], rtol=64 * np.finfo(dtype).eps)  # |log| <= 44 when kept
+    assert np.all(np.isfinite(result))
+
+
 def test_empty_component_weight_gives_zero_statistics():
     rng = np.random.default_rng(4)
     params, scatter = random_params("full", 2, 3, rng)
