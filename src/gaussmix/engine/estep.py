@@ -75,17 +75,10 @@ def normalise_columns(log_prob: np.ndarray, column_weights: np.ndarray | None = 
     # Responsibilities below sqrt(tiny) (1e-19 in float32, 1e-154 in float64) cannot change
     # any sum; making them exact zeros keeps subnormal numbers, which the CPU handles
     # a hundred times slower, out of the exponential and every product that follows.
-    # They are clamped to the threshold before the exponential and zeroed after it: an
-    # exponential that underflows to zero (of -inf included) takes NumPy's slow scalar
-    # path in float64, several times slower than the vectorised one.
     negligible = _negligible_log(log_prob.dtype)
-    small = log_prob < negligible
-    if small.any():
-        np.maximum(log_prob, negligible, out=log_prob)
-        np.exp(log_prob, out=log_prob)
-        np.putmask(log_prob, small, 0.0)
-    else:
-        np.exp(log_prob, out=log_prob)
+    if log_prob.min(initial=0.0) < negligible:
+        np.putmask(log_prob, log_prob < negligible, -np.inf)
+    np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.reciprocal(total)
