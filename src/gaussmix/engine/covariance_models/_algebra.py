@@ -44,13 +44,6 @@ def diagonal_objective(variances: np.ndarray, scatter: np.ndarray, counts: np.nd
     return float(np.sum(counts[:, np.newaxis] * np.log(variances) + scatter / variances))
 
 
-def full_objective(covariances: np.ndarray, scatter: np.ndarray, counts: np.ndarray) -> float:
-    """``f`` for full covariances (K, d, d) and full scatter (K, d, d)."""
-    _, log_det = np.linalg.slogdet(covariances)
-    traces = np.trace(np.linalg.solve(covariances, scatter), axis1=1, axis2=2)
-    return float(np.sum(counts * log_det + traces))
-
-
 def from_eigen(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``V diag(values) V^T``; ``vectors`` (..., d, d), ``values`` (..., d)."""
     return (vectors * values[..., np.newaxis, :]) @ np.swapaxes(vectors, -1, -2)
