@@ -16,14 +16,25 @@ statistics as the scatter of the columns of a square-root factor (``C = B B^T``)
 every `Scatter` (full or diagonal) accumulates exactly what its covariance models need
 and all the M-steps work unchanged.
 
-The E-step works in precision form (`masked_conditionals`): one matrix product of the
-rows with each component's precision, then, for rows batched by their number of missing
-values, the inverse of the small missing-by-missing block of the precision. There is no
-Python loop over missingness patterns, and the cost grows with the number of missing
-values per row, not with the number of patterns. Diagonal covariances need no
-factorisation at all (`diagonal_conditionals`). Complete rows take the ordinary kernel
-(`gaussmix.engine.estep.chunk_statistics`). `pattern_conditionals` (one pattern at a
-time, with the conditional covariance factors) serves multiple imputation.
+Complete rows take the ordinary kernel (`gaussmix.engine.estep.chunk_statistics`).
+Incomplete rows come in blocks of at most `gaussmix.engine.data.default_chunk_rows`
+rows and take one of two kernels, neither with a Python loop over rows or patterns:
+
+- general covariances, in precision form (`_precision_terms`): the rows of a block are
+  sorted by missingness pattern and the patterns grouped by their number of missing
+  values (`_pattern_groups`, at most d groups). Then one batched matrix product of the
+  rows with every component's precision; per *pattern* and component, the inverse and
+  log-determinant of the small missing-by-missing block of the precision (all patterns
+  of a group at once, `_spd_inverse_and_log_det`); per row, that small inverse applied
+  to the row's missing coordinates. A pattern's conditional covariance enters the
+  statistics once, weighted by the summed responsibilities of its rows;
+- diagonal covariances (`_diagonal_terms`): the coordinates are independent, so a
+  missing value just drops its terms. With a 0/1 mask of the observed values folded
+  into the rows, the log-densities of all components are one matrix product and the
+  expected statistics another, as for complete data.
+
+`pattern_conditionals` (one pattern at a time, with the conditional covariance
+factors) serves multiple imputation.
 
 Rows with nothing observed carry no information and are skipped by the E-step (they add
 nothing to `Stats`, not even weight); inference gives them density 1 (log-density 0) and
@@ -40,9 +51,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .estep import chunk_statistics, logsumexp_rows, statistics_from_responsibilities
+from ._precision import amplification_limit
+from .data import default_chunk_rows
+from .estep import (
+    chunk_statistics,
+    logsumexp_rows,
+    normalise_columns,
+    reference_point,
+    statistics_from_responsibilities,
+)
 from .params import MixtureParams
-from .scatter import Scatter
+from .scatter import DIAGONAL_SCATTER, Scatter
 from .stats import Stats
 
 __all__ = [
@@ -51,10 +70,6 @@ __all__ = [
     "missingness_patterns",
     "PatternConditionals",
     "pattern_conditionals",
-    "MaskedConditionals",
-    "masked_conditionals",
-    "DiagonalConditionals",
-    "diagonal_conditionals",
     "observed_weighted_log_prob",
     "incomplete_statistics",
     "conditional_expectation",
@@ -82,8 +97,12 @@ def missingness_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pattern_of_row : ndarray of int, shape (n_samples,)
         Index into ``patterns`` of each row.
     """
-    observed = ~np.isnan(X)
-    n_features = X.shape[1]
+    return _observed_patterns(~np.isnan(X))
+
+
+def _observed_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`missingness_patterns` of a boolean mask of observed values."""
+    n_features = observed.shape[1]
     packed = np.packbits(observed, axis=1, bitorder="little")
     padding = (-packed.shape[1]) % 8
     if padding:
@@ -97,6 +116,640 @@ def missingness_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         )
     patterns = observed[first_row][:, :n_features]
     return patterns, pattern_of_row.ravel()
+
+
+@dataclass(frozen=True)
+class _PatternGroup:
+    """The rows ``start:stop`` of a block sorted by pattern: all patterns with ``m`` missing.
+
+    Attributes
+    ----------
+    start, stop : int
+        The group's rows in the sorted block.
+    missing : ndarray of int, shape (n_patterns, m)
+        The missing coordinates of each pattern of the group, increasing.
+    pattern_of_row : ndarray of int, shape (stop - start,)
+        Index into ``missing`` of each row (non-decreasing: rows are sorted by pattern).
+    pattern_starts : ndarray of int, shape (n_patterns,)
+        First row of each pattern, counted from ``start``.
+    """
+
+    start: int
+    stop: int
+    missing: np.ndarray
+    pattern_of_row: np.ndarray
+    pattern_starts: np.ndarray
+
+    @property
+    def rows(self) -> slice:
+        """The group's rows in the sorted block."""
+        return slice(self.start, self.stop)
+
+    @property
+    def row_missing(self) -> np.ndarray:
+        """The missing coordinates of each row, shape (stop - start, m)."""
+        return self.missing[self.pattern_of_row]
+
+
+def _pattern_groups(missing: np.ndarray) -> tuple[np.ndarray, list[_PatternGroup]]:
+    """An order of the rows that sorts them by pattern, and the groups of that order.
+
+    Parameters
+    ----------
+    missing : ndarray of bool, shape (n_rows, n_features)
+        Every row has at least one missing and one observed value.
+
+    Returns
+    -------
+    order : ndarray of int, shape (n_rows,)
+        ``missing[order]`` has its rows sorted by number of missing values, then by
+        pattern.
+    groups : list of _PatternGroup
+        One per number of missing values present, in increasing order.
+    """
+    patterns, pattern_of_row = _observed_patterns(~missing)
+    n_missing = patterns.shape[1] - patterns.sum(axis=1)
+    pattern_order = np.argsort(n_missing, kind="stable")
+    rank = np.empty_like(pattern_order)
+    rank[pattern_order] = np.arange(pattern_order.size)
+    row_rank = rank[pattern_of_row]
+    order = np.argsort(row_rank, kind="stable")
+    sorted_rank = row_rank[order]
+    sorted_n_missing = n_missing[pattern_order]
+    sorted_missing = ~patterns[pattern_order]
+    pattern_starts = np.searchsorted(sorted_rank, np.arange(pattern_order.size + 1))
+    group_bounds = np.flatnonzero(np.diff(sorted_n_missing, prepend=-1, append=-1))
+    groups = []
+    for first, last in zip(group_bounds[:-1], group_bounds[1:], strict=True):
+        m = int(sorted_n_missing[first])
+        start, stop = int(pattern_starts[first]), int(pattern_starts[last])
+        groups.append(
+            _PatternGroup(
+                start=start,
+                stop=stop,
+                missing=np.nonzero(sorted_missing[first:last])[1].reshape(last - first, m),
+                pattern_of_row=sorted_rank[start:stop] - first,
+                pattern_starts=pattern_starts[first:last] - start,
+            )
+        )
+    return order, groups
+
+
+def _spd_inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses and log-determinants of a stack of small SPD matrices (..., m, m).
+
+    Closed forms for 1 x 1 and 2 x 2 blocks; otherwise Gauss-Jordan elimination
+    vectorised over the whole stack (m steps of a few array operations each). No
+    pivoting is needed: the pivots of a symmetric positive definite matrix are its
+    leading Schur complements, all positive, and their logs sum to the log-determinant.
+    For thousands of tiny matrices this is far cheaper than one LAPACK call per matrix.
+    """
+    size = blocks.shape[-1]
+    if size == 1:
+        return 1.0 / blocks, np.log(blocks[..., 0, 0])
+    if size == 2:
+        a, b, c = blocks[..., 0, 0], blocks[..., 0, 1], blocks[..., 1, 1]
+        determinant = a * c - b * b
+        inverse = np.empty_like(blocks)
+        inverse[..., 0, 0] = c / determinant
+        inverse[..., 1, 1] = a / determinant
+        inverse[..., 0, 1] = inverse[..., 1, 0] = -b / determinant
+        return inverse, np.log(determinant)
+    # (m, m, ...) layout: each step works on contiguous stretches of the stack.
+    work = np.moveaxis(blocks, (-2, -1), (0, 1)).copy()
+    log_det = np.zeros(blocks.shape[:-2])
+    for j in range(size):
+        pivot = work[j, j].copy()
+        log_det += np.log(pivot)
+        work[j, j] = 1.0
+        work[j] /= pivot
+        factors = work[:, j].copy()
+        factors[j] = 0.0
+        work[:j, j] = 0.0
+        work[j + 1 :, j] = 0.0
+        work -= factors[:, np.newaxis] * work[j]
+    return np.moveaxis(work, (0, 1), (-2, -1)), log_det
+
+
+@dataclass(frozen=True)
+class _PrecisionTerms:
+    """What every component says about a block of rows sorted by pattern (general case).
+
+    Attributes
+    ----------
+    log_prob : ndarray of shape (n_components, n_rows)
+        ``log pi_k + log N(x_o | mu_ko, Sigma_koo)``.
+    differences : ndarray of shape (n_components, n_rows, n_features)
+        Completed row minus mean, ``xhat - mu_k`` (the missing coordinates hold the
+        conditional expectation), or None if conditionals were not asked for.
+    means : ndarray of shape (n_components, n_features)
+    groups : list of _PatternGroup
+    inverses : list of ndarray
+        Per group, the conditional covariances of its patterns,
+        ``P_mm^-1`` of shape (n_components, n_patterns, m, m).
+    """
+
+    log_prob: np.ndarray
+    differences: np.ndarray | None
+    means: np.ndarray
+    groups: list
+    inverses: list
+
+    def moments(self, weighted_resp: np.ndarray, scatter: Scatter):
+        """First and second moments about the means, from ``w r`` of shape (K, n)."""
+        differences = self.differences
+        n_components, _, n_features = differences.shape
+        first = np.matmul(weighted_resp[:, np.newaxis, :], differences)[:, 0, :]
+        roots = _covariance_root_rows(self._pooled_conditional_covariances(weighted_resp))
+        ones = np.ones(n_features)
+        second = scatter.zeros(n_components, n_features)
+        for k in range(n_components):
+            second[k] = scatter.accumulate(differences[k], weighted_resp[k])
+            second[k] += scatter.accumulate(roots[k], ones)
+        return first, second
+
+    def _pooled_conditional_covariances(self, weighted_resp: np.ndarray) -> np.ndarray:
+        """``sum_n w r_nk C_nk`` (embedded in d x d): one term per pattern and component."""
+        n_components, _, n_features = self.differences.shape
+        size = n_features * n_features
+        pooled = np.zeros(n_components * size)
+        component_offsets = (np.arange(n_components) * size)[:, np.newaxis, np.newaxis, np.newaxis]
+        for group, inverse in zip(self.groups, self.inverses, strict=True):
+            pattern_weights = np.add.reduceat(
+                weighted_resp[:, group.rows], group.pattern_starts, axis=1
+            )
+            missing = group.missing
+            flat = (
+                component_offsets
+                + missing[:, :, np.newaxis] * n_features
+                + missing[:, np.newaxis, :]
+            )
+            pooled += np.bincount(
+                np.broadcast_to(flat, inverse.shape).ravel(),
+                weights=(pattern_weights[:, :, np.newaxis, np.newaxis] * inverse).ravel(),
+                minlength=n_components * size,
+            )
+        pooled = pooled.reshape(n_components, n_features, n_features)
+        return 0.5 * (pooled + np.swapaxes(pooled, 1, 2))
+
+    def expectation(self, resp: np.ndarray) -> np.ndarray:
+        """``sum_k r_nk xhat_nk`` for responsibilities of shape (K, n): shape (n, d)."""
+        return np.einsum("kn,knd->nd", resp, self.differences) + resp.T @ self.means
+
+
+def _precision_terms(
+    X: np.ndarray,
+    missing: np.ndarray,
+    groups: list,
+    params: MixtureParams,
+    conditionals: bool,
+) -> _PrecisionTerms:
+    """Marginal log-densities and conditional moments of rows sorted by pattern.
+
+    With the precision ``P = Sigma^-1`` of a component and ``u = P (x - mu)`` (the
+    missing entries of ``x - mu`` set to 0), for a row with missing coordinates ``m``:
+
+    - ``(x_o - mu_o)^T Sigma_oo^-1 (x_o - mu_o) = (x - mu)^T u - u_m^T P_mm^-1 u_m``,
+    - ``log det Sigma_oo = log det Sigma + log det P_mm``,
+    - the conditional mean of the missing values is ``mu_m - P_mm^-1 u_m`` and their
+      conditional covariance ``P_mm^-1``.
+
+    ``P_mm^-1`` depends on the pattern only: it is computed once per pattern and
+    component, for all patterns with the same number of missing values at once.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), float64
+        Rows sorted as ``groups`` says, NaN where missing.
+    missing : ndarray of bool, shape (n_rows, n_features)
+    groups : list of _PatternGroup
+        From `_pattern_groups`; they cover all rows.
+    params : MixtureParams
+    conditionals : bool
+        Whether to complete the rows (``differences``) and keep the inverses.
+
+    Returns
+    -------
+    _PrecisionTerms
+    """
+    n_components, n_features = params.means.shape
+    means = np.asarray(params.means, dtype=np.float64)
+    factors = params.covariance.dense_precisions_cholesky(n_components, n_features)
+    factors = np.asarray(factors, dtype=np.float64)
+    precisions = factors @ np.swapaxes(factors, 1, 2)
+    log_det_covariances = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
+    differences = X - means[:, np.newaxis, :]
+    np.copyto(differences, 0.0, where=missing)
+    # Row-major: the rows of `projected` are u^T = (x - mu)^T P (P is symmetric).
+    projected = np.matmul(differences, precisions)
+    squared = np.einsum("knd,knd->kn", differences, projected)
+    log_det = np.empty_like(squared)
+    inverses = []
+    for group in groups:
+        n_missing = group.missing.shape[1]
+        inverse, block_log_det = _spd_inverse_and_log_det(
+            precisions[:, group.missing[:, :, np.newaxis], group.missing[:, np.newaxis, :]]
+        )
+        columns = group.row_missing[np.newaxis]
+        projected_missing = np.take_along_axis(projected[:, group.rows], columns, axis=2)
+        shift = np.einsum("knij,knj->kni", inverse[:, group.pattern_of_row], projected_missing)
+        squared[:, group.rows] -= np.einsum("kni,kni->kn", projected_missing, shift)
+        constant = log_det_covariances + (n_features - n_missing) * _LOG_2PI
+        log_det[:, group.rows] = constant[:, np.newaxis] + block_log_det[:, group.pattern_of_row]
+        if conditionals:
+            np.put_along_axis(differences[:, group.rows], columns, -shift, axis=2)
+            inverses.append(inverse)
+    log_prob = _log_weights(params)[:, np.newaxis] - 0.5 * (log_det + squared)
+    return _PrecisionTerms(log_prob, differences if conditionals else None, means, groups, inverses)
+
+
+@dataclass(frozen=True)
+class _DiagonalTerms:
+    """What every component says about a block of rows, for diagonal covariances.
+
+    Within a component the coordinates are independent: the marginal density is the
+    product over the observed coordinates, a missing value's conditional mean is
+    ``mu_kj`` and its conditional variance ``sigma_kj^2``. With the rows centred at a
+    reference point ``r`` (missing entries 0) and a 0/1 mask ``o`` of observed values,
+    ``features = [o (x - r)^2, o (x - r), o]`` serves both the log-densities (one
+    product with per-component coefficients) and the statistics (one product with the
+    weighted responsibilities), as the complete-data kernels expand squares about ``r``.
+
+    Attributes
+    ----------
+    log_prob : ndarray of shape (n_components, n_rows)
+    features : ndarray of shape (n_rows, 3 * n_features)
+    offsets : ndarray of shape (n_components, n_features)
+        Means minus the reference point.
+    variances : ndarray of shape (n_components, n_features)
+    means : ndarray of shape (n_components, n_features)
+    missing : ndarray of bool, shape (n_rows, n_features)
+    """
+
+    log_prob: np.ndarray
+    features: np.ndarray
+    offsets: np.ndarray
+    variances: np.ndarray
+    means: np.ndarray
+    missing: np.ndarray
+
+    def _split_features(self):
+        n_features = self.offsets.shape[1]
+        features = self.features
+        return (
+            features[:, :n_features],
+            features[:, n_features : 2 * n_features],
+            features[:, 2 * n_features :],
+        )
+
+    def moments(self, weighted_resp: np.ndarray, scatter: Scatter):
+        """First and second moments about the means, from ``w r`` of shape (K, n)."""
+        if scatter.name != DIAGONAL_SCATTER.name:
+            return self._moments_by_component(weighted_resp, scatter)
+        n_features = self.offsets.shape[1]
+        offsets = self.offsets
+        counts = weighted_resp.sum(axis=1)
+        sums = weighted_resp @ self.features
+        squares = sums[:, :n_features]
+        linear = sums[:, n_features : 2 * n_features]
+        observed_counts = sums[:, 2 * n_features :]
+        first = linear - observed_counts * offsets
+        observed_second = squares - offsets * (2.0 * linear - observed_counts * offsets)
+        # The expansion about r subtracts terms of size N (mu - r)^2: components where
+        # that amplifies rounding too much are summed exactly (as the complete kernels do).
+        shifted = observed_counts * offsets**2
+        limit = amplification_limit(np.float64)
+        _, centred, observed = self._split_features()
+        for k in np.flatnonzero((shifted > limit * np.maximum(observed_second, 0.0)).any(axis=1)):
+            exact = centred - observed * offsets[k]
+            observed_second[k] = weighted_resp[k] @ (exact * exact)
+        second = observed_second + self.variances * (counts[:, np.newaxis] - observed_counts)
+        return first, second
+
+    def _moments_by_component(self, weighted_resp: np.ndarray, scatter: Scatter):
+        """Moments for a scatter that needs more than the diagonal (one pass per component)."""
+        n_components, n_features = self.offsets.shape
+        _, centred, observed = self._split_features()
+        missing_weight = weighted_resp @ self.missing
+        first = np.empty((n_components, n_features))
+        second = scatter.zeros(n_components, n_features)
+        for k in range(n_components):
+            differences = centred - observed * self.offsets[k]
+            first[k] = weighted_resp[k] @ differences
+            variance_roots = np.diag(np.sqrt(missing_weight[k] * self.variances[k]))
+            second[k] = scatter.accumulate(differences, weighted_resp[k])
+            second[k] += scatter.accumulate(variance_roots, np.ones(n_features))
+        return first, second
+
+    def expectation(self, resp: np.ndarray) -> np.ndarray:
+        """``sum_k r_nk xhat_nk`` on the missing coordinates (elsewhere unspecified).
+
+        ``resp`` has shape (K, n); the result (n, d).
+        """
+        return resp.T @ self.means
+
+
+def _diagonal_terms(
+    X: np.ndarray, missing: np.ndarray, params: MixtureParams, variances: np.ndarray
+) -> _DiagonalTerms:
+    """Marginal log-densities of rows with any patterns when every covariance is diagonal.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), float64
+        Rows with NaN where values are missing.
+    missing : ndarray of bool, shape (n_rows, n_features)
+    params : MixtureParams
+    variances : ndarray of shape (n_components, n_features)
+        The diagonals of the component covariances.
+
+    Returns
+    -------
+    _DiagonalTerms
+    """
+    n_features = X.shape[1]
+    means = np.asarray(params.means, dtype=np.float64)
+    reference = reference_point(means)
+    offsets = means - reference
+    features = np.empty((X.shape[0], 3 * n_features))
+    squares = features[:, :n_features]
+    centred = features[:, n_features : 2 * n_features]
+    observed = features[:, 2 * n_features :]
+    np.subtract(X, reference, out=centred)
+    np.copyto(centred, 0.0, where=missing)
+    np.multiply(centred, centred, out=squares)
+    np.logical_not(missing, out=observed, casting="unsafe")
+    precisions = 1.0 / variances
+    log_terms = _LOG_2PI + np.log(variances)
+    coefficients = np.concatenate(
+        [-0.5 * precisions, precisions * offsets, -0.5 * (precisions * offsets**2 + log_terms)],
+        axis=1,
+    )
+    log_weights = _log_weights(params)
+    log_prob = coefficients @ features.T
+    log_prob += log_weights[:, np.newaxis]
+    # Components far from r (relative to their widths) lose digits in the expansion:
+    # evaluate them exactly, as the complete-data kernel does.
+    far = (precisions * offsets**2).sum(axis=1) > amplification_limit(np.float64)
+    for k in np.flatnonzero(far):
+        exact = centred - observed * offsets[k]
+        log_prob[k] = log_weights[k] - 0.5 * (
+            (exact * exact) @ precisions[k] + observed @ log_terms[k]
+        )
+    return _DiagonalTerms(log_prob, features, offsets, variances, means, missing)
+
+
+def _diagonal_variances(dense: np.ndarray) -> np.ndarray | None:
+    """The variances if every covariance in ``dense`` is diagonal, else None."""
+    variances = np.diagonal(dense, axis1=1, axis2=2)
+    off_diagonal = dense - variances[:, :, np.newaxis] * np.eye(dense.shape[1])
+    return variances.copy() if not off_diagonal.any() else None
+
+
+def _incomplete_blocks(X, missing, rows, params, *, conditionals=True):
+    """``(rows, terms)`` over bounded blocks of ``rows`` (incomplete, not empty).
+
+    Diagonal covariances take `_diagonal_terms`; otherwise each block's rows are
+    sorted by pattern (the yielded ``rows`` are in that order) for `_precision_terms`.
+    """
+    n_components, n_features = params.means.shape
+    variances = _diagonal_variances(params.covariance.dense_covariances(n_components, n_features))
+    block_rows = default_chunk_rows(n_features, n_components)
+    for start in range(0, rows.size, block_rows):
+        block = rows[start : start + block_rows]
+        if variances is not None:
+            rows_X = np.asarray(X[block], dtype=np.float64)
+            yield block, _diagonal_terms(rows_X, missing[block], params, variances)
+            continue
+        order, groups = _pattern_groups(missing[block])
+        block = block[order]
+        rows_X = np.asarray(X[block], dtype=np.float64)
+        yield block, _precision_terms(rows_X, missing[block], groups, params, conditionals)
+
+
+def _log_weights(params: MixtureParams) -> np.ndarray:
+    """``log pi_k`` (``-inf`` for an empty component, without a warning)."""
+    weights = np.asarray(params.weights, dtype=np.float64)
+    return np.log(np.where(weights > 0, weights, 1.0)) + np.where(weights > 0, 0.0, -np.inf)
+
+
+def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` for rows that may hold NaN.
+
+    Complete rows get the ordinary ``params.weighted_log_prob``; a row with nothing
+    observed gets ``log pi_k`` (the empty marginal has density 1).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : MixtureParams
+
+    Returns
+    -------
+    weighted_log_prob : ndarray of shape (n_samples, n_components), X's dtype
+    """
+    missing = np.isnan(X)
+    if not missing.any():
+        return MixtureParams.weighted_log_prob(params, X)
+    result = np.empty((X.shape[0], params.n_components))
+    n_missing = missing.sum(axis=1)
+    complete = n_missing == 0
+    if complete.any():
+        result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
+    result[n_missing == X.shape[1]] = _log_weights(params)
+    informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
+    for rows, terms in _incomplete_blocks(X, missing, informative, params, conditionals=False):
+        result[rows] = terms.log_prob.T
+    return result.astype(X.dtype, copy=False)
+
+
+@dataclass(frozen=True, eq=False)
+class ObservedDataParams(MixtureParams):
+    """`MixtureParams` whose densities marginalise NaN coordinates out.
+
+    Anything that reads densities through ``weighted_log_prob`` (``score_samples``,
+    ``predict_proba``, ``predict``, `gaussmix.engine.estep.log_responsibilities`) then
+    uses the exact marginal density of each row's observed coordinates.
+    """
+
+    @classmethod
+    def of(cls, params: MixtureParams) -> ObservedDataParams:
+        """The same mixture, read with missing values marginalised out."""
+        return cls(params.weights, params.means, params.covariance)
+
+    def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``log pi_k + log N(x_o | mu_ko, Sigma_koo)``, shape (n_samples, n_components)."""
+        return observed_weighted_log_prob(X, self)
+
+
+def _responsibilities(weighted_log_prob: np.ndarray, labels: np.ndarray | None):
+    """Responsibilities and per-row log-likelihood terms, labelled rows one-hot."""
+    log_density = logsumexp_rows(weighted_log_prob)
+    resp = np.exp(weighted_log_prob - log_density[:, np.newaxis])
+    if labels is not None:
+        labelled = np.flatnonzero(labels != UNLABELLED)
+        resp[labelled] = 0.0
+        resp[labelled, labels[labelled]] = 1.0
+        log_density[labelled] = weighted_log_prob[labelled, labels[labelled]]
+    return resp, log_density
+
+
+def _weighted_responsibilities(log_prob, weights, labels):
+    """``w r`` in place of ``log_prob`` (K, n), and each row's log-likelihood term.
+
+    Labelled rows get one-hot responsibilities and the joint log-density of the row
+    and its label.
+    """
+    labelled = np.flatnonzero(labels != UNLABELLED) if labels is not None else None
+    if labelled is not None:
+        joint = log_prob[labels[labelled], labelled]
+    log_density = normalise_columns(log_prob, weights)
+    if labelled is not None:
+        log_prob[:, labelled] = 0.0
+        log_prob[labels[labelled], labelled] = weights[labelled]
+        log_density[labelled] = joint
+    return log_prob, log_density
+
+
+def _complete_rows_statistics(X, w, params, scatter, labels) -> Stats:
+    """Statistics of complete rows by the ordinary kernels."""
+    if labels is None or not np.any(labels != UNLABELLED):
+        return chunk_statistics(X, w, params, scatter)
+    weighted = params.weighted_log_prob(X).astype(np.float64)
+    resp, log_density = _responsibilities(weighted, labels)
+    return statistics_from_responsibilities(
+        X,
+        w,
+        resp,
+        np.asarray(params.means, dtype=np.float64),
+        scatter,
+        log_likelihood=float(w.astype(np.float64) @ log_density),
+    )
+
+
+def _empty_statistics(params: MixtureParams, scatter: Scatter) -> Stats:
+    n_components, n_features = params.means.shape
+    return Stats(
+        counts=np.zeros(n_components),
+        first=np.zeros((n_components, n_features)),
+        second=scatter.zeros(n_components, n_features),
+        shift=np.asarray(params.means, dtype=np.float64),
+        log_likelihood=0.0,
+        total_weight=0.0,
+    )
+
+
+def incomplete_statistics(
+    X: np.ndarray,
+    sample_weight: np.ndarray,
+    params: MixtureParams,
+    scatter: Scatter,
+    labels: np.ndarray | None = None,
+) -> Stats:
+    """E-step on one chunk whose rows may hold NaN: expected sufficient statistics.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows, NaN where a value is missing (at random).
+    sample_weight : ndarray of shape (n_samples,)
+    params : MixtureParams
+        Parameters of the E-step; their means are the shift of the result.
+    scatter : Scatter
+        Which second moments to accumulate.
+    labels : ndarray of int, shape (n_samples,), optional
+        Component of each row, `UNLABELLED` (-1) where unknown: labelled rows keep
+        one-hot responsibilities.
+
+    Returns
+    -------
+    Stats
+        ``log_likelihood`` is the observed-data log-likelihood (plus the log-probability
+        of the labels of labelled rows); rows with nothing observed are left out.
+    """
+    sample_weight = np.asarray(sample_weight)
+    missing = np.isnan(X)
+    n_missing = missing.sum(axis=1)
+    complete = n_missing == 0
+    stats = _empty_statistics(params, scatter)
+    if complete.any():
+        stats = stats + _complete_rows_statistics(
+            X[complete],
+            sample_weight[complete],
+            params,
+            scatter,
+            None if labels is None else labels[complete],
+        )
+    informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
+    for rows, terms in _incomplete_blocks(X, missing, informative, params):
+        weights = sample_weight[rows].astype(np.float64)
+        weighted_resp, log_density = _weighted_responsibilities(
+            terms.log_prob, weights, None if labels is None else labels[rows]
+        )
+        first, second = terms.moments(weighted_resp, scatter)
+        stats = stats + Stats(
+            weighted_resp.sum(axis=1),
+            first,
+            second,
+            stats.shift,
+            float(weights @ log_density),
+            float(weights.sum()),
+        )
+    return stats
+
+
+def _rows_by_pattern(X: np.ndarray):
+    """``(rows, observed)`` for each pattern of the incomplete rows."""
+    incomplete = np.flatnonzero(np.isnan(X).any(axis=1))
+    if incomplete.size == 0:
+        return
+    patterns, pattern_of_row = missingness_patterns(X[incomplete])
+    for index, observed in enumerate(patterns):
+        yield incomplete[pattern_of_row == index], observed
+
+
+def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``E[x_m | x_o]`` under the mixture, filled into a copy of ``X``.
+
+    Each missing value becomes ``sum_k p(k | x_o) xhat_km``. Rows with nothing observed
+    get the mixture mean.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : MixtureParams
+
+    Returns
+    -------
+    X_imputed : ndarray of shape (n_samples, n_features), float64, no NaN
+    """
+    imputed = np.array(X, dtype=np.float64)
+    missing = np.isnan(imputed)
+    n_missing = missing.sum(axis=1)
+    imputed[n_missing == X.shape[1]] = params.weights @ params.means
+    informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
+    for rows, terms in _incomplete_blocks(imputed, missing, informative, params):
+        resp = terms.log_prob
+        normalise_columns(resp)
+        imputed[rows] = np.where(missing[rows], terms.expectation(resp), imputed[rows])
+    return imputed
+
+
+def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
+    """Rows ``b_j`` with ``sum_j b_j b_j^T == C`` for each symmetric PSD matrix ``C``.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (..., m, m)
+
+    Returns
+    -------
+    roots : ndarray of shape (..., m, m)
+        ``roots[..., j, :]`` is ``b_j``.
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh(covariances)
+    scaled = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[..., np.newaxis, :]
+    return np.swapaxes(scaled, -1, -2)
 
 
 @dataclass(frozen=True)
@@ -119,258 +772,6 @@ class PatternConditionals:
     weighted_log_prob: np.ndarray
     completed: np.ndarray
     factors: np.ndarray
-
-    def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
-        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_k`` (embedded)."""
-        return self.factors[component] * np.sqrt(weighted_resp.sum())
-
-
-@dataclass(frozen=True)
-class MaskedConditionals:
-    """What every component says about rows of any missingness patterns, in precision form.
-
-    With the precision ``P = Sigma^-1`` of a component and a row's missing coordinates
-    ``m`` (``u = P (x - mu)`` with the missing entries of ``x - mu`` set to 0):
-
-    - ``(x_o - mu_o)^T Sigma_oo^-1 (x_o - mu_o) = (x - mu)^T u - u_m^T P_mm^-1 u_m``,
-    - ``log det Sigma_oo = log det Sigma + log det P_mm``,
-    - the conditional mean of the missing values is ``mu_m - P_mm^-1 u_m`` and their
-      conditional covariance ``P_mm^-1``.
-
-    So each row needs one matrix product with ``P`` (a GEMM over all rows) and the
-    inverse of its small ``P_mm`` block. Rows are batched by their *number* of missing
-    values (at most d groups, whatever the patterns), so the cost does not depend on how
-    many distinct patterns there are, and grows with the number of missing values per
-    row rather than with d^3.
-
-    Attributes
-    ----------
-    weighted_log_prob : ndarray of shape (n_rows, n_components)
-    completed : ndarray of shape (n_components, n_rows, n_features)
-    conditional_blocks : list of list of (rows, missing, covariances)
-        For each component, per group of rows with the same number of missing values:
-        the rows, their missing coordinates (n_group, m) and their conditional
-        covariances ``P_mm^-1`` (n_group, m, m).
-    n_features : int
-    """
-
-    weighted_log_prob: np.ndarray
-    completed: np.ndarray
-    conditional_blocks: list
-    n_features: int
-
-    def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
-        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk`` (embedded)."""
-        d = self.n_features
-        pooled = np.zeros(d * d)
-        for rows, missing, covariances in self.conditional_blocks[component]:
-            flat = missing[:, :, np.newaxis] * d + missing[:, np.newaxis, :]
-            weighted = weighted_resp[rows][:, np.newaxis, np.newaxis] * covariances
-            pooled += np.bincount(flat.ravel(), weights=weighted.ravel(), minlength=d * d)
-        pooled = pooled.reshape(d, d)
-        return _covariance_root_rows(0.5 * (pooled + pooled.T))
-
-
-def _inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverses and log-determinants of a stack of small SPD matrices (n, m, m).
-
-    Closed forms for 1 x 1 and 2 x 2 blocks (the common case when few values are
-    missing), where LAPACK's per-matrix overhead would dominate; LAPACK otherwise.
-    """
-    size = blocks.shape[-1]
-    if size == 1:
-        return 1.0 / blocks, np.log(blocks[:, 0, 0])
-    if size == 2:
-        a, b, c = blocks[:, 0, 0], blocks[:, 0, 1], blocks[:, 1, 1]
-        determinant = a * c - b * b
-        inverse = np.stack([np.stack([c, -b], axis=1), np.stack([-b, a], axis=1)], axis=1)
-        return inverse / determinant[:, np.newaxis, np.newaxis], np.log(determinant)
-    return np.linalg.inv(blocks), np.linalg.slogdet(blocks)[1]
-
-
-def masked_conditionals(
-    X: np.ndarray,
-    params: MixtureParams,
-    dense_covariances: np.ndarray | None = None,
-    *,
-    conditionals: bool = True,
-) -> MaskedConditionals:
-    """Marginal log-densities and conditional moments of rows with any patterns.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_rows, n_features)
-        Rows with NaN where values are missing; each row has at least one value.
-    params : MixtureParams
-    dense_covariances : ndarray, optional
-        Unused (the precision form reads the precision factors); kept so that every
-        kernel takes the same arguments.
-    conditionals : bool, default=True
-        Whether to compute ``completed`` and ``conditional_blocks`` (else None).
-
-    Returns
-    -------
-    MaskedConditionals
-    """
-    n_components, n_features = params.means.shape
-    X = np.asarray(X, dtype=np.float64)
-    missing = np.isnan(X)
-    observed = ~missing
-    n_missing = missing.sum(axis=1)
-    groups = []
-    for m in np.unique(n_missing[n_missing > 0]):
-        rows = np.flatnonzero(n_missing == m)
-        groups.append((rows, np.nonzero(missing[rows])[1].reshape(rows.size, m)))
-    factors = params.covariance.dense_precisions_cholesky(n_components, n_features)
-    precisions = factors @ np.swapaxes(factors, 1, 2)
-    log_det_covariances = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
-    log_weights = _log_weights(params)
-    n_observed = observed.sum(axis=1)
-    weighted_log_prob = np.empty((X.shape[0], n_components))
-    completed = np.empty((n_components, *X.shape)) if conditionals else None
-    blocks = [[] for _ in range(n_components)] if conditionals else None
-    for k in range(n_components):
-        mean = np.asarray(params.means[k], dtype=np.float64)
-        differences = np.where(observed, X - mean, 0.0)
-        projected = differences @ precisions[k]
-        squared_distances = np.einsum("nd,nd->n", differences, projected)
-        log_det = np.full(X.shape[0], log_det_covariances[k])
-        if conditionals:
-            completed[k] = np.where(observed, X, 0.0)
-        for rows, miss in groups:
-            block = precisions[k][miss[:, :, np.newaxis], miss[:, np.newaxis, :]]
-            inverse, block_log_det = _inverse_and_log_det(block)
-            projected_missing = np.take_along_axis(projected[rows], miss, axis=1)
-            shift = np.matmul(inverse, projected_missing[:, :, np.newaxis])[:, :, 0]
-            squared_distances[rows] -= np.einsum("nm,nm->n", projected_missing, shift)
-            log_det[rows] += block_log_det
-            if conditionals:
-                completed[k][rows[:, np.newaxis], miss] = mean[miss] - shift
-                blocks[k].append((rows, miss, inverse))
-        weighted_log_prob[:, k] = log_weights[k] - 0.5 * (
-            n_observed * _LOG_2PI + log_det + squared_distances
-        )
-    return MaskedConditionals(weighted_log_prob, completed, blocks, n_features)
-
-
-@dataclass(frozen=True)
-class DiagonalConditionals:
-    """What every component says about rows of any patterns, for diagonal covariances.
-
-    With ``Sigma_k`` diagonal the coordinates are independent within a component: the
-    marginal density is the product over the observed coordinates, a missing value's
-    conditional mean is ``mu_kj`` and its conditional variance ``sigma_kj^2``. No
-    factorisation is needed, whatever the patterns.
-
-    Attributes
-    ----------
-    weighted_log_prob : ndarray of shape (n_rows, n_components)
-    completed : ndarray of shape (n_components, n_rows, n_features)
-    missing : ndarray of bool, shape (n_rows, n_features)
-    variances : ndarray of shape (n_components, n_features)
-    """
-
-    weighted_log_prob: np.ndarray
-    completed: np.ndarray
-    missing: np.ndarray
-    variances: np.ndarray
-
-    def covariance_roots(self, component: int, weighted_resp: np.ndarray) -> np.ndarray:
-        """Rows ``b_j`` with ``sum_j b_j b_j^T = sum_n weighted_resp[n] C_nk`` (diagonal)."""
-        pooled = (weighted_resp @ self.missing) * self.variances[component]
-        return np.diag(np.sqrt(np.clip(pooled, 0.0, None)))
-
-
-def diagonal_conditionals(
-    X: np.ndarray, params: MixtureParams, variances: np.ndarray, *, conditionals: bool = True
-) -> DiagonalConditionals:
-    """Marginal log-densities and conditional moments when every covariance is diagonal.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_rows, n_features)
-        Rows with NaN where values are missing.
-    params : MixtureParams
-    variances : ndarray of shape (n_components, n_features)
-        The diagonals of the (diagonal) component covariances.
-    conditionals : bool, default=True
-        Whether to compute ``completed`` (else None).
-
-    Returns
-    -------
-    DiagonalConditionals
-    """
-    X = np.asarray(X, dtype=np.float64)
-    missing = np.isnan(X)
-    observed = (~missing).astype(np.float64)
-    means = np.asarray(params.means, dtype=np.float64)
-    log_weights = _log_weights(params)
-    precisions = 1.0 / variances
-    squared = np.empty((X.shape[0], means.shape[0]))
-    for k, mean in enumerate(means):
-        differences = np.where(missing, 0.0, X - mean)
-        squared[:, k] = (differences * differences) @ precisions[k]
-    log_terms = observed @ (_LOG_2PI + np.log(variances)).T
-    weighted_log_prob = log_weights - 0.5 * (log_terms + squared)
-    completed = None
-    if conditionals:
-        completed = np.where(missing, means[:, np.newaxis, :], X)
-    return DiagonalConditionals(weighted_log_prob, completed, missing, variances)
-
-
-def _diagonal_variances(dense: np.ndarray) -> np.ndarray | None:
-    """The variances if every covariance in ``dense`` is diagonal, else None."""
-    variances = np.diagonal(dense, axis1=1, axis2=2)
-    off_diagonal = dense - variances[:, :, np.newaxis] * np.eye(dense.shape[1])
-    return variances.copy() if not off_diagonal.any() else None
-
-
-#: Bytes of (rows, d, d) temporaries one block of incomplete rows may use.
-_MASKED_BLOCK_BYTES = 16 * 2**20
-
-
-def _row_blocks(X, incomplete, params, dense, *, conditionals=True):
-    """``(rows, terms)`` covering the incomplete rows that have an observed value.
-
-    Diagonal covariances need no factorisation (`DiagonalConditionals`); otherwise
-    the rows come in bounded blocks of `MaskedConditionals`.
-    """
-    n_components, n_features = params.means.shape
-    rows_with_data = incomplete[~np.isnan(X[incomplete]).all(axis=1)]
-    variances = _diagonal_variances(dense)
-    if variances is not None:
-        block = max(256, _MASKED_BLOCK_BYTES // (8 * (n_components + 2) * n_features))
-        for start in range(0, rows_with_data.size, block):
-            rows = rows_with_data[start : start + block]
-            yield rows, diagonal_conditionals(X[rows], params, variances, conditionals=conditionals)
-        return
-    block = max(256, _MASKED_BLOCK_BYTES // (8 * (n_components + 3) * n_features))
-    for start in range(0, rows_with_data.size, block):
-        rows = rows_with_data[start : start + block]
-        yield rows, masked_conditionals(X[rows], params, dense, conditionals=conditionals)
-
-
-def _log_weights(params: MixtureParams) -> np.ndarray:
-    """``log pi_k`` (``-inf`` for an empty component, without a warning)."""
-    weights = np.asarray(params.weights, dtype=np.float64)
-    return np.log(np.where(weights > 0, weights, 1.0)) + np.where(weights > 0, 0.0, -np.inf)
-
-
-def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
-    """Rows ``b_j`` with ``sum_j b_j b_j^T == C`` for each symmetric PSD matrix ``C``.
-
-    Parameters
-    ----------
-    covariances : ndarray of shape (..., m, m)
-
-    Returns
-    -------
-    roots : ndarray of shape (..., m, m)
-        ``roots[..., j, :]`` is ``b_j``.
-    """
-    eigenvalues, eigenvectors = np.linalg.eigh(covariances)
-    scaled = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[..., np.newaxis, :]
-    return np.swapaxes(scaled, -1, -2)
 
 
 def pattern_conditionals(
@@ -435,216 +836,6 @@ def pattern_conditionals(
     return PatternConditionals(weighted_log_prob, completed, factors)
 
 
-def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
-    """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` for rows that may hold NaN.
-
-    Complete rows get the ordinary ``params.weighted_log_prob``; a row with nothing
-    observed gets ``log pi_k`` (the empty marginal has density 1).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    params : MixtureParams
-
-    Returns
-    -------
-    weighted_log_prob : ndarray of shape (n_samples, n_components), X's dtype
-    """
-    missing = np.isnan(X)
-    if not missing.any():
-        return MixtureParams.weighted_log_prob(params, X)
-    result = np.empty((X.shape[0], params.n_components))
-    complete = ~missing.any(axis=1)
-    if complete.any():
-        result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
-    result[missing.all(axis=1)] = _log_weights(params)
-    incomplete = np.flatnonzero(~complete)
-    dense = params.covariance.dense_covariances(*params.means.shape)
-    for rows, terms in _row_blocks(X, incomplete, params, dense, conditionals=False):
-        result[rows] = terms.weighted_log_prob
-    return result.astype(X.dtype, copy=False)
-
-
-@dataclass(frozen=True, eq=False)
-class ObservedDataParams(MixtureParams):
-    """`MixtureParams` whose densities marginalise NaN coordinates out.
-
-    Anything that reads densities through ``weighted_log_prob`` (``score_samples``,
-    ``predict_proba``, ``predict``, `gaussmix.engine.estep.log_responsibilities`) then
-    uses the exact marginal density of each row's observed coordinates.
-    """
-
-    @classmethod
-    def of(cls, params: MixtureParams) -> ObservedDataParams:
-        """The same mixture, read with missing values marginalised out."""
-        return cls(params.weights, params.means, params.covariance)
-
-    def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
-        """``log pi_k + log N(x_o | mu_ko, Sigma_koo)``, shape (n_samples, n_components)."""
-        return observed_weighted_log_prob(X, self)
-
-
-def _responsibilities(weighted_log_prob: np.ndarray, labels: np.ndarray | None):
-    """Responsibilities and per-row log-likelihood terms, labelled rows one-hot."""
-    log_density = logsumexp_rows(weighted_log_prob)
-    resp = np.exp(weighted_log_prob - log_density[:, np.newaxis])
-    if labels is not None:
-        labelled = np.flatnonzero(labels != UNLABELLED)
-        resp[labelled] = 0.0
-        resp[labelled, labels[labelled]] = 1.0
-        log_density[labelled] = weighted_log_prob[labelled, labels[labelled]]
-    return resp, log_density
-
-
-def _complete_rows_statistics(X, w, params, scatter, labels) -> Stats:
-    """Statistics of complete rows by the ordinary kernels."""
-    if labels is None or not np.any(labels != UNLABELLED):
-        return chunk_statistics(X, w, params, scatter)
-    weighted = params.weighted_log_prob(X).astype(np.float64)
-    resp, log_density = _responsibilities(weighted, labels)
-    return statistics_from_responsibilities(
-        X,
-        w,
-        resp,
-        np.asarray(params.means, dtype=np.float64),
-        scatter,
-        log_likelihood=float(w.astype(np.float64) @ log_density),
-    )
-
-
-def _empty_statistics(params: MixtureParams, scatter: Scatter) -> Stats:
-    n_components, n_features = params.means.shape
-    return Stats(
-        counts=np.zeros(n_components),
-        first=np.zeros((n_components, n_features)),
-        second=scatter.zeros(n_components, n_features),
-        shift=np.asarray(params.means, dtype=np.float64),
-        log_likelihood=0.0,
-        total_weight=0.0,
-    )
-
-
-def incomplete_statistics(
-    X: np.ndarray,
-    sample_weight: np.ndarray,
-    params: MixtureParams,
-    scatter: Scatter,
-    labels: np.ndarray | None = None,
-) -> Stats:
-    """E-step on one chunk whose rows may hold NaN: expected sufficient statistics.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Rows, NaN where a value is missing (at random).
-    sample_weight : ndarray of shape (n_samples,)
-    params : MixtureParams
-        Parameters of the E-step; their means are the shift of the result.
-    scatter : Scatter
-        Which second moments to accumulate.
-    labels : ndarray of int, shape (n_samples,), optional
-        Component of each row, `UNLABELLED` (-1) where unknown: labelled rows keep
-        one-hot responsibilities.
-
-    Returns
-    -------
-    Stats
-        ``log_likelihood`` is the observed-data log-likelihood (plus the log-probability
-        of the labels of labelled rows); rows with nothing observed are left out.
-    """
-    sample_weight = np.asarray(sample_weight)
-    missing = np.isnan(X)
-    incomplete_mask = missing.any(axis=1)
-    stats = _empty_statistics(params, scatter)
-    if not incomplete_mask.all():
-        complete = ~incomplete_mask
-        stats = stats + _complete_rows_statistics(
-            X[complete],
-            sample_weight[complete],
-            params,
-            scatter,
-            None if labels is None else labels[complete],
-        )
-    if not incomplete_mask.any():
-        return stats
-    incomplete = np.flatnonzero(incomplete_mask)
-    dense = params.covariance.dense_covariances(*params.means.shape)
-    means = np.asarray(params.means, dtype=np.float64)
-    blocks = list(_row_blocks(X, incomplete, params, dense))
-    if not blocks:
-        return stats
-    # All incomplete rows together: one normalisation and, per component, one
-    # accumulation of the completed rows and one of the conditional covariances.
-    rows = np.concatenate([block_rows for block_rows, _ in blocks])
-    weights = sample_weight[rows].astype(np.float64)
-    resp, log_density = _responsibilities(
-        np.concatenate([terms.weighted_log_prob for _, terms in blocks]),
-        None if labels is None else labels[rows],
-    )
-    weighted_resp = resp * weights[:, np.newaxis]
-    completed = np.concatenate([terms.completed for _, terms in blocks], axis=1)
-    bounds = np.cumsum([0] + [len(block_rows) for block_rows, _ in blocks])
-    first = np.empty_like(means)
-    second = scatter.zeros(*means.shape)
-    for k in range(params.n_components):
-        differences = completed[k] - means[k]
-        first[k] = weighted_resp[:, k] @ differences
-        roots = np.concatenate(
-            [
-                terms.covariance_roots(k, weighted_resp[start:stop, k])
-                for (_, terms), start, stop in zip(blocks, bounds[:-1], bounds[1:], strict=True)
-            ]
-        )
-        second[k] = scatter.accumulate(differences, weighted_resp[:, k]) + scatter.accumulate(
-            roots, np.ones(roots.shape[0])
-        )
-    return stats + Stats(
-        weighted_resp.sum(axis=0),
-        first,
-        second,
-        stats.shift,
-        float(weights @ log_density),
-        float(weights.sum()),
-    )
-
-
-def _pattern_groups(X: np.ndarray):
-    """``(rows, observed)`` for each pattern of the incomplete rows that has data."""
-    incomplete = np.flatnonzero(np.isnan(X).any(axis=1))
-    if incomplete.size == 0:
-        return
-    patterns, pattern_of_row = missingness_patterns(X[incomplete])
-    for index, observed in enumerate(patterns):
-        yield incomplete[pattern_of_row == index], observed
-
-
-def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
-    """``E[x_m | x_o]`` under the mixture, filled into a copy of ``X``.
-
-    Each missing value becomes ``sum_k p(k | x_o) xhat_km``. Rows with nothing observed
-    get the mixture mean.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    params : MixtureParams
-
-    Returns
-    -------
-    X_imputed : ndarray of shape (n_samples, n_features), float64, no NaN
-    """
-    imputed = np.array(X, dtype=np.float64)
-    missing = np.isnan(imputed)
-    incomplete = np.flatnonzero(missing.any(axis=1))
-    imputed[missing.all(axis=1)] = params.weights @ params.means
-    dense = params.covariance.dense_covariances(*params.means.shape)
-    for rows, terms in _row_blocks(imputed, incomplete, params, dense):
-        resp, _ = _responsibilities(terms.weighted_log_prob, None)
-        expected = np.einsum("nk,knd->nd", resp, terms.completed)
-        imputed[rows] = np.where(missing[rows], expected, imputed[rows])
-    return imputed
-
-
 def draw_imputations(
     X: np.ndarray,
     params: MixtureParams,
@@ -670,7 +861,7 @@ def draw_imputations(
     X = np.asarray(X, dtype=np.float64)
     imputed = np.repeat(X[np.newaxis], n_imputations, axis=0)
     dense = params.covariance.dense_covariances(*params.means.shape)
-    for rows, observed in _pattern_groups(X):
+    for rows, observed in _rows_by_pattern(X):
         if observed.any():
             terms = pattern_conditionals(X[rows], observed, params, dense)
             resp, _ = _responsibilities(terms.weighted_log_prob, None)
