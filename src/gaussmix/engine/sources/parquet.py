@@ -51,6 +51,11 @@ class ParquetSource:
         Rows decoded at a time (memory ~ ``batch_rows * n_features * 8`` bytes).
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Element type of the rows handed to the E-step.
+    missing : {"error", "drop", "keep"}, default="error"
+        Rows with a null or NaN feature (or weight): ``"error"`` refuses them when they
+        are read; ``"drop"`` leaves them out (one counting pass over the file when the
+        source is made sets ``n_samples`` and ``n_dropped``); ``"keep"`` hands them on
+        as NaN, for an estimator with ``missing="marginalize"``.
 
     Examples
     --------
@@ -66,8 +71,14 @@ class ParquetSource:
         weight_column: str | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         dtype=np.float64,
+        missing: str = "error",
     ):
         pq = _import_parquet()
+        if missing not in _MISSING_RULES:
+            raise ValueError(
+                f"missing must be one of {', '.join(_MISSING_RULES)}, got {missing!r}."
+            )
+        self.missing = missing
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise ValueError(f"Parquet file {self.path!r} does not exist; check the path.")
@@ -87,11 +98,11 @@ class ParquetSource:
                 if name != weight_column and _is_numeric(schema.field(name).type)
             ]
         columns = [str(c) for c in columns]
-        missing = [c for c in [*columns, *([weight_column] if weight_column else [])]
-                   if c not in available]
-        if missing:
+        absent = [c for c in [*columns, *([weight_column] if weight_column else [])]
+                  if c not in available]
+        if absent:
             raise ValueError(
-                f"Columns {missing} are not in {self.path!r}; its columns are {available}."
+                f"Columns {absent} are not in {self.path!r}; its columns are {available}."
             )
         not_numeric = [c for c in columns if not _is_numeric(schema.field(c).type)]
         if not_numeric or not columns:
@@ -105,6 +116,11 @@ class ParquetSource:
         self.n_samples = int(file.metadata.num_rows)
         self.n_features = len(columns)
         self.n_row_groups = int(file.num_row_groups)
+        self.n_dropped = 0
+        if self.missing == "drop":
+            kept = sum(X.shape[0] for _, X, _ in self.numbered_batches())
+            self.n_dropped = self.n_samples - kept
+            self.n_samples = kept
 
     def __repr__(self) -> str:
         return f"ParquetSource({self.path!r}, columns={self.columns!r})"
@@ -114,39 +130,55 @@ class ParquetSource:
 
     def _batches_in_order(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, w)`` for consecutive record batches, row group by row group."""
+        for _, X, w in self.numbered_batches():
+            yield X, w
+
+    def numbered_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(rows, X, w)`` for consecutive record batches, in file order.
+
+        ``rows`` holds the 0-based row numbers in the file of the rows of ``X`` (with
+        ``missing="drop"`` some numbers are absent), for writing per-row results.
+        """
         file = self._open()
+        start = 0
         for group in range(self.n_row_groups):
-            yield from self._row_group_batches(file, group)
+            for batch in self._raw_batches(file, group, self.batch_rows):
+                rows = np.arange(start, start + batch.num_rows)
+                start += batch.num_rows
+                X, w, kept = self._to_arrays(batch)
+                yield (rows if kept is None else rows[kept]), X, w
 
     def _open(self):
         """The file, read through a small buffer (not a whole column chunk at once)."""
         return _import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
                                              pre_buffer=False)
 
-    def _row_group_batches(self, file, group: int):
-        for batch in file.iter_batches(
-            batch_size=self.batch_rows, row_groups=[group], columns=self._read_columns()
-        ):
-            yield self._to_arrays(batch)
+    def _raw_batches(self, file, group: int, batch_rows: int):
+        return file.iter_batches(
+            batch_size=batch_rows, row_groups=[group], columns=self._read_columns()
+        )
 
-    def _to_arrays(self, batch) -> tuple[np.ndarray, np.ndarray]:
+    def _row_group_batches(self, file, group: int, batch_rows: int):
+        for batch in self._raw_batches(file, group, batch_rows):
+            X, w, _ = self._to_arrays(batch)
+            yield X, w
+
+    def _to_arrays(self, batch) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(X, w, kept)``: the batch's rows, weights and (with ``missing="drop"``) which
+        of its rows were kept (None: all of them)."""
         X = np.empty((batch.num_rows, self.n_features), dtype=self.dtype)
         for j, name in enumerate(self.columns):
             X[:, j] = _column_values(batch.column(name), self.dtype)
-        if not np.all(np.isfinite(X)):
-            raise ValueError(
-                f"{self.path!r} has missing, NaN or infinite values in {self.columns}; "
-                "drop or impute those rows before fitting."
-            )
         if self.weight_column is None:
-            return X, np.ones(batch.num_rows, dtype=self.dtype)
-        w = _column_values(batch.column(self.weight_column), self.dtype)
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError(
-                f"Weight column {self.weight_column!r} has negative, missing or infinite "
-                "values; weights must be finite and >= 0."
-            )
-        return X, w
+            w = np.ones(batch.num_rows, dtype=self.dtype)
+        else:
+            w = _column_values(batch.column(self.weight_column), self.dtype)
+            if np.any(np.isinf(w)) or np.any(w < 0):
+                raise ValueError(
+                    f"Weight column {self.weight_column!r} has negative or infinite "
+                    "values; weights must be finite and >= 0."
+                )
+        return _MISSING_RULES[self.missing](self, X, w)
 
     def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
         """``func(X_batch, w_batch)`` summed over the file's batches."""
@@ -171,10 +203,43 @@ class ParquetSource:
     def batches(self, batch_rows: int, random_state: np.random.RandomState):
         """Row groups in a random order, each cut into batches of ``batch_rows`` rows."""
         file = self._open()
-        reader = ParquetSource.__new__(ParquetSource)
-        reader.__dict__.update(self.__dict__, batch_rows=int(batch_rows))
         for group in random_state.permutation(self.n_row_groups):
-            yield from reader._row_group_batches(file, int(group))
+            yield from self._row_group_batches(file, int(group), int(batch_rows))
+
+
+def _refuse_missing(source: ParquetSource, X, w):
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(w))):
+        raise ValueError(
+            f"{source.path!r} has missing, NaN or infinite values in "
+            f"{source._read_columns()}; pass missing='drop' to leave those rows out, "
+            "missing='keep' for a model with missing='marginalize', or clean the file."
+        )
+    return X, w, None
+
+
+def _drop_missing(source: ParquetSource, X, w):
+    kept = np.isfinite(X).all(axis=1) & np.isfinite(w)
+    if kept.all():
+        return X, w, None
+    return X[kept], w[kept], kept
+
+
+def _keep_missing(source: ParquetSource, X, w):
+    if np.any(np.isinf(X)):
+        raise ValueError(
+            f"{source.path!r} has infinite values in {source.columns}; only missing "
+            "values (null or NaN) can be marginalised: fix or drop those rows."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError(
+            f"Weight column {source.weight_column!r} has missing values; give every row "
+            "a weight."
+        )
+    return X, w, None
+
+
+#: What a batch's rows with missing values become, by the ``missing`` option.
+_MISSING_RULES = {"error": _refuse_missing, "drop": _drop_missing, "keep": _keep_missing}
 
 
 def _is_numeric(arrow_type) -> bool:
