@@ -274,9 +274,13 @@ class MixtureBase(DensityMixin, BaseEstimator):
         check_is_fitted(self, "converged_")
         return inference_rows(self, X, row_checker(self, reset=False))
 
+    def _inference_params(self) -> MixtureParams:
+        """The fitted parameters as inference reads them (subclasses may wrap them)."""
+        return self._params
+
     def _rowwise(self, X, func) -> np.ndarray:
         """Apply ``func(X_chunk, params)`` over bounded chunks and concatenate."""
-        params = self._params
+        params = self._inference_params()
         return map_rows(X, lambda chunk: func(chunk, params), params.n_components)
 
     def score_samples(self, X):

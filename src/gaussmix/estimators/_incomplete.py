@@ -273,10 +273,9 @@ class IncompleteDataMixin:
         _refuse_infinity(X)
         return X
 
-    def _rowwise(self, X, func):
-        if self.missing != "marginalize":
-            return super()._rowwise(X, func)
-        return super()._rowwise(X, lambda chunk, params: func(chunk, ObservedDataParams.of(params)))
+    def _inference_params(self):
+        params = super()._inference_params()
+        return ObservedDataParams.of(params) if self.missing == "marginalize" else params
 
     def impute(self, X, n_samples=None, random_state=None):
         """Fill the missing values (NaN) of ``X`` from the fitted mixture.

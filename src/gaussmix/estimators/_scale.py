@@ -255,7 +255,7 @@ def _source_total(estimator, X, sample_weight):
             "sample_weight cannot be given with a data source; name a weight column in it."
         )
     estimator._check_X(X)
-    params = estimator._params
+    params = estimator._inference_params()
 
     def totals(X_chunk, w_chunk):
         log_density = log_responsibilities(X_chunk, params)[0].astype(np.float64)

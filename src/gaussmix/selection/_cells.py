@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array
 
 from ..engine import criteria
 from ..engine.covariance_models import get_covariance_model
@@ -19,6 +18,7 @@ from ..engine.estep import statistics_about_data_mean
 from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.mstep import m_step
 from ..estimators import GaussianMixture
+from ._sweep_data import SweepData
 
 __all__ = ["Cell", "fit_cell"]
 
@@ -86,37 +86,31 @@ def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type
     }
 
 
-def fit_cell(
-    X, sample_weight, n_components, covariance_type, labels, estimator_params, complete=None
-) -> Cell:
+def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_params) -> Cell:
     """Fit one cell; never raises for a fit that fails, records it instead.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        As the user gave it (a DataFrame keeps its column names in the estimator).
-    sample_weight : ndarray of shape (n_samples,)
+    data : SweepData
+        What the cell fits (an array as the user gave it, or a data source), and the
+        complete rows its start is computed from.
     n_components : int
     covariance_type : str
         An mclust code.
-    labels : ndarray of shape (n_samples,) or None
-        Initial hard partition (from the hierarchical tree); None lets the estimator's
-        ``init_params`` choose.
+    labels : ndarray of shape (n_start_rows,) or None
+        Initial hard partition of ``data.start_rows`` (from the hierarchical tree); None
+        lets the estimator's ``init_params`` choose.
     estimator_params : dict
         Further `GaussianMixture` parameters.
-    complete : ndarray of shape (n_samples, n_features), optional
-        X without missing values (NaN filled), on which the starting parameters are
-        computed from ``labels``; by default X itself (which must then be complete).
     """
-    values = check_array(X, dtype=[np.float64, np.float32]) if complete is None else complete
     model = get_covariance_model(covariance_type)
     cell = Cell(
         n_components,
         covariance_type,
-        n_parameters=model.n_parameters(n_components, values.shape[1]),
+        n_parameters=model.n_parameters(n_components, data.n_features),
     )
     params = dict(estimator_params)
-    n_weighted = int(np.count_nonzero(sample_weight))
+    n_weighted = int(np.count_nonzero(data.start_weights))
     if n_weighted <= n_components:
         cell.reason = f"too few rows ({n_weighted}) for {n_components} components"
         return cell
@@ -130,8 +124,8 @@ def fit_cell(
             params["init_params"] = "random"
             params.update(
                 _initial_from_labels(
-                    values,
-                    sample_weight,
+                    data.start_rows,
+                    data.start_weights,
                     labels,
                     n_components,
                     covariance_type,
@@ -144,27 +138,26 @@ def fit_cell(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             with np.errstate(all="ignore"):
-                estimator.fit(X, sample_weight=sample_weight)
-        # The criteria as GaussianMixture.bic/aic/icl define them, from one pass that
-        # gives the densities and the responsibilities.
-        log_density, resp = estimator._log_density_and_responsibilities(X)
-        log_likelihood = float(sample_weight @ log_density.astype(np.float64))
-        if not np.isfinite(log_likelihood):
+                estimator.fit(data.fit_input, sample_weight=data.fit_weight)
+                # The criteria as GaussianMixture.bic/aic/icl define them, from one pass
+                # that gives the densities and the responsibilities.
+                terms = data.criteria_terms(estimator)
+        if not np.isfinite(terms.log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         cell.reason = _short_reason(exc)
         return cell
-    n_samples, n_parameters = float(sample_weight.sum()), estimator.n_parameters_
+    n_samples, n_parameters = data.total_weight, estimator.n_parameters_
     cell.n_parameters = n_parameters  # one more with a noise component
-    cell.bic = criteria.bic(log_likelihood, n_parameters, n_samples)
-    cell.aic = criteria.aic(log_likelihood, n_parameters)
-    cell.icl = cell.bic + criteria.classification_penalty(sample_weight, resp)
-    cell.log_likelihood = log_likelihood
+    cell.bic = criteria.bic(terms.log_likelihood, n_parameters, n_samples)
+    cell.aic = criteria.aic(terms.log_likelihood, n_parameters)
+    cell.icl = cell.bic + terms.classification_penalty
+    cell.log_likelihood = terms.log_likelihood
     # Rows of the Gaussian clusters (a noise component's column, if any, is left out).
-    all_sizes = np.bincount(resp.argmax(axis=1), minlength=resp.shape[1])
+    all_sizes = terms.cluster_sizes
     cell.cluster_sizes = all_sizes[:n_components]
-    cell.noise_size = int(all_sizes[n_components]) if resp.shape[1] > n_components else None
+    cell.noise_size = int(all_sizes[n_components]) if all_sizes.size > n_components else None
     cell.estimator = estimator
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     cell.status = CONVERGED if converged else MAX_ITER

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from ..engine.covariance_models import MODELS, canonical_name
 from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
 from ..estimators import GaussianMixture
-from ..estimators._incomplete import _fill_with_column_means, _refuse_infinity
 from ..estimators._noise import initial_noise_mask
-from ..estimators._validation import check_sample_weight, validate_parameters
+from ..estimators._validation import validate_parameters
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
+from ._sweep_data import sweep_data
 
 __all__ = ["select_model", "CRITERIA", "CellDone"]
 
@@ -107,8 +107,13 @@ def select_model(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        The data; a DataFrame's column names are kept by the fitted estimators.
+    X : array-like of shape (n_samples, n_features), or a data source
+        The data; a DataFrame's column names are kept by the fitted estimators. A data
+        source (`ParquetSource`, a memory map wrapped in a source, a
+        ``StandardizedSource``) is never loaded: each cell's EM reads it in chunks, the
+        hierarchical tree is grown on its bounded initialisation sample, and the
+        criteria are sums over its chunks (``sample_weight`` must then be None: name a
+        weight column in the source).
     n_components : int or iterable of int, default=range(1, 10)
         Numbers of components to try.
     covariance_types : "all", str or list of str, default="all"
@@ -180,26 +185,8 @@ def select_model(
         if name in estimator_params:
             raise TypeError(f"select_model chooses {name} itself; remove it from the arguments.")
     marginalize = estimator_params.get("missing", "error") == "marginalize"
-    try:
-        values = check_array(
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-            ensure_all_finite="allow-nan" if marginalize else True,
-        )
-    except ValueError as exc:
-        if "NaN" in str(exc) and not marginalize:
-            raise ValueError(
-                "X contains NaN (missing values). Pass missing='marginalize' to fit every "
-                "model to the observed values, or impute the values beforehand."
-            ) from exc
-        raise
-    if marginalize:
-        _refuse_infinity(values)
-    weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
-    # The tree and the starting partitions read complete rows; EM itself marginalises.
-    filled = _fill_with_column_means(values, weights) if marginalize else values
     seed = _seed(random_state)
+    data = sweep_data(X, sample_weight, marginalize=marginalize, random_state=seed)
     params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
     # Bad estimator parameters are the caller's error, not a failed cell: refuse them now.
     template = GaussianMixture(**params)
@@ -207,15 +194,20 @@ def select_model(
 
     # With a noise component every cell starts from the same initial noise rows, and
     # the tree is grown on the other rows (as mclust does); noise rows get label -1.
-    noise_mask = initial_noise_mask(params.get("noise", False), filled)
+    if not data.in_memory and params.get("noise", False) is not False:
+        raise ValueError(
+            "select_model cannot add a noise component to a data source read in chunks; "
+            "fit in memory, or leave noise out."
+        )
+    noise_mask = initial_noise_mask(params.get("noise", False), data.start_rows)
     if noise_mask is not None:
         params["noise"] = noise_mask
     partitions = {k: None for k in components}
     if init_params == "hierarchical":
         rows = slice(None) if noise_mask is None else ~noise_mask
         partitions = hierarchical_partitions(
-            filled[rows],
-            weights[rows],
+            data.start_rows[rows],
+            data.start_weights[rows],
             components,
             max_rows=hierarchical_max_rows,
             random_state=seed,
@@ -231,7 +223,7 @@ def select_model(
     # (badly so on a loaded machine). Parallelism is across cells, by joblib.
     with threadpool_limits(limits=1, user_api="blas"):
         finished = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(fit_cell)(X, weights, k, name, partitions[k], params, filled)
+            delayed(fit_cell)(data, k, name, partitions[k], params)
             for k in components
             for name in models
         )
@@ -239,8 +231,8 @@ def select_model(
     return ModelSelectionResult.from_cells(
         cells,
         criterion=criterion,
-        n_samples=float(weights.sum()),
-        n_features=values.shape[1],
+        n_samples=data.total_weight,
+        n_features=data.n_features,
     )
 
 
