@@ -44,13 +44,24 @@ class Preparation:
             warnings.simplefilter("ignore", RuntimeWarning)
             center = np.nanmean(values, axis=0)
             scale = np.nanstd(values, axis=0, ddof=1)
-        constant = [c for c, s in zip(data.columns, scale, strict=True) if not s > 0]
+        return cls._standardizing(list(data.columns), center, scale)
+
+    @classmethod
+    def from_moments(cls, columns: list[str], moments) -> Preparation:
+        """Standardisation from column moments computed in one pass over batches
+        (`gaussmix.engine.sources.standardized.column_moments`)."""
+        return cls._standardizing(list(columns), moments.mean, moments.std)
+
+    @classmethod
+    def _standardizing(cls, columns: list[str], center, scale) -> Preparation:
+        constant = [c for c, s in zip(columns, scale, strict=True) if not s > 0]
         if constant:
             raise CLIError(
                 f"cannot standardise constant column(s) {', '.join(map(repr, constant))}; "
                 "drop them with --columns."
             )
-        return cls(list(data.columns), center, scale)
+        return cls(columns, np.asarray(center, dtype=np.float64),
+                   np.asarray(scale, dtype=np.float64))
 
     def transform(self, data: pd.DataFrame) -> np.ndarray:
         """The model's input from a table that has (at least) the feature columns."""

@@ -6,13 +6,18 @@ import contextlib
 import shlex
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ..io._json import atomic_output
 from ._bayesian_options import fit_bayesian, map_covariance_types
+from ._chunked import open_chunked, reads_in_chunks, write_assignments_in_batches
 from ._data import MISSING_CHOICES, parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
@@ -100,6 +105,13 @@ def model_frame(model, values: np.ndarray) -> object:
     show_default=True,
     help="'default': MAP-EM with mclust's conjugate prior (models EII VII EEI VVI EEE VVV).",
 )
+@click.option(
+    "--out-of-core/--in-memory",
+    "out_of_core",
+    default=None,
+    help="Read a Parquet file in row batches, never whole (default: when its numeric "
+    "columns exceed 1 GiB as float64).",
+)
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
 def fit(
@@ -114,6 +126,7 @@ def fit(
     missing,
     method,
     prior,
+    out_of_core,
     random_state,
     quiet,
 ):
@@ -138,23 +151,24 @@ def fit(
             "--missing marginalize, or --missing drop."
         )
     missing_params = {"missing": "marginalize"} if missing == "marginalize" else {}
-    table = read_table(data, parse_columns(columns), missing)
-    preparation = Preparation.fit(table.data, standardize)
-    frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
-    notes = list(table.notes)
+    if reads_in_chunks(data, out_of_core):
+        inputs = _chunked_inputs(data, parse_columns(columns), missing, standardize, random_state)
+    else:
+        inputs = _in_memory_inputs(data, parse_columns(columns), missing, standardize)
+    notes = list(inputs.notes)
     if standardize:
         notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
 
     start = time.perf_counter()
     # Small data: one BLAS/OpenMP thread per fit avoids oversubscribing the machine.
-    small = frame.size < _SMALL_DATA_VALUES
+    small = inputs.n_values < _SMALL_DATA_VALUES
     threads = threadpool_limits(limits=1) if small else contextlib.nullcontext()
     with threads:
         if method == "em":
             description = f"{len(ks)} K x {len(models)} models"
             with CellProgressBar(len(ks) * len(models), description, quiet) as bar:
                 result = select_model(
-                    frame,
+                    inputs.model_input,
                     n_components=ks,
                     covariance_types=models,
                     criterion=criterion.lower(),
@@ -167,26 +181,31 @@ def fit(
         else:
             status(f"Fitting a {method} Bayesian mixture...", quiet)
             result = None
-            model, note = fit_bayesian(frame, method, ks, models, covariance_types, random_state)
+            model, note = fit_bayesian(
+                inputs.model_input, method, ks, models, covariance_types, random_state
+            )
             notes.append(note)
-    detector = AnomalyDetector.from_fitted_mixture(model, frame, contamination=contamination)
+    detector = AnomalyDetector.from_fitted_mixture(
+        model, inputs.model_input, contamination=contamination
+    )
     status(f"Fitted in {time.perf_counter() - start:.1f} s; writing results...", quiet)
 
     with StagedFolder(out) as folder:
         save_model_file(
             folder.path("model.json"),
             model,
-            preparation,
+            inputs.preparation,
             detector.threshold_,
             {"command": _command_line(), "criterion": criterion.lower()},
         )
-        rows = assignments(model, frame, table.row_ids, detector.threshold_)
-        write_table(rows, folder.path("assignments.csv"))
+        n_rows, flagged = inputs.write_assignments(
+            model, detector.threshold_, folder.path("assignments.csv")
+        )
         if result is not None:
             result.table_.copy().to_csv(folder.path("selection.csv"))
         html = build_report(
             model,
-            table.data if not standardize else frame,
+            inputs.report_data,
             selection=result,
             detector=detector,
             command=_command_line(),
@@ -200,11 +219,91 @@ def fit(
             click.echo(result.summary())
         for note in notes:
             click.echo(f"Note: {note}")
-        flagged = int(rows["anomaly"].sum()) if "anomaly" in rows else 0
-        click.echo(f"Anomalies: {flagged} of {len(rows)} rows (contamination {contamination:g}).")
+        click.echo(f"Anomalies: {flagged} of {n_rows} rows (contamination {contamination:g}).")
         click.echo("Wrote:")
         for path in written:
             click.echo(f"  {path}")
+
+
+@dataclass
+class _FitInputs:
+    """The data of ``gaussmix fit``, in memory or read in batches.
+
+    Attributes
+    ----------
+    model_input : DataFrame or data source
+        What the estimators fit (already standardised if asked).
+    preparation : Preparation
+        Columns and standardisation, saved with the model.
+    notes : list of str
+    report_data : DataFrame
+        Rows the report's figures show (all of them, or a random sample).
+    n_values : int
+        Rows x features.
+    write_assignments : callable
+        ``write_assignments(model, threshold, path) -> (rows written, rows flagged)``.
+    """
+
+    model_input: object
+    preparation: Preparation
+    notes: list[str]
+    report_data: pd.DataFrame
+    n_values: int
+    write_assignments: Callable[..., tuple[int, int]]
+
+
+def _in_memory_inputs(data, columns, missing, standardize) -> _FitInputs:
+    table = read_table(data, columns, missing)
+    preparation = Preparation.fit(table.data, standardize)
+    frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
+
+    def write(model, threshold, path):
+        rows = assignments(model, frame, table.row_ids, threshold)
+        write_table(rows, path)
+        return len(rows), int(rows["anomaly"].sum()) if "anomaly" in rows else 0
+
+    return _FitInputs(
+        frame,
+        preparation,
+        list(table.notes),
+        frame if standardize else table.data,
+        frame.size,
+        write,
+    )
+
+
+def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitInputs:
+    from ..engine.sources.arrays import INITIALIZATION_ROWS
+    from ..engine.sources.standardized import StandardizedSource
+
+    table = open_chunked(data, columns, missing)
+    source = table.source
+    if standardize:
+        preparation = Preparation.from_moments(table.columns, table.moments)
+        source = StandardizedSource(source, preparation.center, preparation.scale)
+    else:
+        preparation = Preparation(list(table.columns))
+    sample, _ = source.initialization_sample(np.random.RandomState(random_state))
+    notes = list(table.notes)
+    if sample.shape[0] < source.n_samples:
+        notes.append(
+            f"the report's figures show a random sample of {INITIALIZATION_ROWS:,} rows"
+        )
+
+    def frame_of(values):
+        return pd.DataFrame(values, columns=preparation.columns)
+
+    def write(model, threshold, path):
+        return write_assignments_in_batches(model, source, threshold, path, frame_of)
+
+    return _FitInputs(
+        source,
+        preparation,
+        notes,
+        frame_of(sample),
+        source.n_samples * source.n_features,
+        write,
+    )
 
 
 @click.command()
@@ -212,12 +311,24 @@ def fit(
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--out", "out", required=True, help="Output file (.csv, .tsv, .parquet).")
 @_missing_option("(assign each row from its observed values).")
+@click.option(
+    "--out-of-core/--in-memory",
+    "out_of_core",
+    default=None,
+    help="Read a Parquet file in row batches and write --out (.csv) batch by batch "
+    "(default: when its numeric columns exceed 1 GiB as float64).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def predict(model_path, data, out, missing, quiet):
+def predict(model_path, data, out, missing, out_of_core, quiet):
     """Assign the rows of DATA with a MODEL written by gaussmix fit (same columns as
     assignments.csv)."""
     loaded = load_model_file(model_path)
     preparation = loaded.preparation
+    if reads_in_chunks(data, out_of_core):
+        n_rows = _predict_in_batches(loaded, data, out, missing)
+        if not quiet:
+            click.echo(f"Wrote {n_rows} assignments to {out}")
+        return
     table = read_table(data, None if preparation.positional else preparation.columns, missing)
     values = loaded.preparation.transform(table.data)
     if values.shape[1] != loaded.model.n_features_in_:
@@ -241,6 +352,35 @@ def predict(model_path, data, out, missing, quiet):
     write_table(rows, out)
     if not quiet:
         click.echo(f"Wrote {len(rows)} assignments to {out}")
+
+
+def _predict_in_batches(loaded, data, out, missing) -> int:
+    """``gaussmix predict`` on a Parquet file read in batches, written batch by batch."""
+    from ..engine.sources.standardized import StandardizedSource
+
+    preparation = loaded.preparation
+    if not str(out).lower().endswith(".csv"):
+        raise CLIError("out-of-core predictions are written as CSV; name --out *.csv.")
+    if preparation.positional:
+        raise CLIError(
+            "this model was saved without column names; out-of-core prediction needs them "
+            "(refit it on a table with named columns)."
+        )
+    table = open_chunked(data, preparation.columns, missing)
+    source = table.source
+    if preparation.center is not None:
+        source = StandardizedSource(source, preparation.center, preparation.scale)
+    if missing == "marginalize":
+        loaded.model.set_params(missing="marginalize")  # inference only: the fit is unchanged
+
+    def frame_of(values):
+        return model_frame(loaded.model, values)
+
+    with atomic_output(Path(out)) as temporary:
+        n_rows, _ = write_assignments_in_batches(
+            loaded.model, source, loaded.threshold, temporary, frame_of
+        )
+    return n_rows
 
 
 @click.command()
