@@ -43,7 +43,7 @@ FORMS = [FullForm, TiedForm, DiagonalForm, SphericalForm]
 def route(request, monkeypatch):
     """The kernel chosen for the covariances, or always the masked (general) one."""
     if request.param == "masked":
-        monkeypatch.setattr(missing_module, "_diagonal_variances", lambda dense: None)
+        monkeypatch.setattr(missing_module, "_diagonal_variances", lambda params: None)
     return request.param
 
 

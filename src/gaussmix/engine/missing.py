@@ -126,10 +126,10 @@ class _PatternGroup:
     ----------
     start, stop : int
         The group's rows in the sorted block.
-    missing : ndarray of int, shape (n_patterns, m)
-        The missing coordinates of each pattern of the group, increasing.
+    missing : ndarray of int, shape (m, n_patterns)
+        The missing coordinates of each pattern of the group (a column each), increasing.
     pattern_of_row : ndarray of int, shape (stop - start,)
-        Index into ``missing`` of each row (non-decreasing: rows are sorted by pattern).
+        Index of each row's pattern (a column of ``missing``), non-decreasing.
     pattern_starts : ndarray of int, shape (n_patterns,)
         First row of each pattern, counted from ``start``.
     """
@@ -145,19 +145,39 @@ class _PatternGroup:
         """The group's rows in the sorted block."""
         return slice(self.start, self.stop)
 
-    @property
-    def row_missing(self) -> np.ndarray:
-        """The missing coordinates of each row, shape (stop - start, m)."""
-        return self.missing[self.pattern_of_row]
+
+#: Above this many features, pattern keys do not fit one 64-bit word (8 bits count).
+_ONE_WORD_FEATURES = 56
 
 
-def _pattern_groups(missing: np.ndarray) -> tuple[np.ndarray, list[_PatternGroup]]:
+def _pattern_order(missing: np.ndarray, n_missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row order sorting by number of missing values, then by pattern; and where the
+    sorted rows start a new pattern (bool, shape (n_rows - 1,))."""
+    packed = np.packbits(missing, axis=1, bitorder="little")
+    if missing.shape[1] <= _ONE_WORD_FEATURES:
+        words = np.zeros((missing.shape[0], 8), dtype=np.uint8)
+        words[:, : packed.shape[1]] = packed
+        words[:, 7] = n_missing
+        keys = words.view("<u8")[:, 0]
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        return order, sorted_keys[1:] != sorted_keys[:-1]
+    order = np.lexsort((*packed.T[::-1], n_missing))
+    sorted_packed = packed[order]
+    return order, (sorted_packed[1:] != sorted_packed[:-1]).any(axis=1)
+
+
+def _pattern_groups(
+    missing: np.ndarray, n_missing: np.ndarray
+) -> tuple[np.ndarray, list[_PatternGroup]]:
     """An order of the rows that sorts them by pattern, and the groups of that order.
 
     Parameters
     ----------
     missing : ndarray of bool, shape (n_rows, n_features)
         Every row has at least one missing and one observed value.
+    n_missing : ndarray of int, shape (n_rows,)
+        Missing values per row.
 
     Returns
     -------
@@ -167,57 +187,58 @@ def _pattern_groups(missing: np.ndarray) -> tuple[np.ndarray, list[_PatternGroup
     groups : list of _PatternGroup
         One per number of missing values present, in increasing order.
     """
-    patterns, pattern_of_row = _observed_patterns(~missing)
-    n_missing = patterns.shape[1] - patterns.sum(axis=1)
-    pattern_order = np.argsort(n_missing, kind="stable")
-    rank = np.empty_like(pattern_order)
-    rank[pattern_order] = np.arange(pattern_order.size)
-    row_rank = rank[pattern_of_row]
-    order = np.argsort(row_rank, kind="stable")
-    sorted_rank = row_rank[order]
-    sorted_n_missing = n_missing[pattern_order]
-    sorted_missing = ~patterns[pattern_order]
-    pattern_starts = np.searchsorted(sorted_rank, np.arange(pattern_order.size + 1))
-    group_bounds = np.flatnonzero(np.diff(sorted_n_missing, prepend=-1, append=-1))
+    order, new_pattern = _pattern_order(missing, n_missing)
+    pattern_starts = np.flatnonzero(np.concatenate([[True], new_pattern]))
+    pattern_of_row = np.cumsum(new_pattern)
+    pattern_of_row = np.concatenate([[0], pattern_of_row])
+    first_rows = order[pattern_starts]
+    patterns = missing[first_rows]
+    pattern_n_missing = n_missing[first_rows]
+    bounds = np.flatnonzero(np.diff(pattern_n_missing, prepend=-1, append=-1))
+    starts = np.append(pattern_starts, order.size)
     groups = []
-    for first, last in zip(group_bounds[:-1], group_bounds[1:], strict=True):
-        m = int(sorted_n_missing[first])
-        start, stop = int(pattern_starts[first]), int(pattern_starts[last])
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        m = int(pattern_n_missing[first])
+        start, stop = int(starts[first]), int(starts[last])
+        coordinates = np.nonzero(patterns[first:last])[1].reshape(last - first, m)
         groups.append(
             _PatternGroup(
                 start=start,
                 stop=stop,
-                missing=np.nonzero(sorted_missing[first:last])[1].reshape(last - first, m),
-                pattern_of_row=sorted_rank[start:stop] - first,
-                pattern_starts=pattern_starts[first:last] - start,
+                missing=np.ascontiguousarray(coordinates.T),
+                pattern_of_row=pattern_of_row[start:stop] - first,
+                pattern_starts=starts[first:last] - start,
             )
         )
     return order, groups
 
 
 def _spd_inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverses and log-determinants of a stack of small SPD matrices (..., m, m).
+    """Inverses and log-determinants of a stack of small SPD matrices, shape (m, m, ...).
 
-    Closed forms for 1 x 1 and 2 x 2 blocks; otherwise Gauss-Jordan elimination
-    vectorised over the whole stack (m steps of a few array operations each). No
-    pivoting is needed: the pivots of a symmetric positive definite matrix are its
-    leading Schur complements, all positive, and their logs sum to the log-determinant.
-    For thousands of tiny matrices this is far cheaper than one LAPACK call per matrix.
+    The matrices are ``blocks[:, :, i...]``: the stack runs along the trailing axes, so
+    every step below works on contiguous stretches of it. Closed forms for 1 x 1 and
+    2 x 2; otherwise Gauss-Jordan elimination vectorised over the stack (m steps of a few
+    array operations). No pivoting is needed: the pivots of a symmetric positive
+    definite matrix are its leading Schur complements, all positive, and their logs sum
+    to the log-determinant. For thousands of tiny matrices this is several times
+    cheaper than one LAPACK call per matrix.
     """
-    size = blocks.shape[-1]
+    size = blocks.shape[0]
     if size == 1:
-        return 1.0 / blocks, np.log(blocks[..., 0, 0])
+        return 1.0 / blocks, np.log(blocks[0, 0])
     if size == 2:
-        a, b, c = blocks[..., 0, 0], blocks[..., 0, 1], blocks[..., 1, 1]
+        a, b, c = blocks[0, 0], blocks[0, 1], blocks[1, 1]
         determinant = a * c - b * b
         inverse = np.empty_like(blocks)
-        inverse[..., 0, 0] = c / determinant
-        inverse[..., 1, 1] = a / determinant
-        inverse[..., 0, 1] = inverse[..., 1, 0] = -b / determinant
+        np.divide(c, determinant, out=inverse[0, 0])
+        np.divide(a, determinant, out=inverse[1, 1])
+        np.divide(-b, determinant, out=inverse[0, 1])
+        inverse[1, 0] = inverse[0, 1]
         return inverse, np.log(determinant)
-    # (m, m, ...) layout: each step works on contiguous stretches of the stack.
-    work = np.moveaxis(blocks, (-2, -1), (0, 1)).copy()
-    log_det = np.zeros(blocks.shape[:-2])
+    work = np.array(blocks, dtype=np.float64)
+    log_det = np.zeros(blocks.shape[2:])
+    update = np.empty_like(work)
     for j in range(size):
         pivot = work[j, j].copy()
         log_det += np.log(pivot)
@@ -227,8 +248,9 @@ def _spd_inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray
         factors[j] = 0.0
         work[:j, j] = 0.0
         work[j + 1 :, j] = 0.0
-        work -= factors[:, np.newaxis] * work[j]
-    return np.moveaxis(work, (0, 1), (-2, -1)), log_det
+        np.multiply(factors[:, np.newaxis], work[j], out=update)
+        work -= update
+    return work, log_det
 
 
 @dataclass(frozen=True)
@@ -239,14 +261,14 @@ class _PrecisionTerms:
     ----------
     log_prob : ndarray of shape (n_components, n_rows)
         ``log pi_k + log N(x_o | mu_ko, Sigma_koo)``.
-    differences : ndarray of shape (n_components, n_rows, n_features)
-        Completed row minus mean, ``xhat - mu_k`` (the missing coordinates hold the
-        conditional expectation), or None if conditionals were not asked for.
+    differences : ndarray of shape (n_components, n_features, n_rows)
+        Completed row minus mean, ``xhat - mu_k``, as columns (the missing coordinates
+        hold the conditional expectation); None if conditionals were not asked for.
     means : ndarray of shape (n_components, n_features)
     groups : list of _PatternGroup
     inverses : list of ndarray
-        Per group, the conditional covariances of its patterns,
-        ``P_mm^-1`` of shape (n_components, n_patterns, m, m).
+        Per group, the conditional covariances ``P_mm^-1`` of its patterns, shape
+        (m, m, n_patterns, n_components).
     """
 
     log_prob: np.ndarray
@@ -258,35 +280,42 @@ class _PrecisionTerms:
     def moments(self, weighted_resp: np.ndarray, scatter: Scatter):
         """First and second moments about the means, from ``w r`` of shape (K, n)."""
         differences = self.differences
-        n_components, _, n_features = differences.shape
-        first = np.matmul(weighted_resp[:, np.newaxis, :], differences)[:, 0, :]
+        n_components, n_features, _ = differences.shape
+        first = np.matmul(differences, weighted_resp[:, :, np.newaxis])[:, :, 0]
+        counts = weighted_resp.sum(axis=1)
         roots = _covariance_root_rows(self._pooled_conditional_covariances(weighted_resp))
         ones = np.ones(n_features)
+        no_offset = np.zeros((1, n_features))
         second = scatter.zeros(n_components, n_features)
         for k in range(n_components):
-            second[k] = scatter.accumulate(differences[k], weighted_resp[k])
+            # Moments of the completed rows about mu_k (a zero offset: no shift needed).
+            second[k] = scatter.centred_second_moments(
+                differences[k],
+                weighted_resp[k : k + 1],
+                no_offset,
+                counts[k : k + 1],
+                first[k : k + 1],
+            )[0]
             second[k] += scatter.accumulate(roots[k], ones)
         return first, second
 
     def _pooled_conditional_covariances(self, weighted_resp: np.ndarray) -> np.ndarray:
         """``sum_n w r_nk C_nk`` (embedded in d x d): one term per pattern and component."""
-        n_components, _, n_features = self.differences.shape
+        n_components, n_features, _ = self.differences.shape
         size = n_features * n_features
         pooled = np.zeros(n_components * size)
-        component_offsets = (np.arange(n_components) * size)[:, np.newaxis, np.newaxis, np.newaxis]
+        component_offsets = np.arange(n_components) * size
         for group, inverse in zip(self.groups, self.inverses, strict=True):
             pattern_weights = np.add.reduceat(
                 weighted_resp[:, group.rows], group.pattern_starts, axis=1
             )
             missing = group.missing
-            flat = (
-                component_offsets
-                + missing[:, :, np.newaxis] * n_features
-                + missing[:, np.newaxis, :]
-            )
+            flat = (missing[:, np.newaxis, :] * n_features + missing[np.newaxis, :, :])[
+                ..., np.newaxis
+            ] + component_offsets
             pooled += np.bincount(
-                np.broadcast_to(flat, inverse.shape).ravel(),
-                weights=(pattern_weights[:, :, np.newaxis, np.newaxis] * inverse).ravel(),
+                flat.ravel(),
+                weights=(inverse * pattern_weights.T).ravel(),
                 minlength=n_components * size,
             )
         pooled = pooled.reshape(n_components, n_features, n_features)
@@ -294,7 +323,19 @@ class _PrecisionTerms:
 
     def expectation(self, resp: np.ndarray) -> np.ndarray:
         """``sum_k r_nk xhat_nk`` for responsibilities of shape (K, n): shape (n, d)."""
-        return np.einsum("kn,knd->nd", resp, self.differences) + resp.T @ self.means
+        return np.einsum("kn,kdn->nd", resp, self.differences) + resp.T @ self.means
+
+
+def _observed_columns(X: np.ndarray, missing_columns: np.ndarray) -> np.ndarray:
+    """``X.T`` as float64 columns (d, n) with 0 where a value is missing.
+
+    ``fmax`` with the most negative float turns NaN into a finite number (and leaves
+    every finite value alone); the product with the 0/1 mask then zeroes it.
+    """
+    columns = np.empty(X.shape[::-1])
+    np.fmax(X.T, -np.finfo(np.float64).max, out=columns)
+    columns *= ~missing_columns
+    return columns
 
 
 def _precision_terms(
@@ -319,7 +360,7 @@ def _precision_terms(
 
     Parameters
     ----------
-    X : ndarray of shape (n_rows, n_features), float64
+    X : ndarray of shape (n_rows, n_features)
         Rows sorted as ``groups`` says, NaN where missing.
     missing : ndarray of bool, shape (n_rows, n_features)
     groups : list of _PatternGroup
@@ -338,29 +379,49 @@ def _precision_terms(
     factors = np.asarray(factors, dtype=np.float64)
     precisions = factors @ np.swapaxes(factors, 1, 2)
     log_det_covariances = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
-    differences = X - means[:, np.newaxis, :]
-    np.copyto(differences, 0.0, where=missing)
-    # Row-major: the rows of `projected` are u^T = (x - mu)^T P (P is symmetric).
-    projected = np.matmul(differences, precisions)
-    squared = np.einsum("knd,knd->kn", differences, projected)
+    observed = np.empty(X.shape[::-1])
+    np.logical_not(missing.T, out=observed, casting="unsafe")
+    # Columns x - mu_k, 0 where missing, for every component: (K, d, n).
+    differences = observed * means[:, :, np.newaxis]
+    np.subtract(_observed_columns(X, missing.T), differences, out=differences)
+    projected = np.matmul(precisions, differences)
+    squared = np.einsum("kdn,kdn->kn", differences, projected)
     log_det = np.empty_like(squared)
+    # (d, d, K): the blocks of all components of a pattern are gathered together.
+    stacked_precisions = np.ascontiguousarray(precisions.transpose(1, 2, 0))
     inverses = []
     for group in groups:
-        n_missing = group.missing.shape[1]
+        missing_of_pattern = group.missing
         inverse, block_log_det = _spd_inverse_and_log_det(
-            precisions[:, group.missing[:, :, np.newaxis], group.missing[:, np.newaxis, :]]
+            stacked_precisions[missing_of_pattern[:, np.newaxis], missing_of_pattern]
         )
-        columns = group.row_missing[np.newaxis]
-        projected_missing = np.take_along_axis(projected[:, group.rows], columns, axis=2)
-        shift = np.einsum("knij,knj->kni", inverse[:, group.pattern_of_row], projected_missing)
-        squared[:, group.rows] -= np.einsum("kni,kni->kn", projected_missing, shift)
-        constant = log_det_covariances + (n_features - n_missing) * _LOG_2PI
-        log_det[:, group.rows] = constant[:, np.newaxis] + block_log_det[:, group.pattern_of_row]
+        columns = missing_of_pattern[:, group.pattern_of_row][np.newaxis]
+        projected_missing = np.take_along_axis(projected[:, :, group.rows], columns, axis=1)
+        shift = np.einsum("ijnk,kjn->kin", inverse[:, :, group.pattern_of_row], projected_missing)
+        squared[:, group.rows] -= np.einsum("kin,kin->kn", projected_missing, shift)
+        n_observed = n_features - missing_of_pattern.shape[0]
+        constant = log_det_covariances + n_observed * _LOG_2PI
+        log_det[:, group.rows] = constant[:, np.newaxis] + block_log_det[group.pattern_of_row].T
         if conditionals:
-            np.put_along_axis(differences[:, group.rows], columns, -shift, axis=2)
+            np.put_along_axis(differences[:, :, group.rows], columns, -shift, axis=1)
             inverses.append(inverse)
     log_prob = _log_weights(params)[:, np.newaxis] - 0.5 * (log_det + squared)
     return _PrecisionTerms(log_prob, differences if conditionals else None, means, groups, inverses)
+
+
+def _precision_blocks(X, missing, n_missing, rows, params, *, conditionals=True):
+    """``(rows, terms)`` of `_precision_terms` over bounded blocks of ``rows``.
+
+    ``rows`` are incomplete rows with an observed value; each block's rows are sorted by
+    pattern, and the yielded ``rows`` are in that order.
+    """
+    n_components, n_features = params.means.shape
+    block_rows = default_chunk_rows(n_features, n_components)
+    for start in range(0, rows.size, block_rows):
+        block = rows[start : start + block_rows]
+        order, groups = _pattern_groups(missing[block], n_missing[block])
+        block = block[order]
+        yield block, _precision_terms(X[block], missing[block], groups, params, conditionals)
 
 
 @dataclass(frozen=True)
@@ -371,19 +432,19 @@ class _DiagonalTerms:
     product over the observed coordinates, a missing value's conditional mean is
     ``mu_kj`` and its conditional variance ``sigma_kj^2``. With the rows centred at a
     reference point ``r`` (missing entries 0) and a 0/1 mask ``o`` of observed values,
-    ``features = [o (x - r)^2, o (x - r), o]`` serves both the log-densities (one
-    product with per-component coefficients) and the statistics (one product with the
-    weighted responsibilities), as the complete-data kernels expand squares about ``r``.
+    the columns ``features = [o (x - r)^2; o (x - r); o]`` serve both the log-densities
+    (one product with per-component coefficients) and the statistics (one product with
+    the weighted responsibilities), as the complete-data kernels expand squares about
+    ``r``. A row with nothing observed gets ``log pi_k``.
 
     Attributes
     ----------
     log_prob : ndarray of shape (n_components, n_rows)
-    features : ndarray of shape (n_rows, 3 * n_features)
+    features : ndarray of shape (3 * n_features, n_rows)
     offsets : ndarray of shape (n_components, n_features)
         Means minus the reference point.
     variances : ndarray of shape (n_components, n_features)
     means : ndarray of shape (n_components, n_features)
-    missing : ndarray of bool, shape (n_rows, n_features)
     """
 
     log_prob: np.ndarray
@@ -391,16 +452,20 @@ class _DiagonalTerms:
     offsets: np.ndarray
     variances: np.ndarray
     means: np.ndarray
-    missing: np.ndarray
 
-    def _split_features(self):
+    def _parts(self):
+        """``o (x - r)^2``, ``o (x - r)`` and ``o``, each of shape (d, n)."""
         n_features = self.offsets.shape[1]
-        features = self.features
         return (
-            features[:, :n_features],
-            features[:, n_features : 2 * n_features],
-            features[:, 2 * n_features :],
+            self.features[:n_features],
+            self.features[n_features : 2 * n_features],
+            self.features[2 * n_features :],
         )
+
+    @property
+    def informative(self) -> np.ndarray:
+        """Whether each row has an observed value."""
+        return self._parts()[2].any(axis=0)
 
     def moments(self, weighted_resp: np.ndarray, scatter: Scatter):
         """First and second moments about the means, from ``w r`` of shape (K, n)."""
@@ -409,7 +474,7 @@ class _DiagonalTerms:
         n_features = self.offsets.shape[1]
         offsets = self.offsets
         counts = weighted_resp.sum(axis=1)
-        sums = weighted_resp @ self.features
+        sums = weighted_resp @ self.features.T
         squares = sums[:, :n_features]
         linear = sums[:, n_features : 2 * n_features]
         observed_counts = sums[:, 2 * n_features :]
@@ -419,25 +484,25 @@ class _DiagonalTerms:
         # that amplifies rounding too much are summed exactly (as the complete kernels do).
         shifted = observed_counts * offsets**2
         limit = amplification_limit(np.float64)
-        _, centred, observed = self._split_features()
+        _, centred, observed = self._parts()
         for k in np.flatnonzero((shifted > limit * np.maximum(observed_second, 0.0)).any(axis=1)):
-            exact = centred - observed * offsets[k]
-            observed_second[k] = weighted_resp[k] @ (exact * exact)
+            exact = centred - observed * offsets[k][:, np.newaxis]
+            observed_second[k] = (exact * exact) @ weighted_resp[k]
         second = observed_second + self.variances * (counts[:, np.newaxis] - observed_counts)
         return first, second
 
     def _moments_by_component(self, weighted_resp: np.ndarray, scatter: Scatter):
         """Moments for a scatter that needs more than the diagonal (one pass per component)."""
         n_components, n_features = self.offsets.shape
-        _, centred, observed = self._split_features()
-        missing_weight = weighted_resp @ self.missing
+        _, centred, observed = self._parts()
+        missing_weight = weighted_resp @ (1.0 - observed.T)
         first = np.empty((n_components, n_features))
         second = scatter.zeros(n_components, n_features)
         for k in range(n_components):
-            differences = centred - observed * self.offsets[k]
-            first[k] = weighted_resp[k] @ differences
+            differences = centred - observed * self.offsets[k][:, np.newaxis]
+            first[k] = differences @ weighted_resp[k]
             variance_roots = np.diag(np.sqrt(missing_weight[k] * self.variances[k]))
-            second[k] = scatter.accumulate(differences, weighted_resp[k])
+            second[k] = scatter.accumulate(differences.T, weighted_resp[k])
             second[k] += scatter.accumulate(variance_roots, np.ones(n_features))
         return first, second
 
@@ -449,16 +514,13 @@ class _DiagonalTerms:
         return resp.T @ self.means
 
 
-def _diagonal_terms(
-    X: np.ndarray, missing: np.ndarray, params: MixtureParams, variances: np.ndarray
-) -> _DiagonalTerms:
+def _diagonal_terms(X: np.ndarray, params: MixtureParams, variances: np.ndarray) -> _DiagonalTerms:
     """Marginal log-densities of rows with any patterns when every covariance is diagonal.
 
     Parameters
     ----------
-    X : ndarray of shape (n_rows, n_features), float64
-        Rows with NaN where values are missing.
-    missing : ndarray of bool, shape (n_rows, n_features)
+    X : ndarray of shape (n_rows, n_features)
+        Rows with NaN where values are missing (complete and empty rows allowed).
     params : MixtureParams
     variances : ndarray of shape (n_components, n_features)
         The diagonals of the component covariances.
@@ -471,14 +533,16 @@ def _diagonal_terms(
     means = np.asarray(params.means, dtype=np.float64)
     reference = reference_point(means)
     offsets = means - reference
-    features = np.empty((X.shape[0], 3 * n_features))
-    squares = features[:, :n_features]
-    centred = features[:, n_features : 2 * n_features]
-    observed = features[:, 2 * n_features :]
-    np.subtract(X, reference, out=centred)
-    np.copyto(centred, 0.0, where=missing)
-    np.multiply(centred, centred, out=squares)
+    features = np.empty((3 * n_features, X.shape[0]))
+    squares = features[:n_features]
+    centred = features[n_features : 2 * n_features]
+    observed = features[2 * n_features :]
+    missing = np.isnan(X.T)
     np.logical_not(missing, out=observed, casting="unsafe")
+    np.subtract(X.T, reference[:, np.newaxis], out=centred)
+    np.fmax(centred, -np.finfo(np.float64).max, out=centred)  # NaN -> finite, then 0:
+    centred *= observed
+    np.multiply(centred, centred, out=squares)
     precisions = 1.0 / variances
     log_terms = _LOG_2PI + np.log(variances)
     coefficients = np.concatenate(
@@ -486,45 +550,34 @@ def _diagonal_terms(
         axis=1,
     )
     log_weights = _log_weights(params)
-    log_prob = coefficients @ features.T
+    log_prob = coefficients @ features
     log_prob += log_weights[:, np.newaxis]
     # Components far from r (relative to their widths) lose digits in the expansion:
     # evaluate them exactly, as the complete-data kernel does.
     far = (precisions * offsets**2).sum(axis=1) > amplification_limit(np.float64)
     for k in np.flatnonzero(far):
-        exact = centred - observed * offsets[k]
+        exact = centred - observed * offsets[k][:, np.newaxis]
         log_prob[k] = log_weights[k] - 0.5 * (
-            (exact * exact) @ precisions[k] + observed @ log_terms[k]
+            precisions[k] @ (exact * exact) + log_terms[k] @ observed
         )
-    return _DiagonalTerms(log_prob, features, offsets, variances, means, missing)
+    return _DiagonalTerms(log_prob, features, offsets, variances, means)
 
 
-def _diagonal_variances(dense: np.ndarray) -> np.ndarray | None:
-    """The variances if every covariance in ``dense`` is diagonal, else None."""
+def _diagonal_blocks(X, params, variances):
+    """``(rows, terms)`` of `_diagonal_terms` over bounded blocks covering every row."""
+    n_components, n_features = params.means.shape
+    block_rows = default_chunk_rows(n_features, n_components)
+    for start in range(0, X.shape[0], block_rows):
+        rows = slice(start, start + block_rows)
+        yield rows, _diagonal_terms(X[rows], params, variances)
+
+
+def _diagonal_variances(params: MixtureParams) -> np.ndarray | None:
+    """The variances if every component covariance is diagonal, else None."""
+    dense = params.covariance.dense_covariances(*params.means.shape)
     variances = np.diagonal(dense, axis1=1, axis2=2)
     off_diagonal = dense - variances[:, :, np.newaxis] * np.eye(dense.shape[1])
-    return variances.copy() if not off_diagonal.any() else None
-
-
-def _incomplete_blocks(X, missing, rows, params, *, conditionals=True):
-    """``(rows, terms)`` over bounded blocks of ``rows`` (incomplete, not empty).
-
-    Diagonal covariances take `_diagonal_terms`; otherwise each block's rows are
-    sorted by pattern (the yielded ``rows`` are in that order) for `_precision_terms`.
-    """
-    n_components, n_features = params.means.shape
-    variances = _diagonal_variances(params.covariance.dense_covariances(n_components, n_features))
-    block_rows = default_chunk_rows(n_features, n_components)
-    for start in range(0, rows.size, block_rows):
-        block = rows[start : start + block_rows]
-        if variances is not None:
-            rows_X = np.asarray(X[block], dtype=np.float64)
-            yield block, _diagonal_terms(rows_X, missing[block], params, variances)
-            continue
-        order, groups = _pattern_groups(missing[block])
-        block = block[order]
-        rows_X = np.asarray(X[block], dtype=np.float64)
-        yield block, _precision_terms(rows_X, missing[block], groups, params, conditionals)
+    return variances.astype(np.float64) if not off_diagonal.any() else None
 
 
 def _log_weights(params: MixtureParams) -> np.ndarray:
@@ -552,13 +605,19 @@ def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarr
     if not missing.any():
         return MixtureParams.weighted_log_prob(params, X)
     result = np.empty((X.shape[0], params.n_components))
+    variances = _diagonal_variances(params)
+    if variances is not None:
+        for rows, terms in _diagonal_blocks(X, params, variances):
+            result[rows] = terms.log_prob.T
+        return result.astype(X.dtype, copy=False)
     n_missing = missing.sum(axis=1)
     complete = n_missing == 0
     if complete.any():
         result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
     result[n_missing == X.shape[1]] = _log_weights(params)
     informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
-    for rows, terms in _incomplete_blocks(X, missing, informative, params, conditionals=False):
+    blocks = _precision_blocks(X, missing, n_missing, informative, params, conditionals=False)
+    for rows, terms in blocks:
         result[rows] = terms.log_prob.T
     return result.astype(X.dtype, copy=False)
 
@@ -609,6 +668,22 @@ def _weighted_responsibilities(log_prob, weights, labels):
         log_prob[labels[labelled], labelled] = weights[labelled]
         log_density[labelled] = joint
     return log_prob, log_density
+
+
+def _block_statistics(terms, weights, labels, scatter, shift) -> Stats:
+    """`Stats` of a block of rows from a masked kernel's terms (``weights`` float64)."""
+    weighted_resp, log_density = _weighted_responsibilities(terms.log_prob, weights, labels)
+    first, second = terms.moments(weighted_resp, scatter)
+    with np.errstate(invalid="ignore"):
+        log_likelihood = float(log_density @ weights)
+    return Stats(
+        weighted_resp.sum(axis=1),
+        first,
+        second,
+        shift,
+        log_likelihood,
+        float(weights.sum()),
+    )
 
 
 def _complete_rows_statistics(X, w, params, scatter, labels) -> Stats:
@@ -668,10 +743,18 @@ def incomplete_statistics(
         of the labels of labelled rows); rows with nothing observed are left out.
     """
     sample_weight = np.asarray(sample_weight)
+    stats = _empty_statistics(params, scatter)
+    variances = _diagonal_variances(params)
+    if variances is not None:
+        # Every row through the masked kernel; rows with nothing observed weigh 0.
+        for rows, terms in _diagonal_blocks(X, params, variances):
+            weights = np.where(terms.informative, sample_weight[rows], 0.0)
+            block_labels = None if labels is None else labels[rows]
+            stats = stats + _block_statistics(terms, weights, block_labels, scatter, stats.shift)
+        return stats
     missing = np.isnan(X)
     n_missing = missing.sum(axis=1)
     complete = n_missing == 0
-    stats = _empty_statistics(params, scatter)
     if complete.any():
         stats = stats + _complete_rows_statistics(
             X[complete],
@@ -681,20 +764,10 @@ def incomplete_statistics(
             None if labels is None else labels[complete],
         )
     informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
-    for rows, terms in _incomplete_blocks(X, missing, informative, params):
+    for rows, terms in _precision_blocks(X, missing, n_missing, informative, params):
         weights = sample_weight[rows].astype(np.float64)
-        weighted_resp, log_density = _weighted_responsibilities(
-            terms.log_prob, weights, None if labels is None else labels[rows]
-        )
-        first, second = terms.moments(weighted_resp, scatter)
-        stats = stats + Stats(
-            weighted_resp.sum(axis=1),
-            first,
-            second,
-            stats.shift,
-            float(weights @ log_density),
-            float(weights.sum()),
-        )
+        block_labels = None if labels is None else labels[rows]
+        stats = stats + _block_statistics(terms, weights, block_labels, scatter, stats.shift)
     return stats
 
 
@@ -725,10 +798,15 @@ def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     """
     imputed = np.array(X, dtype=np.float64)
     missing = np.isnan(imputed)
-    n_missing = missing.sum(axis=1)
-    imputed[n_missing == X.shape[1]] = params.weights @ params.means
-    informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
-    for rows, terms in _incomplete_blocks(imputed, missing, informative, params):
+    variances = _diagonal_variances(params)
+    if variances is not None:
+        blocks = _diagonal_blocks(X, params, variances)
+    else:
+        n_missing = missing.sum(axis=1)
+        imputed[n_missing == X.shape[1]] = params.weights @ params.means
+        informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
+        blocks = _precision_blocks(X, missing, n_missing, informative, params)
+    for rows, terms in blocks:
         resp = terms.log_prob
         normalise_columns(resp)
         imputed[rows] = np.where(missing[rows], terms.expectation(resp), imputed[rows])
