@@ -122,49 +122,82 @@ def _observed_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _PatternGroup:
     """The rows ``start:stop`` of a block sorted by pattern: all patterns with ``m`` missing.
 
+    The first ``n_large`` patterns have at least `_LARGE_PATTERN_ROWS` rows each and are
+    computed one at a time by matrix products; the rows of the others are batched.
+
     Attributes
     ----------
     start, stop : int
         The group's rows in the sorted block.
     missing : ndarray of int, shape (m, n_patterns)
         The missing coordinates of each pattern of the group (a column each), increasing.
-    pattern_of_row : ndarray of int, shape (stop - start,)
-        Index of each row's pattern (a column of ``missing``), non-decreasing.
-    pattern_starts : ndarray of int, shape (n_patterns,)
-        First row of each pattern, counted from ``start``.
+    pattern_starts : ndarray of int, shape (n_patterns + 1,)
+        First row of each pattern, counted from ``start``, then ``stop - start``.
+    n_large : int
+        Number of patterns with many rows (they come first).
+    pattern_of_row : ndarray of int, shape (n_batched_rows,)
+        Pattern (a column of ``missing``) of each batched row, non-decreasing.
     """
 
     start: int
     stop: int
     missing: np.ndarray
-    pattern_of_row: np.ndarray
     pattern_starts: np.ndarray
+    n_large: int
+    pattern_of_row: np.ndarray
 
     @property
     def rows(self) -> slice:
         """The group's rows in the sorted block."""
         return slice(self.start, self.stop)
 
+    def pattern_rows(self, pattern: int) -> slice:
+        """The rows of one pattern in the sorted block."""
+        return slice(
+            self.start + self.pattern_starts[pattern], self.start + self.pattern_starts[pattern + 1]
+        )
 
-#: Above this many features, pattern keys do not fit one 64-bit word (8 bits count).
-_ONE_WORD_FEATURES = 56
+    @property
+    def batched_rows(self) -> slice:
+        """The rows of the patterns with few rows, in the sorted block."""
+        return slice(self.start + self.pattern_starts[self.n_large], self.stop)
 
 
-def _pattern_order(missing: np.ndarray, n_missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row order sorting by number of missing values, then by pattern; and where the
-    sorted rows start a new pattern (bool, shape (n_rows - 1,))."""
-    packed = np.packbits(missing, axis=1, bitorder="little")
-    if missing.shape[1] <= _ONE_WORD_FEATURES:
-        words = np.zeros((missing.shape[0], 8), dtype=np.uint8)
-        words[:, : packed.shape[1]] = packed
-        words[:, 7] = n_missing
-        keys = words.view("<u8")[:, 0]
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        return order, sorted_keys[1:] != sorted_keys[:-1]
-    order = np.lexsort((*packed.T[::-1], n_missing))
-    sorted_packed = packed[order]
-    return order, (sorted_packed[1:] != sorted_packed[:-1]).any(axis=1)
+#: Patterns with at least this many rows in a block get their own matrix products;
+#: the rows of rarer patterns are batched (a Python step per pattern would cost more).
+_LARGE_PATTERN_ROWS = 128
+
+#: Most features whose pattern fits one signed 64-bit integer key.
+_KEY_BITS = 62
+
+
+def _count_missing(missing: np.ndarray) -> np.ndarray:
+    """Missing values per row of a boolean mask (a byte product: faster than a bool sum)."""
+    if missing.shape[1] < 256:
+        return missing.view(np.uint8) @ np.ones(missing.shape[1], dtype=np.uint8)
+    return missing.sum(axis=1)
+
+
+def _pattern_order(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An order of the rows that brings equal patterns together, and where the sorted
+    rows start a new pattern (bool, shape (n_rows - 1,)).
+
+    The pattern's bits make an integer key, sorted by a least-significant-digit radix
+    sort on 16-bit digits (NumPy's stable sort of 16-bit integers is a radix sort).
+    """
+    n_rows, n_features = missing.shape
+    if n_features > _KEY_BITS:
+        packed = np.packbits(missing, axis=1, bitorder="little")
+        order = np.lexsort(packed.T[::-1])
+        sorted_packed = packed[order]
+        return order, (sorted_packed[1:] != sorted_packed[:-1]).any(axis=1)
+    keys = missing.view(np.uint8) @ (1 << np.arange(n_features, dtype=np.int64))
+    order = np.arange(n_rows)
+    for shift in range(0, n_features, 16):
+        digits = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digits, kind="stable")]
+    sorted_keys = keys[order]
+    return order, sorted_keys[1:] != sorted_keys[:-1]
 
 
 def _pattern_groups(
@@ -182,32 +215,42 @@ def _pattern_groups(
     Returns
     -------
     order : ndarray of int, shape (n_rows,)
-        ``missing[order]`` has its rows sorted by number of missing values, then by
-        pattern.
+        ``missing[order]`` has its rows grouped by number of missing values, with the
+        patterns of many rows first in each group, and the rows of a pattern together.
     groups : list of _PatternGroup
         One per number of missing values present, in increasing order.
     """
-    order, new_pattern = _pattern_order(missing, n_missing)
-    pattern_starts = np.flatnonzero(np.concatenate([[True], new_pattern]))
-    pattern_of_row = np.cumsum(new_pattern)
-    pattern_of_row = np.concatenate([[0], pattern_of_row])
-    first_rows = order[pattern_starts]
-    patterns = missing[first_rows]
-    pattern_n_missing = n_missing[first_rows]
+    order, new_pattern = _pattern_order(missing)
+    starts = np.flatnonzero(np.concatenate([[True], new_pattern]))
+    sizes = np.diff(starts, append=order.size)
+    pattern_n_missing = n_missing[order[starts]]
+    small = sizes < _LARGE_PATTERN_ROWS
+    # Large patterns first within each number of missing values (a stable sort keeps
+    # the key order otherwise); the rows follow their patterns.
+    permutation = np.lexsort((small, pattern_n_missing))
+    sizes = sizes[permutation]
+    new_starts = np.cumsum(sizes) - sizes
+    order = order[np.repeat(starts[permutation] - new_starts, sizes) + np.arange(order.size)]
+    small = small[permutation]
+    pattern_n_missing = pattern_n_missing[permutation]
+    patterns = missing[order[new_starts]]
+    pattern_of_row = np.repeat(np.arange(sizes.size), sizes)
     bounds = np.flatnonzero(np.diff(pattern_n_missing, prepend=-1, append=-1))
-    starts = np.append(pattern_starts, order.size)
+    ends = np.append(new_starts, order.size)
     groups = []
     for first, last in zip(bounds[:-1], bounds[1:], strict=True):
         m = int(pattern_n_missing[first])
-        start, stop = int(starts[first]), int(starts[last])
+        start, stop = int(ends[first]), int(ends[last])
+        n_large = int(np.count_nonzero(~small[first:last]))
         coordinates = np.nonzero(patterns[first:last])[1].reshape(last - first, m)
         groups.append(
             _PatternGroup(
                 start=start,
                 stop=stop,
                 missing=np.ascontiguousarray(coordinates.T),
-                pattern_of_row=pattern_of_row[start:stop] - first,
-                pattern_starts=starts[first:last] - start,
+                pattern_starts=ends[first : last + 1] - start,
+                n_large=n_large,
+                pattern_of_row=pattern_of_row[int(ends[first + n_large]) : stop] - first,
             )
         )
     return order, groups
@@ -236,7 +279,7 @@ def _spd_inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray
         np.divide(-b, determinant, out=inverse[0, 1])
         inverse[1, 0] = inverse[0, 1]
         return inverse, np.log(determinant)
-    work = np.array(blocks, dtype=np.float64)
+    work = np.array(blocks, dtype=np.float64, order="C")
     log_det = np.zeros(blocks.shape[2:])
     update = np.empty_like(work)
     for j in range(size):
@@ -268,7 +311,7 @@ class _PrecisionTerms:
     groups : list of _PatternGroup
     inverses : list of ndarray
         Per group, the conditional covariances ``P_mm^-1`` of its patterns, shape
-        (m, m, n_patterns, n_components).
+        (m, m, n_components, n_patterns).
     """
 
     log_prob: np.ndarray
@@ -282,20 +325,11 @@ class _PrecisionTerms:
         differences = self.differences
         n_components, n_features, _ = differences.shape
         first = np.matmul(differences, weighted_resp[:, :, np.newaxis])[:, :, 0]
-        counts = weighted_resp.sum(axis=1)
         roots = _covariance_root_rows(self._pooled_conditional_covariances(weighted_resp))
         ones = np.ones(n_features)
-        no_offset = np.zeros((1, n_features))
         second = scatter.zeros(n_components, n_features)
         for k in range(n_components):
-            # Moments of the completed rows about mu_k (a zero offset: no shift needed).
-            second[k] = scatter.centred_second_moments(
-                differences[k],
-                weighted_resp[k : k + 1],
-                no_offset,
-                counts[k : k + 1],
-                first[k : k + 1],
-            )[0]
+            second[k] = scatter.accumulate(differences[k].T, weighted_resp[k])
             second[k] += scatter.accumulate(roots[k], ones)
         return first, second
 
@@ -304,22 +338,24 @@ class _PrecisionTerms:
         n_components, n_features, _ = self.differences.shape
         size = n_features * n_features
         pooled = np.zeros(n_components * size)
-        component_offsets = np.arange(n_components) * size
+        component_offsets = (np.arange(n_components) * size)[:, np.newaxis]
         for group, inverse in zip(self.groups, self.inverses, strict=True):
             pattern_weights = np.add.reduceat(
-                weighted_resp[:, group.rows], group.pattern_starts, axis=1
+                weighted_resp[:, group.rows], group.pattern_starts[:-1], axis=1
             )
+            # The upper triangle of each (symmetric) block, its diagonal halved: the
+            # missing coordinates increase, so it lands in the upper triangle of d x d.
+            rows, columns = np.triu_indices(inverse.shape[0])
+            halves = np.where(rows == columns, 0.5, 1.0)[:, np.newaxis, np.newaxis]
             missing = group.missing
-            flat = (missing[:, np.newaxis, :] * n_features + missing[np.newaxis, :, :])[
-                ..., np.newaxis
-            ] + component_offsets
+            flat = (missing[rows] * n_features + missing[columns])[:, np.newaxis]
             pooled += np.bincount(
-                flat.ravel(),
-                weights=(inverse * pattern_weights.T).ravel(),
+                (flat + component_offsets).ravel(),
+                weights=(inverse[rows, columns] * pattern_weights * halves).ravel(),
                 minlength=n_components * size,
             )
         pooled = pooled.reshape(n_components, n_features, n_features)
-        return 0.5 * (pooled + np.swapaxes(pooled, 1, 2))
+        return pooled + np.swapaxes(pooled, 1, 2)
 
     def expectation(self, resp: np.ndarray) -> np.ndarray:
         """``sum_k r_nk xhat_nk`` for responsibilities of shape (K, n): shape (n, d)."""
@@ -336,6 +372,31 @@ def _observed_columns(X: np.ndarray, missing_columns: np.ndarray) -> np.ndarray:
     np.fmax(X.T, -np.finfo(np.float64).max, out=columns)
     columns *= ~missing_columns
     return columns
+
+
+def _multiply_blocks(blocks: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Each small matrix times its vector: ``(m, m, K, n) x (K, m, n) -> (K, m, n)``.
+
+    ``m^2`` multiply-adds over contiguous (K, n) slabs: for the tiny ``m`` of missing
+    blocks, several times faster than ``einsum`` or a stacked ``matmul``.
+    """
+    size = blocks.shape[0]
+    result = np.empty_like(vectors)
+    term = np.empty(vectors.shape[::2])
+    for i in range(size):
+        np.multiply(blocks[i, 0], vectors[:, 0], out=result[:, i])
+        for j in range(1, size):
+            np.multiply(blocks[i, j], vectors[:, j], out=term)
+            result[:, i] += term
+    return result
+
+
+def _column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_i a[k, i, n] * b[k, i, n]``, shape (K, n), by a short loop over ``i``."""
+    result = a[:, 0] * b[:, 0]
+    for i in range(1, a.shape[1]):
+        result += a[:, i] * b[:, i]
+    return result
 
 
 def _precision_terms(
@@ -373,6 +434,7 @@ def _precision_terms(
     -------
     _PrecisionTerms
     """
+    n_rows = X.shape[0]
     n_components, n_features = params.means.shape
     means = np.asarray(params.means, dtype=np.float64)
     factors = params.covariance.dense_precisions_cholesky(n_components, n_features)
@@ -387,23 +449,37 @@ def _precision_terms(
     projected = np.matmul(precisions, differences)
     squared = np.einsum("kdn,kdn->kn", differences, projected)
     log_det = np.empty_like(squared)
-    # (d, d, K): the blocks of all components of a pattern are gathered together.
-    stacked_precisions = np.ascontiguousarray(precisions.transpose(1, 2, 0))
+    flat_precisions = precisions.reshape(n_components, -1)
     inverses = []
     for group in groups:
-        missing_of_pattern = group.missing
-        inverse, block_log_det = _spd_inverse_and_log_det(
-            stacked_precisions[missing_of_pattern[:, np.newaxis], missing_of_pattern]
-        )
-        columns = missing_of_pattern[:, group.pattern_of_row][np.newaxis]
-        projected_missing = np.take_along_axis(projected[:, :, group.rows], columns, axis=1)
-        shift = np.einsum("ijnk,kjn->kin", inverse[:, :, group.pattern_of_row], projected_missing)
-        squared[:, group.rows] -= np.einsum("kin,kin->kn", projected_missing, shift)
-        n_observed = n_features - missing_of_pattern.shape[0]
-        constant = log_det_covariances + n_observed * _LOG_2PI
-        log_det[:, group.rows] = constant[:, np.newaxis] + block_log_det[group.pattern_of_row].T
+        # (m, m, K, n_patterns): the P_mm blocks of every component and pattern.
+        pairs = group.missing[:, np.newaxis] * n_features + group.missing
+        blocks = flat_precisions[:, pairs].transpose(1, 2, 0, 3)
+        inverse, block_log_det = _spd_inverse_and_log_det(blocks)
+        n_observed = n_features - group.missing.shape[0]
+        block_log_det += (log_det_covariances + n_observed * _LOG_2PI)[:, np.newaxis]
+        for pattern in range(group.n_large):
+            rows = group.pattern_rows(pattern)
+            missing_columns = group.missing[:, pattern]
+            projected_missing = projected[:, missing_columns, rows]
+            shift = np.matmul(inverse[:, :, :, pattern].transpose(2, 0, 1), projected_missing)
+            squared[:, rows] -= _column_dots(projected_missing, shift)
+            log_det[:, rows] = block_log_det[:, pattern, np.newaxis]
+            if conditionals:
+                differences[:, missing_columns, rows] = -shift
+        rows = group.batched_rows
+        if rows.start < rows.stop:
+            # Flat positions (in each component's d x n columns) of the rows' missing values.
+            flat = group.missing[:, group.pattern_of_row] * n_rows + np.arange(
+                rows.start, rows.stop
+            )
+            projected_missing = projected.reshape(n_components, -1)[:, flat]
+            shift = _multiply_blocks(inverse[..., group.pattern_of_row], projected_missing)
+            squared[:, rows] -= _column_dots(projected_missing, shift)
+            log_det[:, rows] = block_log_det[:, group.pattern_of_row]
+            if conditionals:
+                differences.reshape(n_components, -1)[:, flat] = -shift
         if conditionals:
-            np.put_along_axis(differences[:, :, group.rows], columns, -shift, axis=1)
             inverses.append(inverse)
     log_prob = _log_weights(params)[:, np.newaxis] - 0.5 * (log_det + squared)
     return _PrecisionTerms(log_prob, differences if conditionals else None, means, groups, inverses)
@@ -435,12 +511,13 @@ class _DiagonalTerms:
     the columns ``features = [o (x - r)^2; o (x - r); o]`` serve both the log-densities
     (one product with per-component coefficients) and the statistics (one product with
     the weighted responsibilities), as the complete-data kernels expand squares about
-    ``r``. A row with nothing observed gets ``log pi_k``.
+    ``r``; a last row of ones adds ``log pi_k`` (and gives the counts). A row with
+    nothing observed gets ``log pi_k``.
 
     Attributes
     ----------
     log_prob : ndarray of shape (n_components, n_rows)
-    features : ndarray of shape (3 * n_features, n_rows)
+    features : ndarray of shape (3 * n_features + 1, n_rows)
     offsets : ndarray of shape (n_components, n_features)
         Means minus the reference point.
     variances : ndarray of shape (n_components, n_features)
@@ -459,13 +536,13 @@ class _DiagonalTerms:
         return (
             self.features[:n_features],
             self.features[n_features : 2 * n_features],
-            self.features[2 * n_features :],
+            self.features[2 * n_features : 3 * n_features],
         )
 
     @property
     def informative(self) -> np.ndarray:
         """Whether each row has an observed value."""
-        return self._parts()[2].any(axis=0)
+        return np.maximum.reduce(self._parts()[2], axis=0) > 0
 
     def moments(self, weighted_resp: np.ndarray, scatter: Scatter):
         """First and second moments about the means, from ``w r`` of shape (K, n)."""
@@ -473,11 +550,11 @@ class _DiagonalTerms:
             return self._moments_by_component(weighted_resp, scatter)
         n_features = self.offsets.shape[1]
         offsets = self.offsets
-        counts = weighted_resp.sum(axis=1)
         sums = weighted_resp @ self.features.T
         squares = sums[:, :n_features]
         linear = sums[:, n_features : 2 * n_features]
-        observed_counts = sums[:, 2 * n_features :]
+        observed_counts = sums[:, 2 * n_features : 3 * n_features]
+        counts = sums[:, -1]
         first = linear - observed_counts * offsets
         observed_second = squares - offsets * (2.0 * linear - observed_counts * offsets)
         # The expansion about r subtracts terms of size N (mu - r)^2: components where
@@ -533,25 +610,29 @@ def _diagonal_terms(X: np.ndarray, params: MixtureParams, variances: np.ndarray)
     means = np.asarray(params.means, dtype=np.float64)
     reference = reference_point(means)
     offsets = means - reference
-    features = np.empty((3 * n_features, X.shape[0]))
+    features = np.empty((3 * n_features + 1, X.shape[0]))
     squares = features[:n_features]
     centred = features[n_features : 2 * n_features]
-    observed = features[2 * n_features :]
-    missing = np.isnan(X.T)
-    np.logical_not(missing, out=observed, casting="unsafe")
+    observed = features[2 * n_features : 3 * n_features]
+    features[-1] = 1.0
     np.subtract(X.T, reference[:, np.newaxis], out=centred)
+    np.logical_not(np.isnan(centred), out=observed, casting="unsafe")
     np.fmax(centred, -np.finfo(np.float64).max, out=centred)  # NaN -> finite, then 0:
     centred *= observed
     np.multiply(centred, centred, out=squares)
     precisions = 1.0 / variances
     log_terms = _LOG_2PI + np.log(variances)
+    log_weights = _log_weights(params)
     coefficients = np.concatenate(
-        [-0.5 * precisions, precisions * offsets, -0.5 * (precisions * offsets**2 + log_terms)],
+        [
+            -0.5 * precisions,
+            precisions * offsets,
+            -0.5 * (precisions * offsets**2 + log_terms),
+            log_weights[:, np.newaxis],
+        ],
         axis=1,
     )
-    log_weights = _log_weights(params)
     log_prob = coefficients @ features
-    log_prob += log_weights[:, np.newaxis]
     # Components far from r (relative to their widths) lose digits in the expansion:
     # evaluate them exactly, as the complete-data kernel does.
     far = (precisions * offsets**2).sum(axis=1) > amplification_limit(np.float64)
@@ -610,7 +691,7 @@ def observed_weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarr
         for rows, terms in _diagonal_blocks(X, params, variances):
             result[rows] = terms.log_prob.T
         return result.astype(X.dtype, copy=False)
-    n_missing = missing.sum(axis=1)
+    n_missing = _count_missing(missing)
     complete = n_missing == 0
     if complete.any():
         result[complete] = MixtureParams.weighted_log_prob(params, X[complete])
@@ -753,7 +834,7 @@ def incomplete_statistics(
             stats = stats + _block_statistics(terms, weights, block_labels, scatter, stats.shift)
         return stats
     missing = np.isnan(X)
-    n_missing = missing.sum(axis=1)
+    n_missing = _count_missing(missing)
     complete = n_missing == 0
     if complete.any():
         stats = stats + _complete_rows_statistics(
@@ -802,7 +883,7 @@ def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     if variances is not None:
         blocks = _diagonal_blocks(X, params, variances)
     else:
-        n_missing = missing.sum(axis=1)
+        n_missing = _count_missing(missing)
         imputed[n_missing == X.shape[1]] = params.weights @ params.means
         informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
         blocks = _precision_blocks(X, missing, n_missing, informative, params)
