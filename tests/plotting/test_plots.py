@@ -216,6 +216,19 @@ def test_gmm_vs_kmeans_on_moons():
     assert len(figure.axes) == 2
 
 
+def test_pairs_draws_chosen_features_with_their_covariances(five_d_data):
+    X = five_d_data[0]
+    fitted = GaussianMixture(2, random_state=0).fit(X)
+    chosen = [4, 1]
+    figure = plot.pairs(fitted, X, features=chosen)
+    axes = np.array(figure.axes).reshape(2, 2)
+    ellipse = _ellipses(axes[0, 1])[0]  # row feature 4 against column feature 1
+    sub = fitted.covariances_[0][np.ix_([1, 4], [1, 4])]
+    _assert_ellipse_matches(ellipse, sub, 2)
+    with pytest.raises(ValueError, match="column indices"):
+        plot.pairs(fitted, X, features=[0, 5])
+
+
 def test_errors_say_what_to_do(model, X):
     with pytest.raises(ValueError, match="fit it first"):
         plot.clusters(GaussianMixture(), X)

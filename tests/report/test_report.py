@@ -101,6 +101,16 @@ def test_report_for_more_than_two_features_has_a_pairs_plot():
     assert "A single model was fitted" in html
 
 
+def test_report_figures_sample_large_data_and_cap_the_pairs_grid():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(12_000, 10)), columns=[f"f{i}" for i in range(10)])
+    model = GaussianMixture(2, random_state=0, max_iter=5).fit(data)
+    html = build_report(model, data)
+    assert "random sample of 5,000 of the rows" in html
+    assert "The first 8 features" in html and "All two-feature projections" not in html
+    assert "12000 rows, 10 feature(s)" in html  # the tables still describe every row
+
+
 def _run_chromium(tmp_path, url, *extra):
     profile = tmp_path / "profile"
     command = [

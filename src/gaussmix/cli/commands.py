@@ -287,7 +287,8 @@ def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitIn
     notes = list(table.notes)
     if sample.shape[0] < source.n_samples:
         notes.append(
-            f"the report's figures show a random sample of {INITIALIZATION_ROWS:,} rows"
+            f"the report's tables and figures describe a random sample of "
+            f"{INITIALIZATION_ROWS:,} rows (the selection and assignments use every row)"
         )
 
     def frame_of(values):

@@ -682,7 +682,7 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
     return figure
 
 
-def pairs(model, X, *, n_std=(2,), max_features=8, title=None):
+def pairs(model, X, *, features=None, n_std=(2,), max_features=8, title=None):
     """All two-feature projections of the data with each component's projected ellipses.
 
     The diagonal shows each feature's histogram with the mixture's marginal density.
@@ -691,9 +691,13 @@ def pairs(model, X, *, n_std=(2,), max_features=8, title=None):
     ----------
     model : fitted GaussianMixture
     X : array-like of shape (n_samples, n_features)
+    features : sequence of int, default=None
+        Column indices to draw (default: all); points are still coloured by the model's
+        assignment from every feature.
     n_std : sequence of float, default=(2,)
     max_features : int, default=8
-        Larger data must be reduced first (the grid grows as the square of d).
+        Most features drawn: larger data must be reduced first, or ``features`` chosen
+        (the grid grows as the square of their number).
     title : str, default=None
 
     Returns
@@ -702,29 +706,38 @@ def pairs(model, X, *, n_std=(2,), max_features=8, title=None):
     """
     fitted_params(model)  # a clear message for an unfitted model
     values = as_array(X)
-    d = values.shape[1]
+    chosen = list(range(values.shape[1])) if features is None else [int(f) for f in features]
+    if not chosen or not all(0 <= f < values.shape[1] for f in chosen):
+        raise ValueError(
+            f"features must be column indices between 0 and {values.shape[1] - 1}, got "
+            f"{features!r}."
+        )
+    d = len(chosen)
     if d > max_features:
         raise ValueError(
             f"pairs draws a {d}x{d} grid; pass at most max_features={max_features} columns "
-            "(select columns, or raise max_features)."
+            "(choose them with features=[...], or raise max_features)."
         )
-    names = feature_labels(X, model)
+    all_names = feature_labels(X, model)
+    names = [all_names[f] for f in chosen]
     labels = mixture_of(model).predict(model_input(model, X))
     params = fitted_params(model)
     colors = component_colors(params.n_components)
     point_colors = np.array(colors)[labels]
     figure, axes = new_figure(d, d, panel_size=(2.6, 2.4))
-    for i in range(d):
-        for j in range(d):
+    for i, row_feature in enumerate(chosen):
+        for j, column_feature in enumerate(chosen):
             ax = axes[i, j]
             if i == j:
-                ax.hist(values[:, i], bins="auto", density=True, color="#CCCCCC")
-                low, high = values[:, i].min(), values[:, i].max()
+                ax.hist(values[:, row_feature], bins="auto", density=True, color="#CCCCCC")
+                low, high = values[:, row_feature].min(), values[:, row_feature].max()
                 xs = np.linspace(low, high, 200)[:, np.newaxis]
-                ax.plot(xs[:, 0], np.exp(marginal_log_density(model, [i], xs)), color="black")
+                density = np.exp(marginal_log_density(model, [row_feature], xs))
+                ax.plot(xs[:, 0], density, color="black")
             else:
-                ax.scatter(values[:, j], values[:, i], c=point_colors, s=6, alpha=0.6)
-                means, covariances = projected_components(model, [j, i])
+                ax.scatter(values[:, column_feature], values[:, row_feature], c=point_colors,
+                           s=6, alpha=0.6)
+                means, covariances = projected_components(model, [column_feature, row_feature])
                 draw_ellipses(ax, means, covariances, colors, n_std, linewidth=1.2)
             if i == d - 1:
                 ax.set_xlabel(names[j])

@@ -148,6 +148,21 @@ def _selection_section(selection) -> str:
     return "".join(parts)
 
 
+#: Most rows a figure of the report draws (a random sample above it).
+MAX_PLOTTED_ROWS = 5000
+#: Most features in the report's pairs plot (its grid grows as their square).
+MAX_PAIRS_FEATURES = 8
+
+
+def _plotted_rows(X: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Complete rows for the figures (a model fitted with missing values), at most
+    `MAX_PLOTTED_ROWS` of them, and whether they are a sample."""
+    complete = X.dropna()
+    if len(complete) <= MAX_PLOTTED_ROWS:
+        return complete, False
+    return complete.sample(MAX_PLOTTED_ROWS, random_state=0), True
+
+
 def _cluster_section(model, X: pd.DataFrame) -> str:
     labels = model.predict(model_input(model, X))
     counts = np.bincount(labels, minlength=model.n_components)
@@ -165,17 +180,24 @@ def _cluster_section(model, X: pd.DataFrame) -> str:
     )
     parts = [_table_html(sizes)]
     figures = []
-    X = X.dropna()  # figures: complete rows (a model fitted with missing values)
+    X, sampled = _plotted_rows(X)
+    if sampled:
+        parts.append(
+            f"<p>The figures show a random sample of {len(X):,} of the rows (drawing more "
+            "points adds time, not information).</p>"
+        )
     if X.shape[1] == 1:
         ax = _new_axes()
         plot.density(model, X, ax=ax)
         figures.append(Figure("Mixture density over the histogram of the data", ax.figure))
     else:
         if X.shape[1] > 2:
+            shown = min(X.shape[1], MAX_PAIRS_FEATURES)
+            which = "All" if shown == X.shape[1] else f"The first {shown} features'"
             figures.append(
                 Figure(
-                    "All two-feature projections with each component's 2-sigma ellipse",
-                    plot.pairs(model, X, max_features=max(8, X.shape[1])),
+                    f"{which} two-feature projections with each component's 2-sigma ellipse",
+                    plot.pairs(model, X, features=range(shown), max_features=shown),
                 )
             )
         ax = _new_axes()
@@ -207,7 +229,7 @@ def _anomaly_section(detector, X: pd.DataFrame) -> str:
         parts.append("<p>The least likely rows:</p>" + _table_html(lowest))
     if X.shape[1] >= 2:
         ax = _new_axes()
-        plot.anomalies(detector, X.dropna(), ax=ax)
+        plot.anomalies(detector, _plotted_rows(X)[0], ax=ax)
         parts.append(_figure_html(Figure("Anomalies over the density contours", ax.figure)))
     return "".join(parts)
 
