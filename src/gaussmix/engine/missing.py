@@ -167,6 +167,12 @@ class _PatternGroup:
 #: the rows of rarer patterns are batched (a Python step per pattern would cost more).
 _LARGE_PATTERN_ROWS = 128
 
+#: Largest missing block multiplied by explicit loops (larger ones by one einsum).
+_LOOPED_SIZE = 4
+
+#: Stacks of fewer than this many matrices per row of a block are inverted by LAPACK.
+_VECTORISED_STACK = 16
+
 #: Most features whose pattern fits one signed 64-bit integer key.
 _KEY_BITS = 62
 
@@ -270,6 +276,11 @@ def _spd_inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray
     size = blocks.shape[0]
     if size == 1:
         return 1.0 / blocks, np.log(blocks[0, 0])
+    if blocks[0, 0].size < _VECTORISED_STACK * size:
+        # Few matrices: LAPACK's per-matrix cost is below the m steps' call overhead.
+        matrices = np.moveaxis(blocks, (0, 1), (-2, -1))
+        inverse = np.moveaxis(np.linalg.inv(matrices), (-2, -1), (0, 1))
+        return inverse, np.linalg.slogdet(matrices)[1]
     if size == 2:
         a, b, c = blocks[0, 0], blocks[0, 1], blocks[1, 1]
         determinant = a * c - b * b
@@ -377,10 +388,12 @@ def _observed_columns(X: np.ndarray, missing_columns: np.ndarray) -> np.ndarray:
 def _multiply_blocks(blocks: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Each small matrix times its vector: ``(m, m, K, n) x (K, m, n) -> (K, m, n)``.
 
-    ``m^2`` multiply-adds over contiguous (K, n) slabs: for the tiny ``m`` of missing
-    blocks, several times faster than ``einsum`` or a stacked ``matmul``.
+    For ``m`` up to `_LOOPED_SIZE`, ``m^2`` multiply-adds over contiguous (K, n) slabs,
+    several times faster than ``einsum``; beyond, one ``einsum`` (fewer calls).
     """
     size = blocks.shape[0]
+    if size > _LOOPED_SIZE:
+        return np.einsum("ijkn,kjn->kin", blocks, vectors)
     result = np.empty_like(vectors)
     term = np.empty(vectors.shape[::2])
     for i in range(size):
