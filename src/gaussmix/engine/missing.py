@@ -373,16 +373,19 @@ class _PrecisionTerms:
         return np.einsum("kn,kdn->nd", resp, self.differences) + resp.T @ self.means
 
 
-def _observed_columns(X: np.ndarray, missing_columns: np.ndarray) -> np.ndarray:
-    """``X.T`` as float64 columns (d, n) with 0 where a value is missing.
+def _observed_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``X.T`` as float64 columns (d, n) with 0 where a value is missing, and the 0/1
+    mask of the observed values.
 
     ``fmax`` with the most negative float turns NaN into a finite number (and leaves
-    every finite value alone); the product with the 0/1 mask then zeroes it.
+    every finite value alone); the product with the mask then zeroes it.
     """
     columns = np.empty(X.shape[::-1])
+    observed = np.empty_like(columns)
     np.fmax(X.T, -np.finfo(np.float64).max, out=columns)
-    columns *= ~missing_columns
-    return columns
+    np.equal(X.T, X.T, out=observed, casting="unsafe")  # False only for NaN
+    columns *= observed
+    return columns, observed
 
 
 def _multiply_blocks(blocks: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -414,7 +417,6 @@ def _column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _precision_terms(
     X: np.ndarray,
-    missing: np.ndarray,
     groups: list,
     params: MixtureParams,
     conditionals: bool,
@@ -436,7 +438,6 @@ def _precision_terms(
     ----------
     X : ndarray of shape (n_rows, n_features)
         Rows sorted as ``groups`` says, NaN where missing.
-    missing : ndarray of bool, shape (n_rows, n_features)
     groups : list of _PatternGroup
         From `_pattern_groups`; they cover all rows.
     params : MixtureParams
@@ -454,11 +455,10 @@ def _precision_terms(
     factors = np.asarray(factors, dtype=np.float64)
     precisions = factors @ np.swapaxes(factors, 1, 2)
     log_det_covariances = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
-    observed = np.empty(X.shape[::-1])
-    np.logical_not(missing.T, out=observed, casting="unsafe")
+    columns, observed = _observed_columns(X)
     # Columns x - mu_k, 0 where missing, for every component: (K, d, n).
     differences = observed * means[:, :, np.newaxis]
-    np.subtract(_observed_columns(X, missing.T), differences, out=differences)
+    np.subtract(columns, differences, out=differences)
     projected = np.matmul(precisions, differences)
     squared = np.einsum("kdn,kdn->kn", differences, projected)
     log_det = np.empty_like(squared)
@@ -494,7 +494,9 @@ def _precision_terms(
                 differences.reshape(n_components, -1)[:, flat] = -shift
         if conditionals:
             inverses.append(inverse)
-    log_prob = _log_weights(params)[:, np.newaxis] - 0.5 * (log_det + squared)
+    log_prob = np.add(log_det, squared, out=log_det)
+    log_prob *= -0.5
+    log_prob += _log_weights(params)[:, np.newaxis]
     return _PrecisionTerms(log_prob, differences if conditionals else None, means, groups, inverses)
 
 
@@ -510,7 +512,7 @@ def _precision_blocks(X, missing, n_missing, rows, params, *, conditionals=True)
         block = rows[start : start + block_rows]
         order, groups = _pattern_groups(missing[block], n_missing[block])
         block = block[order]
-        yield block, _precision_terms(X[block], missing[block], groups, params, conditionals)
+        yield block, _precision_terms(X[block], groups, params, conditionals)
 
 
 @dataclass(frozen=True)
