@@ -173,9 +173,6 @@ _LOOPED_SIZE = 4
 #: Stacks of fewer than this many matrices per row of a block are inverted by LAPACK.
 _VECTORISED_STACK = 16
 
-#: Most features whose pattern fits one signed 64-bit integer key.
-_KEY_BITS = 62
-
 
 def _count_missing(missing: np.ndarray) -> np.ndarray:
     """Missing values per row of a boolean mask (a byte product: faster than a bool sum)."""
@@ -188,19 +185,23 @@ def _pattern_order(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An order of the rows that brings equal patterns together, and where the sorted
     rows start a new pattern (bool, shape (n_rows - 1,)).
 
-    The pattern's bits make an integer key, sorted by a least-significant-digit radix
-    sort on 16-bit digits (NumPy's stable sort of 16-bit integers is a radix sort).
+    The pattern's bits make an integer key (up to 64 features) in the narrowest unsigned
+    type, sorted by a least-significant-digit radix sort on 16-bit digits: NumPy's stable
+    sort of 16-bit integers is a radix sort, several times faster than sorting 64-bit
+    keys.
     """
     n_rows, n_features = missing.shape
-    if n_features > _KEY_BITS:
+    if n_features > 64:
         packed = np.packbits(missing, axis=1, bitorder="little")
         order = np.lexsort(packed.T[::-1])
         sorted_packed = packed[order]
         return order, (sorted_packed[1:] != sorted_packed[:-1]).any(axis=1)
-    keys = missing.view(np.uint8) @ (1 << np.arange(n_features, dtype=np.int64))
-    order = np.arange(n_rows)
-    for shift in range(0, n_features, 16):
-        digits = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+    key_type = next(t for t in (np.uint16, np.uint32, np.uint64) if n_features <= 8 * t().itemsize)
+    bits = (np.uint64(1) << np.arange(n_features, dtype=np.uint64)).astype(key_type)
+    keys = missing.view(np.uint8) @ bits
+    order = np.argsort(keys.astype(np.uint16), kind="stable")
+    for shift in range(16, n_features, 16):
+        digits = (keys[order] >> key_type(shift)).astype(np.uint16)
         order = order[np.argsort(digits, kind="stable")]
     sorted_keys = keys[order]
     return order, sorted_keys[1:] != sorted_keys[:-1]
@@ -243,17 +244,21 @@ def _pattern_groups(
     pattern_of_row = np.repeat(np.arange(sizes.size), sizes)
     bounds = np.flatnonzero(np.diff(pattern_n_missing, prepend=-1, append=-1))
     ends = np.append(new_starts, order.size)
+    # Missing coordinates of every pattern, row by row: a group's are one stretch.
+    coordinates = np.flatnonzero(patterns) % patterns.shape[1]
+    stretch = np.zeros(pattern_n_missing.size + 1, dtype=np.intp)
+    np.cumsum(pattern_n_missing, out=stretch[1:])
     groups = []
     for first, last in zip(bounds[:-1], bounds[1:], strict=True):
         m = int(pattern_n_missing[first])
         start, stop = int(ends[first]), int(ends[last])
         n_large = int(np.count_nonzero(~small[first:last]))
-        coordinates = np.nonzero(patterns[first:last])[1].reshape(last - first, m)
+        missing_of_group = coordinates[stretch[first] : stretch[last]].reshape(last - first, m)
         groups.append(
             _PatternGroup(
                 start=start,
                 stop=stop,
-                missing=np.ascontiguousarray(coordinates.T),
+                missing=np.ascontiguousarray(missing_of_group.T),
                 pattern_starts=ends[first : last + 1] - start,
                 n_large=n_large,
                 pattern_of_row=pattern_of_row[int(ends[first + n_large]) : stop] - first,
