@@ -91,10 +91,16 @@ class FullScatter(Scatter):
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
                                first_about_reference):
-        n_components = weighted_resp.shape[0]
+        n_components, n_samples = weighted_resp.shape
         n_features = centred.shape[0]
-        if n_features + 1 > 2 * n_components:
-            # Few components: per-component products are cheaper than the packed products.
+        # Per component, only the rows with a non-zero weighted responsibility count (the
+        # E-step makes negligible ones exact zeros): when components are well separated
+        # that is about n rows in all instead of K n, and the per-component symmetric
+        # updates beat one packed product even with many components.
+        active_rows = np.count_nonzero(weighted_resp)
+        per_component_cost = n_features * active_rows
+        packed_cost = n_components * (n_features + 1) * n_samples
+        if n_features + 1 > 2 * n_components or 2 * per_component_cost < packed_cost:
             about_reference = _per_component_moments(centred, weighted_resp)
         else:
             about_reference = _packed_products_moments(centred, weighted_resp)
@@ -184,16 +190,35 @@ def _shift_full_moments(about_reference, offsets, counts, first_about_reference)
     return about_reference - cross - np.swapaxes(cross, 1, 2)
 
 
+#: Below this fraction of rows with a non-zero responsibility, a component's rows are
+#: gathered before its update (a copy of the active rows costs less than scaling all).
+GATHER_FRACTION = 0.5
+
+
 def _per_component_moments(centred, weighted_resp) -> np.ndarray:
-    """``sum_n w r (x - r0)(x - r0)^T`` per component by symmetric rank-n updates, float64."""
+    """``sum_n w r (x - r0)(x - r0)^T`` per component by symmetric rank-n updates, float64.
+
+    Each component's update reads only its rows with a non-zero weighted responsibility
+    when they are few: rows that add exact zeros are skipped, not approximated.
+    """
     dtype = centred.dtype
     (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
+    n_features, n_samples = centred.shape
     scaled = np.empty_like(centred)
     roots = np.sqrt(weighted_resp)
-    upper = np.empty((weighted_resp.shape[0], *centred.shape[:1] * 2))
+    upper = np.empty((weighted_resp.shape[0], n_features, n_features))
     for k in range(weighted_resp.shape[0]):
-        np.multiply(centred, roots[k], out=scaled)
-        upper[k] = syrk(1.0, scaled.T, trans=1)
+        active = np.flatnonzero(roots[k])
+        if active.size == 0:
+            upper[k] = 0.0
+            continue
+        if active.size < GATHER_FRACTION * n_samples:
+            rows = np.take(centred, active, axis=1)
+            rows *= roots[k, active]
+        else:
+            rows = np.multiply(centred, roots[k], out=scaled)
+        # rows.T is (m, d) in Fortran order: syrk(trans=1) gives rows @ rows.T.
+        upper[k] = syrk(1.0, rows.T, trans=1)
     return _symmetric_from_upper(upper)
 
 
