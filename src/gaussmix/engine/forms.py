@@ -307,6 +307,25 @@ class CovarianceForm:
         )
 
 
+#: Features per block of the blocked projection (`_projection_blocks`).
+PROJECTION_BLOCK = 32
+
+
+def _projection_blocks(factors: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges of columns of the precision factors projected by one product each.
+
+    Upper-triangular factors (as every Cholesky factor here is) are cut into blocks of
+    `PROJECTION_BLOCK` columns, so that the products skip the zeros below the diagonal;
+    any other factor is projected whole.
+    """
+    n_features = factors.shape[-1]
+    triangular = not np.any(np.tril(factors, -1))
+    if not triangular or n_features < 2 * PROJECTION_BLOCK:
+        return [(0, n_features)]
+    edges = list(range(0, n_features, PROJECTION_BLOCK)) + [n_features]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
 class FullForm(CovarianceForm):
     """One full (d, d) covariance per component."""
 
@@ -342,24 +361,34 @@ class FullForm(CovarianceForm):
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         factors = self.precisions_cholesky
         n_components, n_features, _ = factors.shape
-        # One matrix product for all components: row (k, j) of `stacked` is column j of P_k,
-        # so projected[(k, j), n] = ((x_n - r) @ P_k)[j]. The last column of `stacked` holds
-        # -(mu_k - r) @ P_k and the last row of `augmented` is ones, so the product also
-        # subtracts the projected means (no extra pass).
+        # Row (k, j) of `stacked` is [-(mu_k - r) @ P_k[:, j], column j of P_k], and the
+        # columns are augmented with a leading row of ones, so one product gives every
+        # component's projected, centred rows: projected[(k, j), n] = ((x_n - mu_k) @ P_k)[j].
         stacked = np.empty((n_components, n_features, n_features + 1))
-        stacked[:, :, :n_features] = factors.transpose(0, 2, 1)
-        stacked[:, :, n_features] = -np.einsum("kd,kde->ke", offsets, factors)
-        stacked = stacked.reshape(-1, n_features + 1).astype(dtype)
+        stacked[:, :, 0] = -np.einsum("kd,kde->ke", offsets, factors)
+        stacked[:, :, 1:] = factors.transpose(0, 2, 1)
+        blocks = _projection_blocks(factors)
+        # Column j of an upper-triangular P_k is zero below row j: the rows j of one
+        # block need only the first (block end) coordinates, which skips most zeros.
+        products = [
+            (stop - start, np.ascontiguousarray(stacked[:, start:stop, : stop + 1])
+             .reshape(-1, stop + 1).astype(dtype))
+            for start, stop in blocks
+        ]
         constant = np.zeros(n_components) if constant is None else constant
         local_constant = np.asarray(constant, dtype=np.float64).astype(dtype)[:, np.newaxis]
 
         def evaluate(centred):
             n_samples = centred.shape[1]
             augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
-            augmented[:n_features] = centred
-            augmented[n_features] = 1.0
-            projected = (stacked @ augmented).reshape(n_components, n_features, n_samples)
-            distances = np.einsum("kdn,kdn->kn", projected, projected)
+            augmented[0] = 1.0
+            augmented[1:] = centred
+            distances = None
+            for width, operand in products:
+                used = operand.shape[1]
+                projected = (operand @ augmented[:used]).reshape(n_components, width, n_samples)
+                part = np.einsum("kdn,kdn->kn", projected, projected)
+                distances = part if distances is None else np.add(distances, part, out=distances)
             if factor != 1.0:
                 distances *= factor
             distances += local_constant
