@@ -15,6 +15,7 @@ from gaussmix.engine.estep import (
     normalise_columns,
     statistics_from_responsibilities,
 )
+from gaussmix.engine import forms
 from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
 from gaussmix.engine.params import MixtureParams
 from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
@@ -202,6 +203,38 @@ def test_log_gaussian_and_mahalanobis_match_scipy(form_name, shape, centre):
                                rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_projection_matches_scipy(monkeypatch, block, dtype):
+    # Blocks of `block` columns of the triangular precision factors (d = 7 gives blocks
+    # of uneven width; 64 gives one block).
+    monkeypatch.setattr(forms, "PROJECTION_BLOCK", block)
+    rng = np.random.default_rng(block)
+    params, _ = random_params("full", 7, 3, rng, centre=50.0)
+    X = sample_rows(params, 40, rng)
+    expected = reference_log_prob(X, params) - np.log(params.weights)
+    log_gaussian = params.covariance.log_gaussian(X.astype(dtype), params.means)
+    tolerance = 1e-9 if dtype == np.float64 else 2e-3
+    np.testing.assert_allclose(log_gaussian, expected, rtol=tolerance, atol=tolerance)
+
+
+def test_projection_of_a_factor_that_is_not_triangular_is_not_blocked(monkeypatch):
+    monkeypatch.setattr(forms, "PROJECTION_BLOCK", 2)
+    rng = np.random.default_rng(3)
+    params, _ = random_params("full", 6, 2, rng)
+    rotation = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    factors = params.covariance.precisions_cholesky @ rotation  # same precisions U Q Q^T U^T
+    assert forms._projection_blocks(factors) == [(0, 6)]
+    assert len(forms._projection_blocks(params.covariance.precisions_cholesky)) == 3
+    rotated = FullForm(params.covariance.covariances, factors)
+    X = sample_rows(params, 25, rng)
+    precisions = params.covariance.precisions
+    expected = np.array([[(x - m) @ p @ (x - m) for m, p in zip(params.means, precisions)]
+                         for x in X])
+    np.testing.assert_allclose(rotated.squared_mahalanobis(X, params.means), expected,
+                               rtol=1e-9)
+
+
 def test_log_responsibilities_match_reference():
     rng = np.random.default_rng(3)
     params, _ = random_params("full", 3, 4, rng)
@@ -242,6 +275,23 @@ def test_normalise_columns_zeroes_negligible_responsibilities_exactly(dtype):
     kept = expected > threshold * 2.0
     np.testing.assert_allclose(result[kept], expected[kept], rtol=64 * np.finfo(dtype).eps)  # |log| <= 44 when kept
     assert np.all(np.isfinite(result))
+
+
+@pytest.mark.parametrize("shape", [(7, 2), (3, 6), (12, 4)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_separated_components_skip_rows_with_zero_responsibility(shape, dtype):
+    # Far apart components: most responsibilities are exact zeros, so each component's
+    # second moments are accumulated over its own rows only (the gathered path).
+    n_features, n_components = shape
+    rng = np.random.default_rng(sum(shape))
+    params, scatter = random_params("full", n_features, n_components, rng, spread=80.0)
+    X = sample_rows(params, 400, rng)
+    resp = np.exp(log_responsibilities(X.astype(dtype), params)[1])
+    assert np.mean(resp == 0) > 0.4
+    weights = rng.uniform(0.5, 2.0, X.shape[0])
+    stats = chunk_statistics(X.astype(dtype), weights.astype(dtype), params, scatter)
+    expected = reference_statistics(X, weights, params, diagonal=False)
+    assert_stats_match(stats, expected, rtol=1e-9 if dtype == np.float64 else 2e-4)
 
 
 def test_empty_component_weight_gives_zero_statistics():
@@ -303,3 +353,34 @@ def test_threads_from_environment(monkeypatch):
     monkeypatch.setenv("GAUSSMIX_NUM_THREADS", "many")
     with pytest.raises(ValueError, match="GAUSSMIX_NUM_THREADS"):
         ArrayData(np.zeros((4, 1)), np.ones(4), 2)
+
+
+def test_large_inputs_are_cut_into_bounded_chunks():
+    # A data source may hand the kernels a whole batch (65,536 Parquet rows, a Dask
+    # block): their temporaries must stay near the chunk budget, not grow with it.
+    import tracemalloc
+
+    rng = np.random.default_rng(12)
+    params, scatter = random_params("full", 16, 8, rng)
+    X = sample_rows(params, 120_000, rng)
+    weights = np.ones(X.shape[0])
+    rows = default_chunk_rows(16, 8)
+    parts = [chunk_statistics(X[s : s + rows], weights[s : s + rows], params, scatter)
+             for s in range(0, X.shape[0], rows)]
+    expected = parts[0]
+    for part in parts[1:]:
+        expected = expected + part
+    tracemalloc.start()
+    try:
+        whole = chunk_statistics(X, weights, params, scatter)
+        log_density, log_resp = log_responsibilities(X, params)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(whole.second, expected.second, rtol=1e-12)
+    assert whole.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-12)
+    assert log_resp.shape == (X.shape[0], 8)
+    assert log_density @ weights == pytest.approx(expected.log_likelihood, rel=1e-10)
+    # Unchunked, the projected rows alone would take 120,000 x 8 x 16 x 8 B = 123 MB.
+    per_row_outputs = log_density.nbytes + log_resp.nbytes
+    assert peak < per_row_outputs + 2 * 16 * 2**20 + 2 * X.nbytes // 16

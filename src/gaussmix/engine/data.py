@@ -14,7 +14,14 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["ArrayData", "default_chunk_rows", "default_threads", "available_cpus"]
+__all__ = [
+    "ArrayData",
+    "default_chunk_rows",
+    "default_threads",
+    "available_cpus",
+    "summed_over_chunks",
+    "concatenated_over_chunks",
+]
 
 T = TypeVar("T")
 
@@ -33,6 +40,33 @@ def default_chunk_rows(n_features: int, n_components: int, itemsize: int = 8) ->
     bytes_per_row = itemsize * (2 * n_components * n_features + 4 * n_components + 2 * n_features)
     rows = CHUNK_BUDGET_BYTES // max(bytes_per_row, 1)
     return int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
+
+
+def summed_over_chunks(kernel: Callable[..., T], X: np.ndarray, sample_weight: np.ndarray,
+                       n_components: int, *args) -> T:
+    """``kernel(X_part, w_part, *args)`` summed over parts of at most `default_chunk_rows`.
+
+    Kernels call this on what a data source hands them, so that their temporaries stay
+    bounded whatever the size of a source's batches or a Dask block.
+    """
+    rows = default_chunk_rows(X.shape[1], n_components, X.itemsize)
+    if X.shape[0] <= rows:
+        return kernel(X, sample_weight, *args)
+    parts = (
+        kernel(X[start : start + rows], sample_weight[start : start + rows], *args)
+        for start in range(0, X.shape[0], rows)
+    )
+    return functools.reduce(operator.add, parts)
+
+
+def concatenated_over_chunks(kernel: Callable[..., tuple[np.ndarray, ...]], X: np.ndarray,
+                             n_components: int, *args) -> tuple[np.ndarray, ...]:
+    """``kernel(X_part, *args)`` (a tuple of per-row arrays) over bounded parts, joined."""
+    rows = default_chunk_rows(X.shape[1], n_components, X.itemsize)
+    if X.shape[0] <= rows:
+        return kernel(X, *args)
+    parts = [kernel(X[start : start + rows], *args) for start in range(0, X.shape[0], rows)]
+    return tuple(np.concatenate(pieces) for pieces in zip(*parts, strict=True))
 
 
 #: Most threads `ArrayData.map_reduce` uses by default.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import default_chunk_rows
+from .data import concatenated_over_chunks, default_chunk_rows, summed_over_chunks
 from .forms import centred_columns, reference_point
 from .params import MixtureParams
 from .scatter import Scatter
@@ -93,6 +93,8 @@ def normalise_columns(log_prob: np.ndarray, column_weights: np.ndarray | None = 
 def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarray, np.ndarray]:
     """Log-density of each row and log-responsibilities of each component.
 
+    Computed in bounded chunks of rows, whatever the number of rows given.
+
     Returns
     -------
     log_density : ndarray of shape (n_samples,)
@@ -100,6 +102,13 @@ def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarr
     log_resp : ndarray of shape (n_samples, n_components), or (n_samples, n_components + 1)
         ``log p(z_n = k | x_n)``; with a noise component its column comes last.
     """
+    log_density, log_resp = concatenated_over_chunks(
+        _log_responsibilities, X, params.n_components, params
+    )
+    return log_density, log_resp
+
+
+def _log_responsibilities(X: np.ndarray, params: MixtureParams):
     weighted = params.weighted_log_prob(X)
     if getattr(params, "noise", None) is not None:
         weighted = params.with_noise_column(weighted)
@@ -223,7 +232,13 @@ def chunk_statistics(
     One pass over the chunk: log-densities of all components by matrix products on the
     centred rows, responsibilities normalised in place, then the weighted moments.
     Float32 chunks are computed in float32 and their statistics returned in float64.
+    More rows than `default_chunk_rows` are cut into parts of that size.
     """
+    return summed_over_chunks(_fused_statistics, X, sample_weight, params.n_components,
+                              params, scatter)
+
+
+def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
     dtype = X.dtype
     prepared = _prepared(params, dtype)
     centred = centred_columns(X, prepared.reference)

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from .covariance_models import CovarianceModel
+from .data import summed_over_chunks
 from .estep import _assemble, _prepared, centred_columns, normalise_columns
 from .forms import CovarianceForm
 from .mstep import component_moments
@@ -336,8 +337,14 @@ def variational_chunk_statistics(
     Responsibilities are ``r_nk ∝ exp(E[log pi_k] + E[log N(x_n | mu_k, Lambda_k^-1)])``;
     the returned `Stats` carry, in their ``log_likelihood`` slot, the weighted entropy
     ``-sum_n w_n sum_k r_nk log r_nk`` of q(z), the only scalar the bound needs from
-    the data besides the statistics.
+    the data besides the statistics. More rows than `default_chunk_rows` are cut
+    into parts of that size.
     """
+    return summed_over_chunks(_fused_variational_statistics, X, sample_weight,
+                              posterior.n_components, posterior, scatter)
+
+
+def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats:
     # The fused layout of the maximum-likelihood E-step (`estep.chunk_statistics`): the
     # per-E-step constants (expected log terms included) are memoised per posterior,
     # the log-probabilities are (K, n) from matrix products, normalised in place.
