@@ -136,3 +136,23 @@ def test_standardized_source_checks_its_scale(tmp_path):
         StandardizedSource(source, np.zeros(3), np.array([1.0, 0.0, 1.0]))
     with pytest.raises(ValueError, match="shape"):
         StandardizedSource(source, np.zeros(2), np.ones(2))
+
+
+def test_row_sample_is_distinct_uniform_and_small_for_huge_sources():
+    from gaussmix.engine.sources.arrays import sample_row_indices
+
+    state = np.random.RandomState(0)
+    rows = sample_row_indices(10**12, 1000, state)  # a permutation would need 8 TB
+    assert rows.shape == (1000,) and np.all(np.diff(rows) > 0)
+    assert rows[0] >= 0 and rows[-1] < 10**12
+    # Uniform: 20 distinct rows of 200 (the de-duplicating branch), drawn 3000 times,
+    # pick every row about 300 times.
+    counts = np.zeros(200)
+    for _ in range(3000):
+        drawn = sample_row_indices(200, 20, state)
+        assert np.unique(drawn).size == 20
+        counts[drawn] += 1
+    expected = 3000 * 20 / 200
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 270  # 199 degrees of freedom: P(chi2 > 270) < 1e-3
+    np.testing.assert_array_equal(sample_row_indices(7, 10, state), np.arange(7))

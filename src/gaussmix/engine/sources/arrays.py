@@ -29,10 +29,21 @@ def sample_row_indices(
     """Sorted indices of ``min(n_samples, max_rows)`` distinct rows drawn uniformly.
 
     Every row when there are at most ``max_rows`` (no random draw is spent then).
+    Memory is O(max_rows) however many rows there are: indices are drawn with
+    replacement and de-duplicated (topping up until there are enough), then a random
+    subset of the distinct ones is kept; by symmetry every subset is equally likely.
     """
     if n_samples <= max_rows:
         return np.arange(n_samples)
-    return np.sort(random_state.choice(n_samples, size=max_rows, replace=False))
+    if n_samples <= 4 * max_rows:  # a permutation of few rows costs little
+        return np.sort(random_state.choice(n_samples, size=max_rows, replace=False))
+    chosen = np.unique(random_state.randint(0, n_samples, size=max_rows))
+    while chosen.size < max_rows:
+        extra = random_state.randint(0, n_samples, size=2 * (max_rows - chosen.size))
+        chosen = np.unique(np.concatenate([chosen, extra]))
+    if chosen.size > max_rows:
+        chosen = np.sort(random_state.choice(chosen, size=max_rows, replace=False))
+    return chosen
 
 
 def batch_starts(

@@ -185,8 +185,24 @@ class ParquetSource:
         return functools.reduce(operator.add, (func(X, w) for X, w in self._batches_in_order()))
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """Concatenate ``func(X_batch)`` over the file's batches (row-wise outputs)."""
-        return np.concatenate([func(X) for X, _ in self._batches_in_order()])
+        """Concatenate ``func(X_batch)`` over the file's batches (row-wise outputs).
+
+        The result is allocated once and filled batch by batch (no second copy).
+        """
+        result = None
+        start = 0
+        for X, _ in self._batches_in_order():
+            values = np.asarray(func(X))
+            if result is None:
+                result = np.empty((self.n_samples, *values.shape[1:]), dtype=values.dtype)
+            result[start : start + values.shape[0]] = values
+            start += values.shape[0]
+        if result is None or start != self.n_samples:
+            raise ValueError(
+                f"{self.path!r} gave {start} rows, but its metadata promised "
+                f"{self.n_samples}; was the file changed while it was read?"
+            )
+        return result
 
     def initialization_sample(self, random_state: np.random.RandomState):
         """At most `INITIALIZATION_ROWS` random rows, picked in one pass over the file."""
