@@ -11,27 +11,38 @@ random), component ``k`` of the mixture gives
 
 The E-step of Ghahramani & Jordan (1994) adds to `Stats` the expected moments of the
 completed row: the first moment uses ``xhat`` in place of the missing values, the
-second adds ``C`` to the outer product of the completed row. ``C`` enters the
-statistics as the scatter of the columns of a square-root factor (``C = B B^T``), so
-every `Scatter` (full or diagonal) accumulates exactly what its covariance models need
-and all the M-steps work unchanged.
+second adds ``C`` to the outer product of the completed row. ``C``, summed over rows
+with their weighted responsibilities, enters the statistics as the scatter of the
+columns of a square-root factor (``C = B B^T``), or as its diagonal where only
+diagonals are accumulated, so every `Scatter` (full or diagonal) gets exactly what its
+covariance models need and all the M-steps work unchanged.
 
-Complete rows take the ordinary kernel (`gaussmix.engine.estep.chunk_statistics`).
-Incomplete rows come in blocks of at most `gaussmix.engine.data.default_chunk_rows`
-rows and take one of two kernels, neither with a Python loop over rows or patterns:
+The rows of a chunk are evaluated in blocks of at most
+`gaussmix.engine.data.default_chunk_rows` rows, by one of two kernels:
 
-- general covariances, in precision form (`_precision_terms`): the rows of a block are
-  sorted by missingness pattern and the patterns grouped by their number of missing
-  values (`_pattern_groups`, at most d groups). Then one batched matrix product of the
-  rows with every component's precision; per *pattern* and component, the inverse and
-  log-determinant of the small missing-by-missing block of the precision (all patterns
-  of a group at once, `_spd_inverse_and_log_det`); per row, that small inverse applied
-  to the row's missing coordinates. A pattern's conditional covariance enters the
-  statistics once, weighted by the summed responsibilities of its rows;
-- diagonal covariances (`_diagonal_terms`): the coordinates are independent, so a
-  missing value just drops its terms. With a 0/1 mask of the observed values folded
-  into the rows, the log-densities of all components are one matrix product and the
-  expected statistics another, as for complete data.
+- diagonal covariances (`_diagonal_terms`, every row of the chunk): the coordinates are
+  independent, so a missing value just drops its terms. With the rows centred at a
+  reference point, missing entries set to 0, and a 0/1 mask of the observed values,
+  the columns ``[o (x - r)^2; o (x - r); o; 1]`` give the log-densities of all
+  components by one matrix product and the expected statistics by another, as the
+  complete-data kernel's expansion does;
+- general covariances, in precision form (`_precision_terms`): complete rows take the
+  ordinary kernel (`gaussmix.engine.estep.chunk_statistics`). The incomplete rows of a
+  block are sorted by missingness pattern and the patterns grouped by their number of
+  missing values ``m`` (`_pattern_groups`). One batched matrix product of the rows
+  with every component's precision; then, per *pattern* and component, the inverse
+  and log-determinant of the m x m missing block of the precision, for all patterns
+  of a group at once (`_spd_inverse_and_log_det`). A pattern with many rows
+  (`_LARGE_PATTERN_ROWS`) applies its inverse to its rows by one stacked product; the
+  rows of rarer patterns are batched, each row with its pattern's inverse. A
+  pattern's conditional covariance enters the statistics once, weighted by the summed
+  responsibilities of its rows.
+
+Beyond the matrix products complete data needs (one with each precision, one for the
+scatter), the general kernel costs ``O(m^2)`` per row and ``O(m^3)`` per distinct
+pattern and component, in NumPy operations over whole groups: it grows with the number
+of distinct patterns, which data with many missing values in many features has by the
+thousand.
 
 `pattern_conditionals` (one pattern at a time, with the conditional covariance
 factors) serves multiple imputation.
