@@ -363,3 +363,18 @@ def test_pattern_groups_order_rows_by_pattern(n_features, monkeypatch):
         expected = np.zeros_like(batched)
         np.put_along_axis(expected, group.missing[:, group.pattern_of_row].T, True, axis=1)
         np.testing.assert_array_equal(batched, expected)
+
+
+@pytest.mark.parametrize("form", [FullForm, DiagonalForm])
+def test_an_empty_component_gets_no_responsibility(form, route):
+    params = _params(form)
+    params = MixtureParams(np.array([0.6, 0.0, 0.4]), params.means, params.covariance)
+    X = _holes(n_rows=100, seed=19)
+    w = np.ones(X.shape[0])
+    with np.errstate(divide="ignore"):
+        reference = _reference_statistics(X, w, params)
+    stats = incomplete_statistics(X, w, params, FULL_SCATTER)
+    assert stats.counts[1] == 0.0
+    _assert_statistics_match(stats, reference, FULL_SCATTER)
+    log_prob = observed_weighted_log_prob(X, params)
+    assert np.all(log_prob[:, 1] == -np.inf)
