@@ -505,9 +505,14 @@ def _precision_terms(
                 rows.start, rows.stop
             )
             projected_missing = projected.reshape(n_components, -1)[:, flat]
-            shift = _multiply_blocks(inverse[..., group.pattern_of_row], projected_missing)
+            # Each batched pattern's inverse, once per row (a view when every such
+            # pattern has a single row, as most do when there are many patterns).
+            of_row = group.pattern_of_row
+            if of_row.size == inverse.shape[-1] - group.n_large:
+                of_row = slice(group.n_large, None)
+            shift = _multiply_blocks(inverse[..., of_row], projected_missing)
             squared[:, rows] -= _column_dots(projected_missing, shift)
-            log_det[:, rows] = block_log_det[:, group.pattern_of_row]
+            log_det[:, rows] = block_log_det[:, of_row]
             if conditionals:
                 differences.reshape(n_components, -1)[:, flat] = -shift
         if conditionals:
