@@ -75,10 +75,15 @@ def normalise_columns(log_prob: np.ndarray, column_weights: np.ndarray | None = 
     # Responsibilities below sqrt(tiny) (1e-19 in float32, 1e-154 in float64) cannot change
     # any sum; making them exact zeros keeps subnormal numbers, which the CPU handles
     # a hundred times slower, out of the exponential and every product that follows.
+    # The exponential of values clipped just below the threshold stays normal and fast;
+    # one multiplication then zeroes what fell below it.
     negligible = _negligible_log(log_prob.dtype)
     if log_prob.min(initial=0.0) < negligible:
-        np.putmask(log_prob, log_prob < negligible, -np.inf)
-    np.exp(log_prob, out=log_prob)
+        np.maximum(log_prob, negligible - 1.0, out=log_prob)
+        np.exp(log_prob, out=log_prob)
+        np.multiply(log_prob, log_prob >= np.exp(negligible, dtype=log_prob.dtype), out=log_prob)
+    else:
+        np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.reciprocal(total)
@@ -202,14 +207,23 @@ def statistics_about_data_mean(
     return statistics_from_responsibilities(X, sample_weight, responsibilities, shift, scatter)
 
 
-def _assemble(centred, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight):
-    """`Stats` from centred columns (d, n) and weighted responsibilities (K, n)."""
+def _assemble(columns, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight):
+    """`Stats` from centred columns (d, n), or `centred_columns`'s ``squares`` layout
+    (2 d + 1, n), and weighted responsibilities (K, n)."""
+    n_features = offsets.shape[1]
     counts = weighted_resp.sum(axis=1, dtype=np.float64)
+    squares_about_reference = None
+    if columns.shape[0] > n_features:  # first and squared moments from one product
+        moments = (weighted_resp @ columns[: 2 * n_features].T).astype(np.float64)
+        first_about_reference = moments[:, :n_features]
+        squares_about_reference = moments[:, n_features:]
+    else:
+        first_about_reference = (weighted_resp @ columns.T).astype(np.float64)
+    centred = columns[:n_features]
     # sum_n r_nk (x_n - c_k) = sum_n r_nk (x_n - ref) - N_k (c_k - ref)
-    first_about_reference = (weighted_resp @ centred.T).astype(np.float64)
     first = first_about_reference - counts[:, np.newaxis] * offsets
     second = scatter.centred_second_moments(
-        centred, weighted_resp, offsets, counts, first_about_reference
+        centred, weighted_resp, offsets, counts, first_about_reference, squares_about_reference
     )
     return Stats(
         counts=counts,
@@ -241,8 +255,8 @@ def chunk_statistics(
 def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
     dtype = X.dtype
     prepared = _prepared(params, dtype)
-    centred = centred_columns(X, prepared.reference)
-    log_prob = prepared.log_gaussian(centred)
+    columns = prepared.columns(X)
+    log_prob = prepared.log_gaussian(columns)
     weights = sample_weight.astype(dtype, copy=False)
     noise = getattr(params, "noise", None)
     if noise is not None:  # one more row, log pi_0 - log V, in the normalisation only
@@ -256,7 +270,7 @@ def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
     with np.errstate(invalid="ignore"):
         log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
     return _assemble(
-        centred,
+        columns,
         log_prob,
         prepared.offsets,
         prepared.shift,
@@ -274,6 +288,11 @@ class _PreparedParams:
     reference: np.ndarray
     offsets: np.ndarray
     log_gaussian: Callable[[np.ndarray], np.ndarray]
+    squares: bool
+
+    def columns(self, X: np.ndarray) -> np.ndarray:
+        """The chunk's centred columns in the layout ``log_gaussian`` reads fastest."""
+        return centred_columns(X, self.reference, squares=self.squares)
 
 
 # Parameters -> {dtype: _PreparedParams}; entries vanish with their parameters.
@@ -312,6 +331,7 @@ def _prepared(
         offsets = shift - reference
         log_terms = component_log_terms(params)
         evaluate = params.covariance.log_gaussian_evaluator(offsets, dtype, log_terms)
-        prepared = _PreparedParams(shift, reference, offsets, evaluate)
+        squares = params.covariance.evaluates_squares
+        prepared = _PreparedParams(shift, reference, offsets, evaluate, squares)
         by_dtype[dtype] = prepared
     return prepared

@@ -105,11 +105,21 @@ def reference_point(means: np.ndarray) -> np.ndarray:
     return np.asarray(means, dtype=np.float64).mean(axis=0)
 
 
-def centred_columns(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``(X - reference).T`` as a C-contiguous (d, n) array in X's dtype."""
-    centred = np.empty((X.shape[1], X.shape[0]), dtype=X.dtype)
+def centred_columns(X: np.ndarray, reference: np.ndarray, squares: bool = False) -> np.ndarray:
+    """``(X - reference).T`` as a C-contiguous (d, n) array in X's dtype.
+
+    With ``squares``, the (2 d + 1, n) layout that variance forms evaluate with one
+    product: the centred columns, their squares, then a row of ones.
+    """
+    n_features, n_samples = X.shape[1], X.shape[0]
+    rows = 2 * n_features + 1 if squares else n_features
+    columns = np.empty((rows, n_samples), dtype=X.dtype)
+    centred = columns[:n_features]
     np.subtract(X.T, reference.astype(X.dtype)[:, np.newaxis], out=centred)
-    return centred
+    if squares:
+        np.square(centred, out=columns[n_features : 2 * n_features])
+        columns[2 * n_features] = 1.0
+    return columns
 
 
 def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=None, projection=None):
@@ -118,7 +128,8 @@ def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=Non
     Returns a function of the centred columns (d, n) giving (K, n) in ``dtype``. The
     weighted-square expansion ``w x^2 - 2 w c x + w c^2`` about the reference point takes
     one or two matrix products for all components, with ``factor`` and ``constant`` folded
-    into the operands. Its rounding error grows with the mixture's spread relative to the
+    into the operands (one product when the columns come in `centred_columns`'s ``squares``
+    layout, which the E-step reuses for the moments). Its rounding error grows with the mixture's spread relative to the
     component widths, never with the data's distance from the origin; components whose
     offset would amplify rounding beyond `amplification_limit` are computed exactly
     instead. ``square_weights`` of shape (K, 1) means one weight for every feature (the
@@ -140,20 +151,47 @@ def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=Non
     far_weights = (factor * full_weights[far]).astype(dtype)
     far_constants = constant[far].astype(dtype)
     local_projection = None if projection is None else projection.T.astype(dtype)
+    n_features = offsets.shape[1]
+    # [linear | squares | intercept]: the coefficients of the (2d + 1)-row layout. An
+    # infinite intercept (a component of weight 0) is added after the product: inside a
+    # BLAS kernel it can meet padding zeros and raise a spurious invalid-value flag.
+    intercept = factor * offset_norms + constant
+    finite_intercept = np.where(np.isfinite(intercept), intercept, 0.0)
+    infinite_intercept = None
+    if not np.all(np.isfinite(intercept)):
+        infinite_intercept = (intercept - finite_intercept).astype(dtype)[:, np.newaxis]
+    stacked = np.concatenate(
+        [
+            -2.0 * factor * square_weights * offsets,
+            factor * full_weights,
+            finite_intercept[:, np.newaxis],
+        ],
+        axis=1,
+    ).astype(dtype)
 
     def evaluate(centred):
-        if local_projection is not None:
-            centred = local_projection @ centred
+        if local_projection is None and centred.shape[0] == 2 * n_features + 1:
+            distances = stacked @ centred
+            if infinite_intercept is not None:
+                distances += infinite_intercept
+            centred = centred[:n_features]
+        else:
+            if local_projection is not None:
+                centred = local_projection @ centred
+            distances = two_product_distances(centred)
+        for index, k in enumerate(far):
+            differences = centred - far_offsets[index][:, np.newaxis]
+            distances[k] = far_weights[index] @ np.square(differences)
+            distances[k] += far_constants[index]
+        return distances
+
+    def two_product_distances(centred):
         if shared:
             distances = squares_coefficients * np.einsum("dn,dn->n", centred, centred)
         else:
             distances = squares_coefficients @ np.square(centred)
         distances += linear_coefficients @ centred
         distances += intercepts
-        for index, k in enumerate(far):
-            differences = centred - far_offsets[index][:, np.newaxis]
-            distances[k] = far_weights[index] @ np.square(differences)
-            distances[k] += far_constants[index]
         return distances
 
     return evaluate
@@ -172,6 +210,8 @@ class CovarianceForm:
     """
 
     name: ClassVar[str]
+    #: Whether the evaluators take `centred_columns`'s ``squares`` layout (one product).
+    evaluates_squares: ClassVar[bool] = False
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
 
@@ -455,6 +495,8 @@ class TiedForm(CovarianceForm):
 class _VarianceForm(CovarianceForm):
     """Forms that store variances, not matrices: the precision factor of a variance ``v``
     is ``1 / sqrt(v)`` elementwise and the ridge adds to every stored value."""
+
+    evaluates_squares = True
 
     @classmethod
     def from_covariances(cls, covariances):

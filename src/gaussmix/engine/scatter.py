@@ -41,6 +41,7 @@ class Scatter:
         offsets: np.ndarray,
         counts: np.ndarray,
         first_about_reference: np.ndarray,
+        squares_about_reference: np.ndarray | None = None,
     ) -> np.ndarray:
         """Second moments of one chunk about each component's shift, in float64.
 
@@ -56,6 +57,9 @@ class Scatter:
             ``sum_n w[n] r[n, k]`` (float64).
         first_about_reference : ndarray of shape (n_components, n_features)
             ``sum_n w[n] r[n, k] (x[n] - r)`` (float64).
+        squares_about_reference : ndarray of shape (n_components, n_features), optional
+            ``sum_n w[n] r[n, k] (x[n] - r)^2`` (float64) when the E-step computed it
+            already (the diagonal scatter then needs no product of its own).
 
         Returns
         -------
@@ -90,7 +94,7 @@ class FullScatter(Scatter):
         return (differences * weights[:, np.newaxis]).T @ differences
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
-                               first_about_reference):
+                               first_about_reference, squares_about_reference=None):
         n_components, n_samples = weighted_resp.shape
         n_features = centred.shape[0]
         # Per component, only the rows with a non-zero weighted responsibility count (the
@@ -127,10 +131,12 @@ class DiagonalScatter(Scatter):
         return weights @ (differences * differences)
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
-                               first_about_reference):
+                               first_about_reference, squares_about_reference=None):
         # sum r (x - c)^2 = sum r (x - r0)^2 - 2 (c - r0) sum r (x - r0) + N (c - r0)^2:
         # one product for all components, about the reference point r0.
-        about_reference = (weighted_resp @ np.square(centred).T).astype(np.float64)
+        about_reference = squares_about_reference
+        if about_reference is None:
+            about_reference = (weighted_resp @ np.square(centred).T).astype(np.float64)
         second = about_reference - offsets * (2.0 * first_about_reference
                                               - counts[:, np.newaxis] * offsets)
         inexact = _cancelling(second, offsets, counts, centred.dtype)

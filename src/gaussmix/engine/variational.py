@@ -33,7 +33,7 @@ from scipy.special import betaln, digamma, gammaln
 
 from .covariance_models import CovarianceModel
 from .data import summed_over_chunks
-from .estep import _assemble, _prepared, centred_columns, normalise_columns
+from .estep import _assemble, _prepared, normalise_columns
 from .forms import CovarianceForm
 from .mstep import component_moments
 from .params import MixtureParams
@@ -350,8 +350,8 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
     # the log-probabilities are (K, n) from matrix products, normalised in place.
     dtype = X.dtype
     prepared = _prepared(posterior, dtype, VariationalPosterior.expected_log_terms)
-    centred = centred_columns(X, prepared.reference)
-    log_prob = prepared.log_gaussian(centred)
+    columns = prepared.columns(X)
+    log_prob = prepared.log_gaussian(columns)
     unnormalised = log_prob.copy()
     weights = sample_weight.astype(dtype, copy=False)
     log_density = normalise_columns(log_prob, weights)  # log_prob now holds w_n r_nk
@@ -361,7 +361,7 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
         np.vdot(log_prob, unnormalised)
     )
     return _assemble(
-        centred,
+        columns,
         log_prob,
         prepared.offsets,
         prepared.shift,
