@@ -292,8 +292,8 @@ def report(args, npy, parquet, results, command):
         "the cores; wall times are pessimistic when it exceeds the core count). Data: "
         f"{n_rows:,} x "
         f"{n_features} float64 ({size / 2**20:,.0f} MB as .npy), {args.components} components,"
-        f" full covariances, {args.iterations} EM iterations from a k-means start on a "
-        "100,000-row sample.",
+        f" full covariances; the memmap, Parquet and cluster fits run {args.iterations} EM "
+        "iterations from a k-means start on a 100,000-row sample.",
         "",
         f"The Parquet file (Snappy-compressed, row groups of {ROW_GROUP_ROWS:,} rows) takes "
         f"{parquet_size / 2**20:,.0f} MB on disk and decodes to the same {size / 2**20:,.0f} MB "
@@ -331,12 +331,12 @@ def report(args, npy, parquet, results, command):
         "",
         "Peak private memory is the largest `RssAnon` of the process (heap, NumPy and Arrow "
         "buffers; the page cache of a mapped file is not private and is not counted). The "
-        "three full-EM fits start from the same sample and end at the same log-likelihood; "
-        "streaming's is the mean over its last batch, after ~100 online steps (hence "
-        "higher than three EM iterations reach); the CLI's runs EM to convergence from "
-        "mclust's hierarchical start on a sample (hence higher than a few iterations "
-        "reach). Its peak includes the command's imports (matplotlib, the report) and one "
-        "log-density per row for the anomaly threshold. The "
+        "memmap, Parquet and cluster fits start from the same sample and end at the same "
+        "log-likelihood; streaming's is the mean over its last batch, after ~100 online "
+        "steps; the CLI runs EM to convergence from mclust's hierarchical start on a sample "
+        "(so neither compares with a few EM iterations). The CLI's peak includes the "
+        "command's imports (matplotlib, the report) and one log-density per row for the "
+        "anomaly threshold. The "
         "memory-limited runs could not have held the data: it is "
         f"{size / 2**20 / max(args.limit_mb, 1):.1f} times the limit, which also covers the "
         "interpreter, NumPy, scikit-learn and PyArrow themselves (about 290 MB of address "
@@ -374,7 +374,7 @@ def main(argv=None):
     # rerun alone; each row then names the command that produced it.
     store = npy.with_suffix(f".results-k{args.components}-it{args.iterations}.json")
     results = json.loads(store.read_text()) if store.exists() else {}
-    for scenario in args.scenarios.split(","):
+    for scenario in filter(None, args.scenarios.split(",")):  # "": report stored results
         results[scenario] = run_child(scenario, args, npy, parquet) | {"command": command}
         print(scenario, results[scenario], flush=True)
         store.write_text(json.dumps(results))
