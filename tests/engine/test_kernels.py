@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
+from gaussmix.engine import forms
 from gaussmix.engine.data import ArrayData, default_chunk_rows
 from gaussmix.engine.estep import (
     chunk_statistics,
@@ -15,7 +16,6 @@ from gaussmix.engine.estep import (
     normalise_columns,
     statistics_from_responsibilities,
 )
-from gaussmix.engine import forms
 from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
 from gaussmix.engine.params import MixtureParams
 from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
@@ -384,3 +384,22 @@ def test_large_inputs_are_cut_into_bounded_chunks():
     # Unchunked, the projected rows alone would take 120,000 x 8 x 16 x 8 B = 123 MB.
     per_row_outputs = log_density.nbytes + log_resp.nbytes
     assert peak < per_row_outputs + 2 * 16 * 2**20 + 2 * X.nbytes // 16
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gathered_per_component_moments_equal_the_packed_product(dtype):
+    from gaussmix.engine.scatter import _packed_products_moments, _per_component_moments
+
+    rng = np.random.default_rng(21)
+    centred = rng.standard_normal((13, 500)).astype(dtype)
+    weighted_resp = rng.uniform(0.1, 1.0, (4, 500)).astype(dtype)
+    weighted_resp[0, 60:] = 0.0  # under half the rows active: the gathered branch
+    weighted_resp[1, ::2] = 0.0  # exactly half: the scaled branch
+    weighted_resp[2] = 0.0  # none: zero moments
+    sparse = _per_component_moments(centred, weighted_resp)
+    dense = _packed_products_moments(centred, weighted_resp)
+    np.testing.assert_allclose(sparse, dense, rtol=1e-10 if dtype == np.float64 else 1e-4,
+                               atol=1e-10 if dtype == np.float64 else 1e-3)
+    np.testing.assert_array_equal(sparse[2], 0.0)
+    reference = (centred[:, :60].astype(np.float64) * weighted_resp[0, :60]) @ centred[:, :60].T
+    np.testing.assert_allclose(sparse[0], reference, rtol=1e-4)

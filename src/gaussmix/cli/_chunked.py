@@ -9,11 +9,15 @@ the anomaly threshold, the assignments) then reads one batch of rows at a time, 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from ..engine.sources.parquet import MissingValuesError, ParquetSource
+from ..engine.sources.standardized import ColumnMoments
 from ._errors import CLIError
 
 __all__ = [
@@ -21,6 +25,8 @@ __all__ = [
     "ChunkedTable",
     "reads_in_chunks",
     "open_chunked",
+    "numbered_sample",
+    "missing_values_in_cli_terms",
     "write_assignments_in_batches",
 ]
 
@@ -40,18 +46,20 @@ class ChunkedTable:
     Attributes
     ----------
     source : ParquetSource
-        The rows to fit (rows with missing values left out under ``--missing drop``).
+        The rows to fit (rows with missing values left out under ``--missing drop``;
+        rows with nothing observed left out under ``--missing marginalize``).
     columns : list of str
         Feature columns, in order.
-    moments : ColumnMoments
-        Column means and standard deviations of ``source``'s rows (NaN left out).
+    moments : ColumnMoments or None
+        Column means and standard deviations of ``source``'s rows (NaN left out); None
+        when the file was not scanned.
     notes : list of str
         Remarks for the summary and the report.
     """
 
-    source: object
+    source: ParquetSource
     columns: list[str]
-    moments: object
+    moments: ColumnMoments | None
     notes: list[str] = field(default_factory=list)
 
 
@@ -66,8 +74,27 @@ def _parquet_module():
     return pq
 
 
+def _numeric(arrow_type) -> bool:
+    import pyarrow.types as pat
+
+    return bool(pat.is_integer(arrow_type) or pat.is_floating(arrow_type))
+
+
 def reads_in_chunks(path, out_of_core: bool | None) -> bool:
-    """Whether DATA is read in batches: as asked, or (None) for large Parquet files."""
+    """Whether DATA is read in batches.
+
+    Parameters
+    ----------
+    path : path-like
+        The data file.
+    out_of_core : bool or None
+        ``--out-of-core`` (True), ``--in-memory`` (False), or neither (None: Parquet
+        files whose numeric columns exceed `IN_MEMORY_LIMIT_BYTES` as float64).
+
+    Returns
+    -------
+    bool
+    """
     path = Path(path)
     parquet = path.suffix.lower() in _PARQUET_SUFFIXES
     if out_of_core and not parquet:
@@ -78,20 +105,16 @@ def reads_in_chunks(path, out_of_core: bool | None) -> bool:
     if out_of_core is not None or not parquet or not path.is_file():
         return bool(out_of_core)
     try:
-        metadata = _parquet_module().ParquetFile(path).metadata
+        file = _parquet_module().ParquetFile(path)
+        schema = file.schema_arrow
+        n_numeric = sum(_numeric(schema.field(name).type) for name in schema.names)
+        decoded = file.metadata.num_rows * n_numeric * 8
     except Exception:  # no pyarrow, or not Parquet: the in-memory reader says so
         return False
-    decoded = metadata.num_rows * metadata.num_columns * 8
     return decoded > IN_MEMORY_LIMIT_BYTES
 
 
 def _feature_columns(schema, path: Path, columns: list[str] | None, notes: list[str]) -> list[str]:
-    import pyarrow.types as pat
-
-    def numeric(name):
-        kind = schema.field(name).type
-        return pat.is_integer(kind) or pat.is_floating(kind)
-
     names = list(schema.names)
     if columns is not None:
         absent = [c for c in columns if c not in names]
@@ -100,14 +123,14 @@ def _feature_columns(schema, path: Path, columns: list[str] | None, notes: list[
                 f"column(s) {', '.join(map(repr, absent))} not in {path.name}; its columns are "
                 f"{', '.join(map(repr, names[:20]))}."
             )
-        non_numeric = [c for c in columns if not numeric(c)]
+        non_numeric = [c for c in columns if not _numeric(schema.field(c).type)]
         if non_numeric:
             raise CLIError(
                 f"column(s) {', '.join(map(repr, non_numeric))} are not numeric; remove them "
                 "from --columns (gaussmix models numeric features only)."
             )
         return list(columns)
-    kept = [name for name in names if numeric(name)]
+    kept = [name for name in names if _numeric(schema.field(name).type)]
     dropped = [name for name in names if name not in kept]
     if dropped:
         notes.append(f"dropped non-numeric column(s): {', '.join(dropped)}")
@@ -119,8 +142,30 @@ def _feature_columns(schema, path: Path, columns: list[str] | None, notes: list[
     return kept
 
 
-def open_chunked(path, columns: list[str] | None, missing: str) -> ChunkedTable:
-    """Open a Parquet file for batch reading and scan it once (counts, means, spreads).
+@contextmanager
+def missing_values_in_cli_terms(path, missing: str):
+    """Turn a source's `MissingValuesError` into the CLI's one-line error."""
+    try:
+        yield
+    except MissingValuesError:
+        if missing == "marginalize":
+            raise CLIError(
+                f"{Path(path).name} has infinite values; --missing marginalize handles "
+                "missing values only: pass --missing drop to drop those rows, or fix them."
+            ) from None
+        raise CLIError(
+            f"{Path(path).name} has missing or infinite values; pass --missing marginalize "
+            "to fit the observed values, --missing drop to drop those rows, or clean the data."
+        ) from None
+
+
+#: The CLI's --missing choices as ParquetSource's ``missing`` rules.
+_SOURCE_RULES = {"error": "error", "drop": "drop", "marginalize": "keep"}
+
+
+def open_chunked(path, columns: list[str] | None, missing: str, *, scan: bool = True
+                 ) -> ChunkedTable:
+    """Open a Parquet file for batch reading; with ``scan``, one pass for the moments.
 
     Parameters
     ----------
@@ -128,9 +173,15 @@ def open_chunked(path, columns: list[str] | None, missing: str) -> ChunkedTable:
     columns : list of str or None
         Feature columns (default: every integer or floating-point column).
     missing : {"error", "drop", "marginalize"}
-        The CLI's ``--missing``.
+        The CLI's ``--missing``. Under ``"error"`` the scan refuses missing values.
+    scan : bool, default=True
+        Read the file once for column moments and missing-value counts (needed by
+        ``fit``; ``predict`` only reads the rows it assigns).
+
+    Returns
+    -------
+    ChunkedTable
     """
-    from ..engine.sources import ParquetSource
     from ..engine.sources.standardized import column_moments
 
     path = Path(path)
@@ -143,62 +194,91 @@ def open_chunked(path, columns: list[str] | None, missing: str) -> ChunkedTable:
         raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
     notes: list[str] = []
     names = _feature_columns(schema, path, columns, notes)
-
-    def source(rule: str):
-        return ParquetSource(path, names, batch_rows=BATCH_ROWS, missing=rule)
-
-    try:
-        scanned = source("keep")  # the first pass counts what is missing
-        moments = column_moments(scanned)
-    except ValueError as exc:  # infinite values
-        raise CLIError(str(exc).replace("\n", " ")) from None
-    if moments.n_missing_rows and missing == "error":
-        worst = names[int(np.argmin(moments.counts))]
-        raise CLIError(
-            f"{moments.n_missing_rows} row(s) have missing values (e.g. column {worst!r}); "
-            "pass --missing marginalize to fit the observed values, --missing drop to drop "
-            "those rows, or clean the data."
-        )
-    if missing == "drop" and moments.n_missing_rows:
-        notes.append(f"dropped {moments.n_missing_rows} row(s) with missing values")
-        scanned = source("drop")
-        moments = column_moments(scanned)
-    elif missing == "error":
-        scanned = source("error")
-    if missing == "marginalize" and moments.n_missing_rows:
+    with missing_values_in_cli_terms(path, missing):
+        source = ParquetSource(path, names, batch_rows=BATCH_ROWS, missing=_SOURCE_RULES[missing])
+        moments = column_moments(source) if scan else None
+    if source.n_dropped and missing == "drop":
+        notes.append(f"dropped {source.n_dropped} row(s) with missing values")
+    if source.n_dropped and missing == "marginalize":
+        notes.append(f"dropped {source.n_dropped} row(s) with every value missing")
+    if moments is not None and moments.n_missing_rows:
         notes.append(
             f"{moments.n_missing_values} missing value(s) in {moments.n_missing_rows} row(s) "
             "were marginalised (EM on each row's observed values; those rows are assigned "
             "from their observed values)"
         )
-        if moments.n_empty_rows:
-            notes.append(
-                f"{moments.n_empty_rows} row(s) with every value missing were ignored by the "
-                "fit (they are assigned by the mixing weights alone)"
-            )
-    if scanned.n_samples < 2:
+    if source.n_samples < 2:
         raise CLIError(
-            f"{path.name} has {scanned.n_samples} usable row(s); gaussmix needs at least 2."
+            f"{path.name} has {source.n_samples} usable row(s); gaussmix needs at least 2."
         )
     notes.append(
-        f"read in batches of {BATCH_ROWS:,} rows (out of core): {scanned.n_samples:,} rows"
+        f"read in batches of {BATCH_ROWS:,} rows (out of core): {source.n_samples:,} rows"
     )
-    return ChunkedTable(scanned, names, moments, notes)
+    return ChunkedTable(source, names, moments, notes)
+
+
+def numbered_sample(source, max_rows: int, random_state: np.random.RandomState) -> pd.DataFrame:
+    """At most ``max_rows`` random rows of ``source``, indexed by their row numbers in the file.
+
+    Parameters
+    ----------
+    source : ParquetSource or StandardizedSource
+        Anything with ``n_samples``, ``feature_names`` and ``numbered_batches()``.
+    max_rows : int
+    random_state : numpy.random.RandomState
+
+    Returns
+    -------
+    DataFrame
+        One pass over the source; the index is named ``row``.
+    """
+    from ..engine.sources.arrays import sample_row_indices
+
+    positions = sample_row_indices(source.n_samples, max_rows, random_state)
+    numbers, parts, start = [], [], 0
+    for rows, X, _ in source.numbered_batches():
+        stop = start + X.shape[0]
+        lo, hi = np.searchsorted(positions, [start, stop])
+        numbers.append(rows[positions[lo:hi] - start])
+        parts.append(X[positions[lo:hi] - start])
+        start = stop
+    return pd.DataFrame(
+        np.concatenate(parts).astype(np.float64, copy=False),
+        columns=list(source.feature_names),
+        index=pd.Index(np.concatenate(numbers), name="row"),
+    )
 
 
 def write_assignments_in_batches(model, source, threshold, path, frame_of) -> tuple[int, int]:
     """Write ``assignments.csv`` batch by batch.
 
-    ``frame_of(values)`` turns a batch of rows into the model's input (a DataFrame with
-    its column names). Returns the rows written and the rows flagged as anomalies.
+    Parameters
+    ----------
+    model : fitted mixture
+    source : ParquetSource or StandardizedSource
+        The rows to assign, read with ``numbered_batches()``.
+    threshold : float or None
+        Anomaly threshold (log-density).
+    path : path-like
+    frame_of : callable
+        ``frame_of(values)`` turns a batch of rows into the model's input (a DataFrame
+        with its column names).
+
+    Returns
+    -------
+    rows_written, rows_flagged : int
     """
     from ._outputs import assignments
 
     written = flagged = 0
+    header = True
     with open(path, "w", newline="") as handle:
         for rows, X, _ in source.numbered_batches():
+            if X.shape[0] == 0:  # every row of the batch was left out
+                continue
             table = assignments(model, frame_of(np.asarray(X, dtype=np.float64)), rows, threshold)
-            table.to_csv(handle, index=False, header=written == 0)
+            table.to_csv(handle, index=False, header=header)
+            header = False
             written += len(table)
             flagged += int(table["anomaly"].sum()) if "anomaly" in table else 0
     return written, flagged

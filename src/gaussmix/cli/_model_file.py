@@ -48,8 +48,19 @@ class Preparation:
 
     @classmethod
     def from_moments(cls, columns: list[str], moments) -> Preparation:
-        """Standardisation from column moments computed in one pass over batches
-        (`gaussmix.engine.sources.standardized.column_moments`)."""
+        """Standardisation from column moments computed in one pass over batches.
+
+        Parameters
+        ----------
+        columns : list of str
+            The feature columns.
+        moments : ColumnMoments
+            From `gaussmix.engine.sources.standardized.column_moments`.
+
+        Returns
+        -------
+        Preparation
+        """
         return cls._standardizing(list(columns), moments.mean, moments.std)
 
     @classmethod

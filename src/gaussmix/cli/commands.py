@@ -17,7 +17,13 @@ from threadpoolctl import threadpool_limits
 
 from ..io._json import atomic_output
 from ._bayesian_options import fit_bayesian, map_covariance_types
-from ._chunked import open_chunked, reads_in_chunks, write_assignments_in_batches
+from ._chunked import (
+    missing_values_in_cli_terms,
+    numbered_sample,
+    open_chunked,
+    reads_in_chunks,
+    write_assignments_in_batches,
+)
 from ._data import MISSING_CHOICES, parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
@@ -27,6 +33,8 @@ from ._outputs import StagedFolder, assignments, write_table
 __all__ = ["fit", "predict", "sample", "info"]
 
 _CRITERIA = ("bic", "aic", "icl")
+#: Rows of a big file the report describes (drawn at random, in one pass).
+REPORT_SAMPLE_ROWS = 100_000
 _SMALL_DATA_VALUES = 200_000
 
 
@@ -266,14 +274,14 @@ def _in_memory_inputs(data, columns, missing, standardize) -> _FitInputs:
         frame,
         preparation,
         list(table.notes),
-        frame if standardize else table.data,
+        # Indexed by row number in the file, as assignments.csv (rows may have been dropped).
+        (frame if standardize else table.data).set_axis(pd.Index(table.row_ids, name="row")),
         frame.size,
         write,
     )
 
 
 def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitInputs:
-    from ..engine.sources.arrays import INITIALIZATION_ROWS
     from ..engine.sources.standardized import StandardizedSource
 
     table = open_chunked(data, columns, missing)
@@ -283,12 +291,12 @@ def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitIn
         source = StandardizedSource(source, preparation.center, preparation.scale)
     else:
         preparation = Preparation(list(table.columns))
-    sample, _ = source.initialization_sample(np.random.RandomState(random_state))
+    sample = numbered_sample(source, REPORT_SAMPLE_ROWS, np.random.RandomState(random_state))
     notes = list(table.notes)
-    if sample.shape[0] < source.n_samples:
+    if len(sample) < source.n_samples:
         notes.append(
             f"the report's tables and figures describe a random sample of "
-            f"{INITIALIZATION_ROWS:,} rows (the selection and assignments use every row)"
+            f"{len(sample):,} rows (the selection and assignments use every row)"
         )
 
     def frame_of(values):
@@ -301,7 +309,7 @@ def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitIn
         source,
         preparation,
         notes,
-        frame_of(sample),
+        sample,
         source.n_samples * source.n_features,
         write,
     )
@@ -338,12 +346,7 @@ def predict(model_path, data, out, missing, out_of_core, quiet):
             f"{values.shape[1]}; pass data with the model's columns."
         )
     if missing == "marginalize":
-        if not hasattr(loaded.model, "impute"):
-            raise CLIError(
-                f"a {type(loaded.model).__name__} cannot assign rows with missing values; "
-                "use --missing drop."
-            )
-        loaded.model.set_params(missing="marginalize")  # inference only: the fit is unchanged
+        _assign_from_observed_values(loaded.model)
     rows = assignments(
         loaded.model,
         model_frame(loaded.model, values),
@@ -361,27 +364,41 @@ def _predict_in_batches(loaded, data, out, missing) -> int:
 
     preparation = loaded.preparation
     if not str(out).lower().endswith(".csv"):
-        raise CLIError("out-of-core predictions are written as CSV; name --out *.csv.")
+        raise CLIError(
+            "out-of-core predictions are written as CSV: name --out *.csv, or pass "
+            "--in-memory to write another format."
+        )
     if preparation.positional:
         raise CLIError(
             "this model was saved without column names; out-of-core prediction needs them "
-            "(refit it on a table with named columns)."
+            "(refit it on a table with named columns, or pass --in-memory)."
         )
-    table = open_chunked(data, preparation.columns, missing)
+    table = open_chunked(data, preparation.columns, missing, scan=False)
     source = table.source
     if preparation.center is not None:
         source = StandardizedSource(source, preparation.center, preparation.scale)
     if missing == "marginalize":
-        loaded.model.set_params(missing="marginalize")  # inference only: the fit is unchanged
+        _assign_from_observed_values(loaded.model)
 
     def frame_of(values):
         return model_frame(loaded.model, values)
 
-    with atomic_output(Path(out)) as temporary:
+    with missing_values_in_cli_terms(data, missing), atomic_output(Path(out)) as temporary:
         n_rows, _ = write_assignments_in_batches(
             loaded.model, source, loaded.threshold, temporary, frame_of
         )
     return n_rows
+
+
+def _assign_from_observed_values(model) -> None:
+    """Let a loaded model assign rows with missing values (inference only: the fit is as
+    saved)."""
+    if not hasattr(model, "impute"):
+        raise CLIError(
+            f"a {type(model).__name__} cannot assign rows with missing values; "
+            "use --missing drop."
+        )
+    model.set_params(missing="marginalize")
 
 
 @click.command()

@@ -48,6 +48,21 @@ def summed_over_chunks(kernel: Callable[..., T], X: np.ndarray, sample_weight: n
 
     Kernels call this on what a data source hands them, so that their temporaries stay
     bounded whatever the size of a source's batches or a Dask block.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(X_part, w_part, *args)``, returning something that adds (a `Stats`).
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,)
+    n_components : int
+        Components of the model (sizes the parts).
+    *args
+        Passed on to ``kernel``.
+
+    Returns
+    -------
+    The sum of the parts' results (the single result when X fits in one part).
     """
     rows = default_chunk_rows(X.shape[1], n_components, X.itemsize)
     if X.shape[0] <= rows:
@@ -61,7 +76,23 @@ def summed_over_chunks(kernel: Callable[..., T], X: np.ndarray, sample_weight: n
 
 def concatenated_over_chunks(kernel: Callable[..., tuple[np.ndarray, ...]], X: np.ndarray,
                              n_components: int, *args) -> tuple[np.ndarray, ...]:
-    """``kernel(X_part, *args)`` (a tuple of per-row arrays) over bounded parts, joined."""
+    """``kernel(X_part, *args)`` (a tuple of per-row arrays) over bounded parts, joined.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(X_part, *args)`` returning a tuple of arrays with one entry per row.
+    X : ndarray of shape (n_samples, n_features)
+    n_components : int
+        Components of the model (sizes the parts).
+    *args
+        Passed on to ``kernel``.
+
+    Returns
+    -------
+    tuple of ndarray
+        Each array of the tuple concatenated over the parts, in row order.
+    """
     rows = default_chunk_rows(X.shape[1], n_components, X.itemsize)
     if X.shape[0] <= rows:
         return kernel(X, *args)

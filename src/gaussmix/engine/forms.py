@@ -129,8 +129,8 @@ def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=Non
     weighted-square expansion ``w x^2 - 2 w c x + w c^2`` about the reference point takes
     one or two matrix products for all components, with ``factor`` and ``constant`` folded
     into the operands (one product when the columns come in `centred_columns`'s ``squares``
-    layout, which the E-step reuses for the moments). Its rounding error grows with the mixture's spread relative to the
-    component widths, never with the data's distance from the origin; components whose
+    layout, which the E-step reuses for the moments). Its rounding error grows with the
+    mixture's spread relative to the component widths, never with the data's distance from the origin; components whose
     offset would amplify rounding beyond `amplification_limit` are computed exactly
     instead. ``square_weights`` of shape (K, 1) means one weight for every feature (the
     spherical case: the squares are summed once). ``projection`` (d, d), if given, maps the
@@ -295,7 +295,9 @@ class CovarianceForm:
         -------
         callable
             ``evaluate(centred)``, centred of shape (n_features, n_samples) ->
-            (n_components, n_samples) in ``dtype``. Everything that depends only on the
+            (n_components, n_samples) in ``dtype``. Forms whose ``evaluates_squares`` is
+            true also take `centred_columns`'s ``squares`` layout (2 n_features + 1,
+            n_samples) and then need one product. Everything that depends only on the
             parameters is computed once, here, not per chunk.
         """
         raise NotImplementedError

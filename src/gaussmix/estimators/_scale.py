@@ -32,6 +32,8 @@ from ..engine.sources import (
     as_data_source,
     is_dask_array,
     is_dask_collection,
+    is_data_source,
+    keeps_missing_values,
 )
 from ..engine.stepwise import blend, run_minibatch_em, step_size
 from ._validation import Rule, check_sample_weight, integer, validate_parameters
@@ -72,10 +74,6 @@ STREAMING_RULES = {
 
 
 # ---------------------------------------------------------------------- reading data
-def _is_source(X: Any) -> bool:
-    return hasattr(X, "map_reduce") and hasattr(X, "initialization_sample")
-
-
 def _record_features(estimator, data) -> None:
     """``n_features_in_`` and ``feature_names_in_`` for inputs scikit-learn did not see."""
     estimator.n_features_in_ = data.n_features
@@ -125,6 +123,7 @@ def training_source(estimator, X, sample_weight):
     (which records feature names and, for memory maps of float data, copies nothing).
     """
 
+    refuse_unmarginalised_missing_values(estimator, X)
     check_array = row_checker(estimator, reset=True, ensure_min_samples=2)
     data = as_data_source(
         X,
@@ -137,6 +136,23 @@ def training_source(estimator, X, sample_weight):
     if not isinstance(data, ArraySource):
         _record_features(estimator, data)
     return data
+
+
+def refuse_unmarginalised_missing_values(estimator, X) -> None:
+    """Refuse a source that hands on NaN to an estimator that would not marginalise them.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` keeps missing values (``ParquetSource(missing="keep")``) and the
+        estimator's ``missing`` is not ``"marginalize"``.
+    """
+    if keeps_missing_values(X) and getattr(estimator, "missing", "error") != "marginalize":
+        raise ValueError(
+            f"{X!r} hands on rows with missing values (missing='keep'), but "
+            f"{type(estimator).__name__} does not marginalise them: pass "
+            "missing='marginalize' to the estimator, or read the file with missing='drop'."
+        )
 
 
 def batch_source(estimator, X, sample_weight):
@@ -162,6 +178,7 @@ def _dask_rows(estimator, X, validate):
 
 
 def _source_rows(estimator, X, validate):
+    refuse_unmarginalised_missing_values(estimator, X)
     _check_features(estimator, X)
     return X
 
@@ -173,7 +190,7 @@ def _validated_rows(estimator, X, validate):
 #: How inference reads each kind of input: (accepts, read(estimator, X, validate)).
 _INFERENCE_READERS: list[tuple[Callable[[Any], bool], Callable]] = [
     (is_dask_collection, _dask_rows),
-    (_is_source, _source_rows),
+    (is_data_source, _source_rows),
     (lambda X: True, _validated_rows),
 ]
 
@@ -214,7 +231,7 @@ def _in_memory_rows(X, func, n_components):
 #: How per-row results are computed for each kind of input.
 _ROW_MAPPERS: list[tuple[Callable[[Any], bool], Callable]] = [
     (is_dask_array, _lazy_rows),
-    (_is_source, _source_concatenate),
+    (is_data_source, _source_concatenate),
     (lambda X: True, _in_memory_rows),
 ]
 
@@ -273,7 +290,7 @@ def _in_memory_total(estimator, X, sample_weight):
 
 _TOTALS: list[tuple[Callable[[Any], bool], Callable]] = [
     (is_dask_collection, _dask_total),
-    (_is_source, _source_total),
+    (is_data_source, _source_total),
     (lambda X: True, _in_memory_total),
 ]
 

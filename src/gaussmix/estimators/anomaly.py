@@ -171,8 +171,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         ----------
         mixture : fitted GaussianMixture
             The density model.
-        X : array-like of shape (n_samples, n_features)
-            Rows whose log-density quantile sets the threshold.
+        X : array-like of shape (n_samples, n_features), or a data source
+            Rows whose log-density quantile sets the threshold (a source such as
+            `ParquetSource` is read in batches; one log-density per row is kept).
         contamination : float, default=0.05
             Fraction of ``X`` to fall below the threshold, in [0, 0.5].
 

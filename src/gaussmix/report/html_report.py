@@ -219,7 +219,7 @@ def _anomaly_section(detector, X: pd.DataFrame) -> str:
     order = np.argsort(scores)[: min(10, int(flagged.sum()))]
     lowest = X.iloc[order].copy()
     lowest.insert(0, "log-density", scores[order])
-    lowest.index = pd.Index(order, name="row")
+    lowest.index = pd.Index(X.index[order], name="row")
     parts = [
         f"<p>Threshold: log-density {detector.threshold_:.4g} (the "
         f"{100 * float(detector.contamination):g}% quantile of the training data); "

@@ -16,16 +16,11 @@ from sklearn.utils import check_array, check_random_state
 
 from ..engine import criteria
 from ..engine.estep import log_responsibilities
-from ..engine.sources import is_dask_collection
+from ..engine.sources import is_dask_collection, is_data_source, keeps_missing_values
 from ..estimators._incomplete import _fill_with_column_means, _refuse_infinity
 from ..estimators._validation import check_sample_weight
 
-__all__ = ["SweepData", "CriteriaTerms", "sweep_data", "is_data_source"]
-
-
-def is_data_source(X: Any) -> bool:
-    """Whether ``X`` is a gaussmix data source (read in chunks, never loaded whole)."""
-    return all(hasattr(X, name) for name in ("map_reduce", "initialization_sample"))
+__all__ = ["SweepData", "CriteriaTerms", "sweep_data"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +152,11 @@ def _source_sweep(source, sample_weight, marginalize: bool, random_state) -> Swe
         raise TypeError(
             f"sample_weight cannot be given with a {type(source).__name__}; name a weight "
             "column in the source instead (e.g. ParquetSource(path, weight_column='w'))."
+        )
+    if keeps_missing_values(source) and not marginalize:
+        raise ValueError(
+            f"{source!r} hands on rows with missing values (missing='keep'): pass "
+            "missing='marginalize' to select_model, or read the file with missing='drop'."
         )
     rows, weights = source.initialization_sample(check_random_state(random_state))
     rows = np.asarray(rows)

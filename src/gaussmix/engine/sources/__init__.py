@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, ArraySource, MemmapSource
-from .parquet import ParquetSource
+from .parquet import MissingValuesError, ParquetSource
 
 __all__ = [
     "DataSource",
@@ -37,10 +37,13 @@ __all__ = [
     "SOURCE_ADAPTERS",
     "as_data_source",
     "is_dask_collection",
+    "is_data_source",
+    "keeps_missing_values",
     "INITIALIZATION_ROWS",
     "ArraySource",
     "MemmapSource",
     "ParquetSource",
+    "MissingValuesError",
 ]
 
 T = TypeVar("T")
@@ -85,8 +88,14 @@ def is_dask_collection(value: Any) -> bool:
     return is_dask_array(value) or is_dask_dataframe(value)
 
 
-def _is_data_source(value: Any) -> bool:
+def is_data_source(value: Any) -> bool:
+    """Whether ``value`` is a data source (has ``map_reduce`` and ``initialization_sample``)."""
     return all(hasattr(value, name) for name in ("map_reduce", "initialization_sample"))
+
+
+def keeps_missing_values(source: Any) -> bool:
+    """Whether a source hands rows with NaN on (e.g. ``ParquetSource(missing="keep")``)."""
+    return getattr(source, "missing", None) == "keep"
 
 
 @dataclass(frozen=True)
@@ -150,7 +159,7 @@ def _build_array(X, sample_weight, n_components, check_array, check_weights, all
 
 #: Kinds of input in the order they are tried; the last accepts any array-like.
 SOURCE_ADAPTERS: list[SourceAdapter] = [
-    SourceAdapter("data source", _is_data_source, _build_existing_source),
+    SourceAdapter("data source", is_data_source, _build_existing_source),
     SourceAdapter("Dask array", is_dask_array, _build_dask_array),
     SourceAdapter("Dask DataFrame", is_dask_dataframe, _build_dask_dataframe),
     SourceAdapter("NumPy memmap", lambda X: isinstance(X, np.memmap), _build_memmap),

@@ -37,9 +37,10 @@ def sample_row_indices(
         return np.arange(n_samples)
     if n_samples <= 4 * max_rows:  # a permutation of few rows costs little
         return np.sort(random_state.choice(n_samples, size=max_rows, replace=False))
-    chosen = np.unique(random_state.randint(0, n_samples, size=max_rows))
+    chosen = np.unique(random_state.randint(0, n_samples, size=max_rows, dtype=np.int64))
     while chosen.size < max_rows:
-        extra = random_state.randint(0, n_samples, size=2 * (max_rows - chosen.size))
+        extra = random_state.randint(0, n_samples, size=2 * (max_rows - chosen.size),
+                                      dtype=np.int64)
         chosen = np.unique(np.concatenate([chosen, extra]))
     if chosen.size > max_rows:
         chosen = np.sort(random_state.choice(chosen, size=max_rows, replace=False))

@@ -12,13 +12,17 @@ import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, sample_row_indices
 
-__all__ = ["ParquetSource"]
+__all__ = ["ParquetSource", "MissingValuesError"]
 
 T = TypeVar("T")
 
 #: Rows decoded at a time when the caller does not choose.
 DEFAULT_BATCH_ROWS = 65536
 _READ_BUFFER_BYTES = 2**20
+
+
+class MissingValuesError(ValueError):
+    """A Parquet file's rows have values its source's ``missing`` rule does not accept."""
 
 
 def _import_parquet():
@@ -53,9 +57,19 @@ class ParquetSource:
         Element type of the rows handed to the E-step.
     missing : {"error", "drop", "keep"}, default="error"
         Rows with a null or NaN feature (or weight): ``"error"`` refuses them when they
-        are read; ``"drop"`` leaves them out (one counting pass over the file when the
-        source is made sets ``n_samples`` and ``n_dropped``); ``"keep"`` hands them on
-        as NaN, for an estimator with ``missing="marginalize"``.
+        are read; ``"drop"`` leaves them out; ``"keep"`` hands them on as NaN, for an
+        estimator with ``missing="marginalize"``, and leaves out only rows with every
+        feature missing (they carry no information). With ``"drop"`` and ``"keep"`` one
+        counting pass over the file when the source is made sets ``n_samples``.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows the source hands on (after ``missing`` left some out).
+    n_dropped : int
+        Rows of the file left out by ``missing``.
+    n_features : int
+    feature_names : ndarray of str
 
     Examples
     --------
@@ -117,7 +131,7 @@ class ParquetSource:
         self.n_features = len(columns)
         self.n_row_groups = int(file.num_row_groups)
         self.n_dropped = 0
-        if self.missing == "drop":
+        if self.missing != "error":
             kept = sum(X.shape[0] for _, X, _ in self.numbered_batches())
             self.n_dropped = self.n_samples - kept
             self.n_samples = kept
@@ -136,8 +150,9 @@ class ParquetSource:
     def numbered_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """``(rows, X, w)`` for consecutive record batches, in file order.
 
-        ``rows`` holds the 0-based row numbers in the file of the rows of ``X`` (with
-        ``missing="drop"`` some numbers are absent), for writing per-row results.
+        ``rows`` holds the 0-based row numbers in the file of the rows of ``X`` (numbers
+        of rows that ``missing`` left out are absent; a batch may then be empty), for
+        writing per-row results.
         """
         file = self._open()
         start = 0
@@ -199,8 +214,8 @@ class ParquetSource:
             start += values.shape[0]
         if result is None or start != self.n_samples:
             raise ValueError(
-                f"{self.path!r} gave {start} rows, but its metadata promised "
-                f"{self.n_samples}; was the file changed while it was read?"
+                f"{self.path!r} gave {start} rows where {self.n_samples} were counted when "
+                "the source was made; was the file changed since? Make a new source."
             )
         return result
 
@@ -225,10 +240,10 @@ class ParquetSource:
 
 def _refuse_missing(source: ParquetSource, X, w):
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(w))):
-        raise ValueError(
+        raise MissingValuesError(
             f"{source.path!r} has missing, NaN or infinite values in "
-            f"{source._read_columns()}; pass missing='drop' to leave those rows out, "
-            "missing='keep' for a model with missing='marginalize', or clean the file."
+            f"{source._read_columns()}; read it with missing='drop' to leave those rows "
+            "out or missing='keep' for a model with missing='marginalize', or clean it."
         )
     return X, w, None
 
@@ -242,7 +257,7 @@ def _drop_missing(source: ParquetSource, X, w):
 
 def _keep_missing(source: ParquetSource, X, w):
     if np.any(np.isinf(X)):
-        raise ValueError(
+        raise MissingValuesError(
             f"{source.path!r} has infinite values in {source.columns}; only missing "
             "values (null or NaN) can be marginalised: fix or drop those rows."
         )
@@ -251,7 +266,10 @@ def _keep_missing(source: ParquetSource, X, w):
             f"Weight column {source.weight_column!r} has missing values; give every row "
             "a weight."
         )
-    return X, w, None
+    observed = ~np.isnan(X).all(axis=1)
+    if observed.all():
+        return X, w, None
+    return X[observed], w[observed], observed
 
 
 #: What a batch's rows with missing values become, by the ``missing`` option.

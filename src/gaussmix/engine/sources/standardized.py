@@ -151,6 +151,7 @@ class StandardizedSource:
         self.n_features = source.n_features
         self.dtype = source.dtype
         self.feature_names = getattr(source, "feature_names", None)
+        self.missing = getattr(source, "missing", None)
 
     def __repr__(self) -> str:
         return f"StandardizedSource({self.source!r})"
