@@ -192,7 +192,7 @@ def test_chunked_e_step_equals_whole_data(blobs, monkeypatch):
     whole = _OursFromResp(n_components=4, max_iter=15, tol=0.0)
     whole.start = start
     _fit_quietly(whole, blobs)
-    monkeypatch.setattr(array_sources, "default_chunk_rows", lambda *args: 17)
+    monkeypatch.setattr(array_sources, "default_chunk_rows", lambda *args, **kwargs: 17)
     chunked = _OursFromResp(n_components=4, max_iter=15, tol=0.0)
     chunked.start = start
     _fit_quietly(chunked, blobs)

@@ -151,7 +151,7 @@ def test_chunked_fit_equals_one_chunk(holed_data, monkeypatch):
     settings = dict(n_components=3, random_state=0, missing="marginalize", max_iter=8, tol=0)
     with pytest.warns(ConvergenceWarning):
         whole = GaussianMixture(**settings).fit(X)
-    monkeypatch.setattr(array_sources, "default_chunk_rows", lambda *args: 150)
+    monkeypatch.setattr(array_sources, "default_chunk_rows", lambda *args, **kwargs: 150)
     with pytest.warns(ConvergenceWarning):
         chunked = GaussianMixture(**settings).fit(X)
     np.testing.assert_allclose(chunked.means_, whole.means_, rtol=1e-9, atol=1e-12)

@@ -36,6 +36,7 @@ __all__ = [
     "reference_point",
     "centred_columns",
     "normalise_columns",
+    "kernel_chunk_rows",
 ]
 
 
@@ -108,7 +109,7 @@ def log_responsibilities(X: np.ndarray, params: MixtureParams) -> tuple[np.ndarr
         ``log p(z_n = k | x_n)``; with a noise component its column comes last.
     """
     log_density, log_resp = concatenated_over_chunks(
-        _log_responsibilities, X, params.n_components, params
+        _log_responsibilities, X, kernel_chunk_rows(X, params), params
     )
     return log_density, log_resp
 
@@ -248,8 +249,16 @@ def chunk_statistics(
     Float32 chunks are computed in float32 and their statistics returned in float64.
     More rows than `default_chunk_rows` are cut into parts of that size.
     """
-    return summed_over_chunks(_fused_statistics, X, sample_weight, params.n_components,
+    return summed_over_chunks(_fused_statistics, X, sample_weight, kernel_chunk_rows(X, params),
                               params, scatter)
+
+
+def kernel_chunk_rows(X: np.ndarray, params: MixtureParams) -> int:
+    """Most rows the E-step kernels process at once for ``params``' covariance form."""
+    return default_chunk_rows(
+        X.shape[1], params.n_components, X.itemsize,
+        squares_layout=params.covariance.evaluates_squares,
+    )
 
 
 def _fused_statistics(X, sample_weight, params, scatter) -> Stats:

@@ -33,7 +33,7 @@ from scipy.special import betaln, digamma, gammaln
 
 from .covariance_models import CovarianceModel
 from .data import summed_over_chunks
-from .estep import _assemble, _prepared, normalise_columns
+from .estep import _assemble, _prepared, kernel_chunk_rows, normalise_columns
 from .forms import CovarianceForm
 from .mstep import component_moments
 from .params import MixtureParams
@@ -341,7 +341,7 @@ def variational_chunk_statistics(
     into parts of that size.
     """
     return summed_over_chunks(_fused_variational_statistics, X, sample_weight,
-                              posterior.n_components, posterior, scatter)
+                              kernel_chunk_rows(X, posterior), posterior, scatter)
 
 
 def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats:

@@ -77,8 +77,10 @@ class ArraySource:
     def __init__(self, X: np.ndarray, sample_weight: np.ndarray, n_components: int):
         self.X = X
         self.sample_weight = sample_weight
-        self._data = ArrayData(X, sample_weight, default_chunk_rows(X.shape[1], n_components,
-                                                                    X.itemsize))
+        # The longest chunks any kernel takes whole (the diagonal layout's); kernels with
+        # costlier rows cut them further (`gaussmix.engine.data.summed_over_chunks`).
+        self._data = ArrayData(X, sample_weight, default_chunk_rows(
+            X.shape[1], n_components, X.itemsize, squares_layout=True))
 
     @property
     def n_samples(self) -> int:
