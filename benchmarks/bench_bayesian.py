@@ -147,7 +147,7 @@ def main(argv=None) -> None:
     section = (
         f"\n## Run of {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
         f"{' (quick)' if args.quick else ''}\n\n"
-        f"`python benchmarks/bench_bayesian.py {' '.join(argv or sys.argv[1:])}`: "
+        f"`{' '.join(['python benchmarks/bench_bayesian.py', *(argv or sys.argv[1:])])}`: "
         f"gaussmix {gaussmix.__version__}, scikit-learn {sklearn.__version__}, "
         f"NumPy {np.__version__}, Python {platform.python_version()}, {args.threads} BLAS "
         f"thread(s), {CLOCK['name']}, {args.iterations} timed iterations, best of "
