@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import concatenated_over_chunks, default_chunk_rows, summed_over_chunks
-from .forms import centred_columns, reference_point
+from .forms import SQUARES, centred_columns, moment_rows, reference_point
 from .params import MixtureParams
 from .scatter import Scatter
 from .stats import Stats
@@ -209,13 +209,13 @@ def statistics_about_data_mean(
 
 
 def _assemble(columns, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight):
-    """`Stats` from centred columns (d, n), or `centred_columns`'s ``squares`` layout
-    (2 d + 1, n), and weighted responsibilities (K, n)."""
+    """`Stats` from weighted responsibilities (K, n) and the centred columns (d, n), or
+    the centred columns followed by their squares (2 d, n): see `forms.moment_rows`."""
     n_features = offsets.shape[1]
     counts = weighted_resp.sum(axis=1, dtype=np.float64)
     squares_about_reference = None
-    if columns.shape[0] > n_features:  # first and squared moments from one product
-        moments = (weighted_resp @ columns[: 2 * n_features].T).astype(np.float64)
+    if columns.shape[0] == 2 * n_features:  # first and squared moments from one product
+        moments = (weighted_resp @ columns.T).astype(np.float64)
         first_about_reference = moments[:, :n_features]
         squares_about_reference = moments[:, n_features:]
     else:
@@ -257,7 +257,7 @@ def kernel_chunk_rows(X: np.ndarray, params: MixtureParams) -> int:
     """Most rows the E-step kernels process at once for ``params``' covariance form."""
     return default_chunk_rows(
         X.shape[1], params.n_components, X.itemsize,
-        squares_layout=params.covariance.evaluates_squares,
+        squares_layout=params.covariance.column_layout == SQUARES,
     )
 
 
@@ -279,7 +279,7 @@ def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
     with np.errstate(invalid="ignore"):
         log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
     return _assemble(
-        columns,
+        columns[prepared.moment_rows],
         log_prob,
         prepared.offsets,
         prepared.shift,
@@ -297,11 +297,12 @@ class _PreparedParams:
     reference: np.ndarray
     offsets: np.ndarray
     log_gaussian: Callable[[np.ndarray], np.ndarray]
-    squares: bool
+    layout: str
+    moment_rows: slice
 
     def columns(self, X: np.ndarray) -> np.ndarray:
         """The chunk's centred columns in the layout ``log_gaussian`` reads fastest."""
-        return centred_columns(X, self.reference, squares=self.squares)
+        return centred_columns(X, self.reference, self.layout)
 
 
 # Parameters -> {dtype: _PreparedParams}; entries vanish with their parameters.
@@ -340,7 +341,8 @@ def _prepared(
         offsets = shift - reference
         log_terms = component_log_terms(params)
         evaluate = params.covariance.log_gaussian_evaluator(offsets, dtype, log_terms)
-        squares = params.covariance.evaluates_squares
-        prepared = _PreparedParams(shift, reference, offsets, evaluate, squares)
+        layout = params.covariance.column_layout
+        rows = moment_rows(layout, shift.shape[1])
+        prepared = _PreparedParams(shift, reference, offsets, evaluate, layout, rows)
         by_dtype[dtype] = prepared
     return prepared

@@ -105,21 +105,40 @@ def reference_point(means: np.ndarray) -> np.ndarray:
     return np.asarray(means, dtype=np.float64).mean(axis=0)
 
 
-def centred_columns(X: np.ndarray, reference: np.ndarray, squares: bool = False) -> np.ndarray:
-    """``(X - reference).T`` as a C-contiguous (d, n) array in X's dtype.
+#: Row layouts of a chunk's columns (`centred_columns`): which rows hold what.
+CENTRED, SQUARES, ONES_FIRST = "centred", "squares", "ones first"
 
-    With ``squares``, the (2 d + 1, n) layout that variance forms evaluate with one
-    product: the centred columns, their squares, then a row of ones.
+
+def centred_columns(X: np.ndarray, reference: np.ndarray, layout: str = CENTRED) -> np.ndarray:
+    """``(X - reference).T`` as a C-contiguous (d, n) array in X's dtype, or a wider layout.
+
+    ``layout`` is `CENTRED` (just those d rows), `SQUARES` (2 d + 1 rows: the centred
+    columns, their squares, a row of ones; variance forms evaluate it with one product)
+    or `ONES_FIRST` (d + 1 rows: a row of ones, then the centred columns; full forms
+    project it on their stacked factors and means at once).
     """
     n_features, n_samples = X.shape[1], X.shape[0]
-    rows = 2 * n_features + 1 if squares else n_features
+    rows = {CENTRED: n_features, SQUARES: 2 * n_features + 1, ONES_FIRST: n_features + 1}[layout]
     columns = np.empty((rows, n_samples), dtype=X.dtype)
-    centred = columns[:n_features]
+    first = 1 if layout == ONES_FIRST else 0
+    centred = columns[first : first + n_features]
     np.subtract(X.T, reference.astype(X.dtype)[:, np.newaxis], out=centred)
-    if squares:
+    if layout == SQUARES:
         np.square(centred, out=columns[n_features : 2 * n_features])
         columns[2 * n_features] = 1.0
+    elif layout == ONES_FIRST:
+        columns[0] = 1.0
     return columns
+
+
+def moment_rows(layout: str, n_features: int) -> slice:
+    """Rows of a layout that the moments read: the centred rows, then (`SQUARES`) their
+    squares."""
+    return {
+        CENTRED: slice(0, n_features),
+        SQUARES: slice(0, 2 * n_features),
+        ONES_FIRST: slice(1, n_features + 1),
+    }[layout]
 
 
 def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=None, projection=None):
@@ -210,8 +229,8 @@ class CovarianceForm:
     """
 
     name: ClassVar[str]
-    #: Whether the evaluators take `centred_columns`'s ``squares`` layout (one product).
-    evaluates_squares: ClassVar[bool] = False
+    #: The `centred_columns` layout the evaluators read fastest (they all take `CENTRED`).
+    column_layout: ClassVar[str] = CENTRED
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
 
@@ -295,9 +314,9 @@ class CovarianceForm:
         -------
         callable
             ``evaluate(centred)``, centred of shape (n_features, n_samples) ->
-            (n_components, n_samples) in ``dtype``. Forms whose ``evaluates_squares`` is
-            true also take `centred_columns`'s ``squares`` layout (2 n_features + 1,
-            n_samples) and then need one product. Everything that depends only on the
+            (n_components, n_samples) in ``dtype``. It also takes the form's own
+            ``column_layout`` of `centred_columns`, which saves work (for variance forms
+            a single product). Everything that depends only on the
             parameters is computed once, here, not per chunk.
         """
         raise NotImplementedError
@@ -372,6 +391,7 @@ class FullForm(CovarianceForm):
     """One full (d, d) covariance per component."""
 
     name = "full"
+    column_layout = ONES_FIRST
 
     @classmethod
     def from_covariances(cls, covariances):
@@ -422,9 +442,12 @@ class FullForm(CovarianceForm):
 
         def evaluate(centred):
             n_samples = centred.shape[1]
-            augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
-            augmented[0] = 1.0
-            augmented[1:] = centred
+            if centred.shape[0] == n_features + 1:  # the ONES_FIRST layout already
+                augmented = centred
+            else:
+                augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
+                augmented[0] = 1.0
+                augmented[1:] = centred
             distances = None
             for width, operand in products:
                 used = operand.shape[1]
@@ -498,7 +521,7 @@ class _VarianceForm(CovarianceForm):
     """Forms that store variances, not matrices: the precision factor of a variance ``v``
     is ``1 / sqrt(v)`` elementwise and the ridge adds to every stored value."""
 
-    evaluates_squares = True
+    column_layout = SQUARES
 
     @classmethod
     def from_covariances(cls, covariances):

@@ -361,7 +361,7 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
         np.vdot(log_prob, unnormalised)
     )
     return _assemble(
-        columns,
+        columns[prepared.moment_rows],
         log_prob,
         prepared.offsets,
         prepared.shift,
