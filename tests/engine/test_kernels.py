@@ -403,3 +403,12 @@ def test_gathered_per_component_moments_equal_the_packed_product(dtype):
     np.testing.assert_array_equal(sparse[2], 0.0)
     reference = (centred[:, :60].astype(np.float64) * weighted_resp[0, :60]) @ centred[:, :60].T
     np.testing.assert_allclose(sparse[0], reference, rtol=1e-4)
+
+
+def test_several_threads_get_at_least_two_chunks_each():
+    X, weights = np.zeros((50_000, 4)), np.ones(50_000)
+    long_chunks = ArrayData(X, weights, 20_000, n_threads=8)
+    assert sum(1 for _ in long_chunks.chunks()) >= 16
+    assert ArrayData(X, weights, 20_000, n_threads=1).chunk_rows == 20_000
+    total = long_chunks.map_reduce(lambda rows, w: np.array([rows.shape[0], w.sum()]))
+    np.testing.assert_array_equal(total, [50_000, 50_000.0])

@@ -180,10 +180,12 @@ class ArrayData:
         Rows per chunk.
     n_threads : int, optional
         Threads that `map_reduce` runs chunks on; by default `default_threads` (the
-        environment variable ``GAUSSMIX_NUM_THREADS``, else the available CPUs, at most 8). Each chunk's matrix products then run single-threaded, so the cores work on
+        environment variable ``GAUSSMIX_NUM_THREADS``, else the available CPUs, at most
+        8). Each chunk's matrix products then run single-threaded, so the cores work on
         different chunks instead of splitting small products between them (NumPy releases
-        the GIL inside its kernels, so the element-wise work is spread too). ``1`` runs
-        every chunk in the calling thread with the BLAS's own threads.
+        the GIL inside its kernels, so the element-wise work is spread too). With several
+        threads, chunks are shortened when needed so that each thread gets at least two.
+        ``1`` runs every chunk in the calling thread with the BLAS's own threads.
     """
 
     def __init__(
@@ -195,8 +197,11 @@ class ArrayData:
     ):
         self.X = X
         self.sample_weight = sample_weight
-        self.chunk_rows = int(chunk_rows)
         self.n_threads = default_threads() if n_threads is None else int(n_threads)
+        self.chunk_rows = int(chunk_rows)
+        if self.n_threads > 1:  # no idle thread: at least two chunks each, if rows allow
+            balanced = max(-(-X.shape[0] // (2 * self.n_threads)), _MIN_CHUNK_ROWS)
+            self.chunk_rows = max(1, min(self.chunk_rows, balanced))
 
     @property
     def n_samples(self) -> int:

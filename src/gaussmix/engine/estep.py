@@ -247,7 +247,7 @@ def chunk_statistics(
     One pass over the chunk: log-densities of all components by matrix products on the
     centred rows, responsibilities normalised in place, then the weighted moments.
     Float32 chunks are computed in float32 and their statistics returned in float64.
-    More rows than `default_chunk_rows` are cut into parts of that size.
+    More rows than `kernel_chunk_rows` allows are cut into even parts of at most that many.
     """
     return summed_over_chunks(_fused_statistics, X, sample_weight, kernel_chunk_rows(X, params),
                               params, scatter)

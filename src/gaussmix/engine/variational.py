@@ -337,8 +337,8 @@ def variational_chunk_statistics(
     Responsibilities are ``r_nk ∝ exp(E[log pi_k] + E[log N(x_n | mu_k, Lambda_k^-1)])``;
     the returned `Stats` carry, in their ``log_likelihood`` slot, the weighted entropy
     ``-sum_n w_n sum_k r_nk log r_nk`` of q(z), the only scalar the bound needs from
-    the data besides the statistics. More rows than `default_chunk_rows` are cut
-    into parts of that size.
+    the data besides the statistics. More rows than `kernel_chunk_rows` allows are
+    cut into even parts of at most that many.
     """
     return summed_over_chunks(_fused_variational_statistics, X, sample_weight,
                               kernel_chunk_rows(X, posterior), posterior, scatter)
