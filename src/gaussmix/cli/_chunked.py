@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..engine.sources.parquet import MissingValuesError, ParquetSource
 from ..engine.sources.standardized import ColumnMoments
+from ._data import feature_columns
 from ._errors import CLIError
 
 __all__ = [
@@ -114,34 +115,6 @@ def reads_in_chunks(path, out_of_core: bool | None) -> bool:
     return decoded > IN_MEMORY_LIMIT_BYTES
 
 
-def _feature_columns(schema, path: Path, columns: list[str] | None, notes: list[str]) -> list[str]:
-    names = list(schema.names)
-    if columns is not None:
-        absent = [c for c in columns if c not in names]
-        if absent:
-            raise CLIError(
-                f"column(s) {', '.join(map(repr, absent))} not in {path.name}; its columns are "
-                f"{', '.join(map(repr, names[:20]))}."
-            )
-        non_numeric = [c for c in columns if not _numeric(schema.field(c).type)]
-        if non_numeric:
-            raise CLIError(
-                f"column(s) {', '.join(map(repr, non_numeric))} are not numeric; remove them "
-                "from --columns (gaussmix models numeric features only)."
-            )
-        return list(columns)
-    kept = [name for name in names if _numeric(schema.field(name).type)]
-    dropped = [name for name in names if name not in kept]
-    if dropped:
-        notes.append(f"dropped non-numeric column(s): {', '.join(dropped)}")
-    if not kept:
-        raise CLIError(
-            f"{path.name} has no numeric column; pass a table with numeric features "
-            "(choose them with --columns)."
-        )
-    return kept
-
-
 @contextmanager
 def missing_values_in_cli_terms(path, missing: str):
     """Turn a source's `MissingValuesError` into the CLI's one-line error."""
@@ -193,7 +166,11 @@ def open_chunked(path, columns: list[str] | None, missing: str, *, scan: bool = 
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
         raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
     notes: list[str] = []
-    names = _feature_columns(schema, path, columns, notes)
+    def numeric(name):
+        return _numeric(schema.field(name).type)
+
+    names = feature_columns(list(schema.names), path, columns, notes, numeric=numeric,
+                            default=numeric)
     with missing_values_in_cli_terms(path, missing):
         source = ParquetSource(path, names, batch_rows=BATCH_ROWS, missing=_SOURCE_RULES[missing])
         moments = column_moments(source) if scan else None

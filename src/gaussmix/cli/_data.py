@@ -10,7 +10,7 @@ import pandas as pd
 
 from ._errors import CLIError
 
-__all__ = ["MISSING_CHOICES", "Table", "read_table", "parse_columns"]
+__all__ = ["MISSING_CHOICES", "Table", "read_table", "parse_columns", "feature_columns"]
 
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -34,6 +34,54 @@ def parse_columns(text: str | None) -> list[str] | None:
     if not names:
         raise CLIError("--columns is empty; pass column names separated by commas, e.g. a,b.")
     return names
+
+
+def feature_columns(names: list[str], path: Path, columns: list[str] | None,
+                    notes: list[str], *, numeric, default) -> list[str]:
+    """The feature columns of a table with columns ``names``.
+
+    Parameters
+    ----------
+    names : list of str
+        The table's columns.
+    path : Path
+        The file, for messages.
+    columns : list of str or None
+        ``--columns``: these, which must exist and be ``numeric``; None takes every
+        column that is a ``default`` feature and notes the others as dropped.
+    notes : list of str
+        Appended to.
+    numeric, default : callable
+        ``numeric(name)``, ``default(name)`` -> bool.
+
+    Returns
+    -------
+    list of str
+    """
+    if columns is not None:
+        absent = [c for c in columns if c not in names]
+        if absent:
+            raise CLIError(
+                f"column(s) {', '.join(map(repr, absent))} not in {path.name}; its columns are "
+                f"{', '.join(map(repr, names[:20]))}."
+            )
+        non_numeric = [c for c in columns if not numeric(c)]
+        if non_numeric:
+            raise CLIError(
+                f"column(s) {', '.join(map(repr, non_numeric))} are not numeric; remove them "
+                "from --columns (gaussmix models numeric features only)."
+            )
+        return list(columns)
+    kept = [name for name in names if default(name)]
+    dropped = [name for name in names if name not in kept]
+    if dropped:
+        notes.append(f"dropped non-numeric column(s): {', '.join(dropped)}")
+    if not kept:
+        raise CLIError(
+            f"{path.name} has no numeric column; pass a table with numeric features "
+            "(choose them with --columns)."
+        )
+    return kept
 
 
 def _read_raw(path: Path) -> pd.DataFrame:
@@ -100,35 +148,17 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
     raw = _read_raw(path)
     raw.columns = [str(c) for c in raw.columns]
     notes = []
-    if columns is not None:
-        absent = [c for c in columns if c not in raw.columns]
-        if absent:
-            raise CLIError(
-                f"column(s) {', '.join(map(repr, absent))} not in {path.name}; its columns are "
-                f"{', '.join(map(repr, raw.columns[:20]))}."
-            )
-        non_numeric = [c for c in columns if not pd.api.types.is_numeric_dtype(raw[c])]
-        if non_numeric:
-            raise CLIError(
-                f"column(s) {', '.join(map(repr, non_numeric))} are not numeric; remove them "
-                "from --columns (gaussmix models numeric features only)."
-            )
-        data = raw[columns]
-    else:
-        numeric = [
-            c
-            for c in raw.columns
-            if pd.api.types.is_numeric_dtype(raw[c]) and not pd.api.types.is_bool_dtype(raw[c])
-        ]
-        dropped = [c for c in raw.columns if c not in numeric]
-        if dropped:
-            notes.append(f"dropped non-numeric column(s): {', '.join(dropped)}")
-        data = raw[numeric]
-    if data.shape[1] == 0:
-        raise CLIError(
-            f"{path.name} has no numeric column; pass a table with numeric features "
-            "(choose them with --columns)."
-        )
+    names = feature_columns(
+        list(raw.columns),
+        path,
+        columns,
+        notes,
+        numeric=lambda c: pd.api.types.is_numeric_dtype(raw[c]),
+        default=lambda c: (
+            pd.api.types.is_numeric_dtype(raw[c]) and not pd.api.types.is_bool_dtype(raw[c])
+        ),
+    )
+    data = raw[names]
     data = data.astype(np.float64)
     row_ids = np.arange(len(data))
     if missing == "marginalize":
