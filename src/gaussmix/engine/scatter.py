@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.linalg import get_blas_funcs
-
 from ._precision import amplification_limit
 
 __all__ = ["Scatter", "FullScatter", "DiagonalScatter", "FULL_SCATTER", "DIAGONAL_SCATTER"]
@@ -42,6 +40,8 @@ class Scatter:
         counts: np.ndarray,
         first_about_reference: np.ndarray,
         squares_about_reference: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
+        shifts: np.ndarray | None = None,
     ) -> np.ndarray:
         """Second moments of one chunk about each component's shift, in float64.
 
@@ -60,6 +60,11 @@ class Scatter:
         squares_about_reference : ndarray of shape (n_components, n_features), optional
             ``sum_n w[n] r[n, k] (x[n] - r)^2`` (float64) when the E-step computed it
             already (the diagonal scatter then needs no product of its own).
+        rows : ndarray of shape (n_samples, n_features), optional
+            The chunk's rows themselves (not centred), same dtype as ``centred``: whole
+            rows are gathered faster than columns when components go one by one.
+        shifts : ndarray of shape (n_components, n_features), optional
+            The shifts ``c_k`` themselves (float64); required with ``rows``.
 
         Returns
         -------
@@ -94,22 +99,33 @@ class FullScatter(Scatter):
         return (differences * weights[:, np.newaxis]).T @ differences
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
-                               first_about_reference, squares_about_reference=None):
-        n_components, n_samples = weighted_resp.shape
-        n_features = centred.shape[0]
+                               first_about_reference, squares_about_reference=None,
+                               rows=None, shifts=None):
+        n_features, n_samples = centred.shape
         # Per component, only the rows with a non-zero weighted responsibility count (the
         # E-step makes negligible ones exact zeros): when components are well separated
         # that is about n rows in all instead of K n, and the per-component symmetric
         # updates beat one packed product even with many components.
-        if _per_component_is_cheaper(weighted_resp, n_features):
-            about_reference = _per_component_moments(centred, weighted_resp)
-        else:
+        nonzero = weighted_resp > 0
+        active = np.count_nonzero(nonzero, axis=1)
+        if not _per_component_is_cheaper(active, n_samples, n_features):
             about_reference = _packed_products_moments(centred, weighted_resp)
-        second = _shift_full_moments(about_reference, offsets, counts, first_about_reference)
-        inexact = _cancelling(np.diagonal(second, axis1=1, axis2=2), offsets, counts,
-                              centred.dtype)
-        if inexact.size:
-            second[inexact] = _exact_full_moments(centred, weighted_resp, offsets, inexact)
+            return _exact_about_shifts(about_reference, centred, weighted_resp, nonzero,
+                                         offsets, counts, first_about_reference)
+        if rows is None:
+            rows, shifts = centred.T, offsets
+        gathered = active < GATHER_FRACTION * n_samples
+        second = np.empty((len(active), n_features, n_features))
+        second[gathered] = _gathered_moments(rows, shifts[gathered], weighted_resp[gathered],
+                                             nonzero[gathered])
+        # Components active on most rows: all columns scaled at once (one pass; moving
+        # them to c_k first would take a second one), then shifted like the packed moments.
+        dense = np.flatnonzero(~gathered)
+        if dense.size:
+            second[dense] = _exact_about_shifts(
+                _scaled_moments(centred, weighted_resp[dense]), centred, weighted_resp[dense],
+                nonzero[dense], offsets[dense], counts[dense], first_about_reference[dense],
+            )
         return second
 
     def outer(self, vectors):
@@ -128,7 +144,8 @@ class DiagonalScatter(Scatter):
         return weights @ (differences * differences)
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
-                               first_about_reference, squares_about_reference=None):
+                               first_about_reference, squares_about_reference=None,
+                               rows=None, shifts=None):
         # sum r (x - c)^2 = sum r (x - r0)^2 - 2 (c - r0) sum r (x - r0) + N (c - r0)^2:
         # one product for all components, about the reference point r0.
         about_reference = squares_about_reference
@@ -193,79 +210,89 @@ def _shift_full_moments(about_reference, offsets, counts, first_about_reference)
     return about_reference - cross - np.swapaxes(cross, 1, 2)
 
 
-#: Fewest features for which the cost model below applies; with fewer, fixed per-call
-#: overheads dominate and components go one by one only when K is small (d + 1 > 2 K).
-SPARSE_MIN_FEATURES = 12
-
-
-def _per_component_is_cheaper(weighted_resp: np.ndarray, n_features: int) -> bool:
-    """Whether per-component symmetric updates over the active rows beat the packed product.
-
-    The costs (microseconds, one thread) were fitted to timings of both paths on this
-    project's benchmark machine for d = 12..64 and K = 8..16: a component's update costs
-    about ``8.4e-4 d^1.3`` per active row (syrk gets more efficient as d grows), the
-    packed product ``d (d + 1) / 2 (1e-3 + 5.5e-5 K)`` per row. Only the ratio matters.
-    """
-    n_components, n_samples = weighted_resp.shape
-    if n_features < SPARSE_MIN_FEATURES:
-        return n_features + 1 > 2 * n_components
-    per_component = np.count_nonzero(weighted_resp) * 8.4e-4 * n_features**1.3
-    packed = n_samples * n_features * (n_features + 1) / 2 * (1e-3 + 5.5e-5 * n_components)
-    return bool(per_component < packed)
-
 #: Below this fraction of rows with a non-zero responsibility, a component's rows are
 #: gathered before its update (a copy of the active rows costs less than scaling all).
 GATHER_FRACTION = 0.5
 
 
-def _per_component_moments(centred, weighted_resp) -> np.ndarray:
-    """``sum_n w r (x - r0)(x - r0)^T`` per component by symmetric rank-n updates, float64.
+def _per_component_is_cheaper(active: np.ndarray, n_samples: int, n_features: int) -> bool:
+    """Whether per-component symmetric updates beat the packed product for this chunk.
 
-    Each component's update reads only its rows with a non-zero weighted responsibility
-    when they are few: rows that add exact zeros are skipped, not approximated.
+    ``active`` (K,) counts each component's non-zero weighted responsibilities among
+    ``n_samples`` rows. The costs, in nanoseconds on one thread, were fitted to timings
+    of both paths on this project's benchmark machine for d = 2..64, K = 2..32 at the
+    default chunk lengths: a component's update costs about ``13 + 2.7 d`` per row it
+    reads (its active rows when gathered, otherwise all rows at 0.8 of that cost) plus
+    4 us; the packed product ``3 + d (d + 1) / 2 (1 + 0.03 K)`` per row of the chunk.
+    Only the ratio matters.
     """
-    dtype = centred.dtype
-    (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
+    n_components = active.shape[0]
+    read = np.where(active < GATHER_FRACTION * n_samples, active, 0.8 * n_samples)
+    per_component = float(read.sum()) * (13.0 + 2.7 * n_features) + 4000.0 * n_components
+    packed = n_samples * (3.0 + n_features * (n_features + 1) / 2 * (1.0 + 0.03 * n_components))
+    return per_component < packed
+
+
+def _exact_about_shifts(about_reference, centred, weighted_resp, nonzero, offsets, counts,
+                          first_about_reference) -> np.ndarray:
+    """Moments about ``c_k`` from moments about the reference point; components that the
+    shift would leave inexact (`_cancelling`) are recomputed about ``c_k`` directly."""
+    second = _shift_full_moments(about_reference, offsets, counts, first_about_reference)
+    inexact = _cancelling(np.diagonal(second, axis1=1, axis2=2), offsets, counts,
+                          centred.dtype)
+    if inexact.size:
+        second[inexact] = _gathered_moments(centred.T, offsets[inexact],
+                                            weighted_resp[inexact], nonzero[inexact])
+    return second
+
+
+def _scaled_moments(centred, weighted_resp) -> np.ndarray:
+    """``sum_n w r (x - r0)(x - r0)^T`` per component from all columns, in float64.
+
+    Each component scales the centred columns by ``sqrt(w r)`` and multiplies them by their
+    own transpose, which NumPy computes as a symmetric rank-n update (exactly symmetric,
+    half the flops).
+    """
     n_features, n_samples = centred.shape
-    scaled = np.empty_like(centred)
     roots = np.sqrt(weighted_resp)
-    upper = np.empty((weighted_resp.shape[0], n_features, n_features))
+    scaled = np.empty_like(centred)
+    moments = np.empty((weighted_resp.shape[0], n_features, n_features))
     for k in range(weighted_resp.shape[0]):
-        active = np.flatnonzero(roots[k])
-        if active.size == 0:
-            upper[k] = 0.0
-            continue
-        if active.size < GATHER_FRACTION * n_samples:
-            rows = np.take(centred, active, axis=1)
-            rows *= roots[k, active]
-        else:
-            rows = np.multiply(centred, roots[k], out=scaled)
-        # rows.T is (m, d) in Fortran order: syrk(trans=1) gives rows @ rows.T.
-        upper[k] = syrk(1.0, rows.T, trans=1)
-    return _symmetric_from_upper(upper)
+        np.multiply(centred, roots[k], out=scaled)
+        moments[k] = scaled @ scaled.T
+    return moments
 
 
-def _exact_full_moments(centred, weighted_resp, offsets, components) -> np.ndarray:
-    """Per component, exactly about ``c_k``: rows ``x - c_k`` scaled by ``sqrt(w r)``, then one
-    symmetric rank-n update (syrk: half the flops of a general product). Float64 result."""
-    dtype = centred.dtype
-    (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
-    n_features, n_samples = centred.shape
-    scaled = np.empty((n_features, n_samples), dtype=dtype)
-    local_offsets = offsets.astype(dtype)
-    upper = np.empty((len(components), n_features, n_features))
-    for index, k in enumerate(components):
-        np.subtract(centred, local_offsets[k][:, np.newaxis], out=scaled)
-        scaled *= np.sqrt(weighted_resp[k])
-        # scaled.T is (n, d) in Fortran order: syrk(trans=1) gives scaled @ scaled.T.
-        upper[index] = syrk(1.0, scaled.T, trans=1)
-    return _symmetric_from_upper(upper)
+def _gathered_moments(rows, shifts, weighted_resp, nonzero) -> np.ndarray:
+    """``sum_n w r (x - c_k)(x - c_k)^T`` per component over its active rows only, exactly
+    about ``c_k``, in float64.
 
+    Parameters
+    ----------
+    rows : ndarray of shape (n_samples, n_features)
+        The chunk's rows (any memory order; C order gathers fastest).
+    shifts : ndarray of shape (n_components, n_features)
+        The points ``c_k`` the moments are taken about, in the coordinates of ``rows``.
+    weighted_resp : ndarray of shape (n_components, n_samples)
+        ``w[n] r[n, k]``, same dtype as ``rows``.
+    nonzero : ndarray of bool, shape (n_components, n_samples)
+        ``weighted_resp > 0``.
 
-def _symmetric_from_upper(upper: np.ndarray) -> np.ndarray:
-    """Fill the strict lower triangles of stacked matrices from their upper triangles."""
-    strict_upper = np.triu(upper, 1)
-    return np.triu(upper) + np.swapaxes(strict_upper, -1, -2)
+    Rows with a zero weighted responsibility add exact zeros: they are skipped, not
+    approximated. A component's active rows are copied, moved to ``c_k``, scaled by
+    ``sqrt(w r)`` and multiplied by their own transpose (a symmetric rank-m update).
+    """
+    n_features = rows.shape[1]
+    local_shifts = np.asarray(shifts, dtype=np.float64).astype(rows.dtype)
+    moments = np.empty((weighted_resp.shape[0], n_features, n_features))
+    for k in range(weighted_resp.shape[0]):
+        # Indices of a boolean row come four times faster than a float row's.
+        active = np.flatnonzero(nonzero[k])
+        block = np.take(rows, active, axis=0)
+        block -= local_shifts[k]
+        block *= np.sqrt(weighted_resp[k, active])[:, np.newaxis]
+        moments[k] = block.T @ block
+    return moments
 
 
 FULL_SCATTER = FullScatter()

@@ -368,6 +368,7 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
         scatter,
         entropy,
         float(np.sum(sample_weight, dtype=np.float64)),
+        rows=X,
     )
 
 
