@@ -16,11 +16,17 @@ from gaussmix.engine.estep import (
     normalise_columns,
     statistics_from_responsibilities,
 )
-from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+from gaussmix.engine.forms import (
+    DiagonalForm,
+    FullForm,
+    SharedOrientationForm,
+    SphericalForm,
+    TiedForm,
+)
 from gaussmix.engine.params import MixtureParams
 from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
 
-FORM_NAMES = ["full", "tied", "diag", "spherical"]
+FORM_NAMES = ["full", "shared orientation", "tied", "diag", "spherical"]
 # (n_features, n_components): d = 1, K = 1, and both second-moment paths of the full
 # scatter (packed products when d + 1 <= 2 K, per-component products otherwise).
 SHAPES = [(1, 1), (1, 3), (2, 3), (4, 5), (7, 2)]
@@ -34,6 +40,13 @@ def random_params(form_name, n_features, n_components, rng, centre=0.0, spread=3
         factors = rng.standard_normal((n_components, n_features, n_features))
         covariance = FullForm.from_covariances(
             factors @ np.swapaxes(factors, 1, 2) + np.eye(n_features)
+        )
+        scatter = FULL_SCATTER
+    elif form_name == "shared orientation":  # D diag(v_k) D^T, evaluated in D's basis
+        orientation = np.linalg.qr(rng.standard_normal((n_features, n_features)))[0]
+        variances = rng.uniform(0.3, 3.0, (n_components, n_features))
+        covariance = SharedOrientationForm.from_covariances(
+            (orientation * variances[:, np.newaxis, :]) @ orientation.T
         )
         scatter = FULL_SCATTER
     elif form_name == "tied":
@@ -218,6 +231,46 @@ def test_blocked_projection_matches_scipy(monkeypatch, block, dtype):
     np.testing.assert_allclose(log_gaussian, expected, rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("n_components", [1, 4])
+def test_shared_eigenbasis_is_found_only_where_there_is_one(n_components):
+    rng = np.random.default_rng(30 + n_components)
+    orientation = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    variances = 10.0 ** rng.uniform(-3, 3, (n_components, 6))  # condition numbers to 1e6
+    covariances = (orientation * variances[:, np.newaxis, :]) @ orientation.T
+    found, found_variances = forms.shared_eigenbasis(covariances + 1e-4 * np.eye(6))
+    # the same matrices back from the basis found, whatever order or signs it chose
+    rebuilt = (found * found_variances[:, np.newaxis, :]) @ found.T
+    np.testing.assert_allclose(rebuilt, covariances + 1e-4 * np.eye(6), rtol=1e-9, atol=1e-12)
+    if n_components > 1:
+        tilted = covariances.copy()
+        tilted[-1] = covariances[-1] + 1e-3 * np.outer(orientation[:, 0], orientation[:, 1])
+        tilted[-1] = (tilted[-1] + tilted[-1].T) / 2
+        assert forms.shared_eigenbasis(tilted) is None
+
+
+@pytest.mark.parametrize("name", ["VEE", "EVE", "VVE"])
+def test_fitted_shared_orientation_models_are_evaluated_in_their_basis(name):
+    from gaussmix import GaussianMixture
+
+    rng = np.random.default_rng(32)
+    X = np.concatenate([rng.standard_normal((150, 4)) @ rng.standard_normal((4, 4)) + shift
+                        for shift in (0.0, 6.0, -6.0)])
+    fitted = GaussianMixture(3, covariance_type=name, random_state=0).fit(X)
+    assert forms.shared_eigenbasis(fitted.covariances_) is not None
+
+
+def test_shared_orientation_form_falls_back_to_full_projections():
+    """Covariances without a common orientation (a user's precisions_init for VEE, say)
+    are evaluated exactly as FullForm evaluates them."""
+    rng = np.random.default_rng(31)
+    params, _ = random_params("full", 5, 3, rng, centre=20.0)
+    general = SharedOrientationForm.from_covariances(params.covariance.covariances)
+    assert forms.shared_eigenbasis(general.covariances) is None
+    X = sample_rows(params, 50, rng)
+    np.testing.assert_array_equal(general.log_gaussian(X, params.means),
+                                  params.covariance.log_gaussian(X, params.means))
+
+
 def test_projection_of_a_factor_that_is_not_triangular_is_not_blocked(monkeypatch):
     monkeypatch.setattr(forms, "PROJECTION_BLOCK", 2)
     rng = np.random.default_rng(3)
@@ -259,20 +312,21 @@ def test_normalise_columns_in_place_and_handles_impossible_rows():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_normalise_columns_zeroes_negligible_responsibilities_exactly(dtype):
-    """Responsibilities below sqrt(tiny) of the dtype are exact zeros; the rest match a
-    plain softmax computed in float64."""
+    """Responsibilities below eps^2 of their column's largest are exact zeros; the rest
+    match a plain softmax computed in float64."""
     rng = np.random.default_rng(12)
-    log_prob = rng.uniform(-2000.0, 0.0, (5, 300))
+    log_prob = rng.uniform(-150.0, 0.0, (5, 300))
     log_prob[:, :3] = [[0.0], [-1.0], [-np.inf], [-900.0], [-30.0]]
     log_prob = log_prob.astype(dtype).astype(np.float64)  # the inputs the kernel sees
-    expected = np.exp(log_prob - log_prob.max(axis=0))
-    expected /= expected.sum(axis=0)
-    threshold = np.sqrt(np.finfo(dtype).tiny)
+    relative = np.exp(log_prob - log_prob.max(axis=0))
+    expected = relative / relative.sum(axis=0)
+    threshold = np.finfo(dtype).eps ** 2
     result = log_prob.astype(dtype)
     normalise_columns(result)
-    negligible = expected < threshold * 0.5
+    negligible = relative < threshold * 0.5
+    assert 0.1 < np.mean(negligible) < 0.9
     assert np.all(result[negligible] == 0.0)
-    kept = expected > threshold * 2.0
+    kept = relative > threshold * 2.0
     np.testing.assert_allclose(result[kept], expected[kept], rtol=64 * np.finfo(dtype).eps)  # |log| <= 44 when kept
     assert np.all(np.isfinite(result))
 
@@ -387,22 +441,69 @@ def test_large_inputs_are_cut_into_bounded_chunks():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gathered_per_component_moments_equal_the_packed_product(dtype):
-    from gaussmix.engine.scatter import _packed_products_moments, _per_component_moments
+def test_per_component_moments_equal_the_packed_product(dtype):
+    from gaussmix.engine.scatter import (
+        _gathered_moments,
+        _packed_products_moments,
+        _scaled_moments,
+    )
 
     rng = np.random.default_rng(21)
     centred = rng.standard_normal((13, 500)).astype(dtype)
     weighted_resp = rng.uniform(0.1, 1.0, (4, 500)).astype(dtype)
-    weighted_resp[0, 60:] = 0.0  # under half the rows active: the gathered branch
-    weighted_resp[1, ::2] = 0.0  # exactly half: the scaled branch
+    weighted_resp[0, 60:] = 0.0  # few active rows
+    weighted_resp[1, ::2] = 0.0  # half
     weighted_resp[2] = 0.0  # none: zero moments
-    sparse = _per_component_moments(centred, weighted_resp)
-    dense = _packed_products_moments(centred, weighted_resp)
-    np.testing.assert_allclose(sparse, dense, rtol=1e-10 if dtype == np.float64 else 1e-4,
-                               atol=1e-10 if dtype == np.float64 else 1e-3)
-    np.testing.assert_array_equal(sparse[2], 0.0)
-    reference = (centred[:, :60].astype(np.float64) * weighted_resp[0, :60]) @ centred[:, :60].T
-    np.testing.assert_allclose(sparse[0], reference, rtol=1e-4)
+    nonzero = weighted_resp > 0
+    packed = _packed_products_moments(centred, weighted_resp)
+    tolerance = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4,
+                                                                            "atol": 1e-3}
+    gathered = _gathered_moments(centred.T, np.zeros((4, 13)), weighted_resp, nonzero)
+    np.testing.assert_allclose(gathered, packed, **tolerance)
+    np.testing.assert_allclose(_scaled_moments(centred, weighted_resp), packed, **tolerance)
+    np.testing.assert_array_equal(gathered[2], 0.0)
+    # about a shift c_k directly, and from row-major rows
+    shifts = rng.standard_normal((4, 13))
+    about_shifts = _gathered_moments(np.ascontiguousarray(centred.T), shifts, weighted_resp,
+                                     nonzero)
+    differences = centred[:, :60].T.astype(np.float64) - shifts[0]
+    reference = (differences * weighted_resp[0, :60, np.newaxis]).T @ differences
+    np.testing.assert_allclose(about_shifts[0], reference, rtol=1e-4)
+    np.testing.assert_array_equal(about_shifts, np.swapaxes(about_shifts, 1, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("active_fraction", [1.0, 0.3, 0.05, "one dense"])
+def test_second_moments_from_rows_equal_those_from_columns(dtype, active_fraction):
+    """Whichever route the cost model picks (packed, scaled, gathered), the chunk's own
+    rows and its centred columns give the same moments about the shifts."""
+    rng = np.random.default_rng(22)
+    n_samples, n_features, n_components = 900, 16, 6
+    X = (rng.standard_normal((n_samples, n_features)) + 50.0).astype(dtype)
+    shifts = 50.0 + rng.standard_normal((n_components, n_features))
+    reference = shifts.mean(axis=0)
+    centred = (X.astype(np.float64) - reference).T.astype(dtype)
+    weighted_resp = rng.uniform(0.0, 1.0, (n_components, n_samples))
+    kept = 0.05 if active_fraction == "one dense" else active_fraction
+    weighted_resp[rng.uniform(size=weighted_resp.shape) > kept] = 0.0
+    if active_fraction == "one dense":  # gathered components and one scaled component
+        weighted_resp[0] = rng.uniform(0.5, 1.0, n_samples)
+    weighted_resp = weighted_resp.astype(dtype)
+    offsets = shifts - reference
+    counts = weighted_resp.sum(axis=1, dtype=np.float64)
+    first = (weighted_resp @ centred.T).astype(np.float64)
+    from_columns = FULL_SCATTER.centred_second_moments(centred, weighted_resp, offsets, counts,
+                                                       first)
+    from_rows = FULL_SCATTER.centred_second_moments(centred, weighted_resp, offsets, counts,
+                                                    first, rows=X, shifts=shifts)
+    expected = np.stack([
+        ((X - s) * r[:, np.newaxis]).T @ (X - s)
+        for s, r in zip(shifts, weighted_resp.astype(np.float64), strict=True)
+    ])
+    rtol = 1e-10 if dtype == np.float64 else 2e-4
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(from_columns, expected, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(from_rows, expected, rtol=rtol, atol=rtol * scale)
 
 
 def test_several_threads_get_at_least_two_chunks_each():

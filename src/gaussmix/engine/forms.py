@@ -7,7 +7,8 @@ evaluated. Fourteen models share four forms:
 =============  =========================  =====================================
 form           covariances shape          models stored in it
 =============  =========================  =====================================
-``full``       (K, d, d)                  VVV, EEV, VEV, EVV, VVE, EVE, VEE
+``full``       (K, d, d)                  VVV, EEV, VEV, EVV, and (evaluated in
+                                          their shared eigenbasis) VVE, EVE, VEE
 ``tied``       (d, d)                     EEE
 ``diag``       (K, d)                     VVI, EVI, VEI, EEI
 ``spherical``  (K,)                       VII, EII
@@ -32,6 +33,7 @@ from ._precision import amplification_limit
 __all__ = [
     "CovarianceForm",
     "FullForm",
+    "SharedOrientationForm",
     "TiedForm",
     "DiagonalForm",
     "SphericalForm",
@@ -39,6 +41,8 @@ __all__ = [
     "FORMS",
     "reference_point",
     "centred_columns",
+    "common_orientation",
+    "shared_eigenbasis",
 ]
 
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -466,6 +470,77 @@ class FullForm(CovarianceForm):
 
     def dense_precisions_cholesky(self, n_components, n_features):
         return self.precisions_cholesky
+
+
+# Generic weights for a combination of covariances that shares their common eigenvectors
+# but (almost surely) none of their eigenvalue ties.
+_GENERIC_WEIGHT_BASE = np.sqrt(2.0)
+
+
+def common_orientation(covariances: np.ndarray) -> np.ndarray:
+    """Eigenvectors shared by covariances that have one orientation (as columns).
+
+    Covariances ``D A_k D^T`` with a common ``D`` are diagonalised by the eigenvectors of
+    a generic positive combination of them; ties that survive the combination are
+    ties of every ``A_k``, where any basis serves.
+    """
+    weights = _GENERIC_WEIGHT_BASE ** -np.arange(1, covariances.shape[0] + 1)
+    combination = np.tensordot(weights, covariances, axes=1)
+    return np.linalg.eigh(combination)[1]
+
+
+def shared_eigenbasis(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(D, v)`` with ``covariances[k] == D diag(v[k]) D^T`` to rounding, else None.
+
+    The test: in ``D``'s basis every off-diagonal correlation is within
+    ``16 d eps cond(Sigma_k)``, the rounding of the rotation itself; ignoring such terms
+    changes a squared distance by no more than a Cholesky-based evaluation's own
+    rounding (about ``eps cond(Sigma_k)``) does.
+    """
+    covariances = np.asarray(covariances, dtype=np.float64)
+    n_features = covariances.shape[-1]
+    orientation = common_orientation(covariances)
+    rotated = orientation.T @ covariances @ orientation
+    variances = np.diagonal(rotated, axis1=1, axis2=2).copy()
+    if not np.all(np.isfinite(rotated)) or np.any(variances <= 0):
+        return None
+    scale = np.sqrt(variances)
+    correlations = np.abs(rotated / (scale[:, :, np.newaxis] * scale[:, np.newaxis, :]))
+    correlations[:, np.arange(n_features), np.arange(n_features)] = 0.0
+    condition = variances.max(axis=1) / variances.min(axis=1)
+    tolerance = 16 * n_features * np.finfo(np.float64).eps * condition
+    if np.all(correlations.max(axis=(1, 2)) <= tolerance):
+        return orientation, variances
+    return None
+
+
+class SharedOrientationForm(FullForm):
+    """Full covariances with one orientation for every component: ``D diag(v_k) D^T``.
+
+    Stored, built and reported exactly as `FullForm` (models VEE, EVE and VVE). The E-step
+    finds ``D`` once per set of parameters and evaluates every component as a diagonal
+    Gaussian in ``D``'s basis: one (d, d) rotation of the rows instead of K projections.
+    Covariances that do not share an orientation (a user's ``precisions_init``) are
+    evaluated as `FullForm` evaluates them.
+    """
+
+    def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
+        basis = shared_eigenbasis(self.covariances)
+        if basis is None:
+            return super().scaled_mahalanobis_evaluator(offsets, dtype, factor, constant)
+        orientation, variances = basis
+        n_features = offsets.shape[1]
+        in_basis = _expanded_evaluator(
+            1.0 / variances, offsets @ orientation, dtype, factor, constant,
+            projection=orientation,
+        )
+
+        def evaluate(centred):
+            if centred.shape[0] == n_features + 1:  # the ONES_FIRST layout
+                centred = centred[1:]
+            return in_basis(centred)
+
+        return evaluate
 
 
 class TiedForm(CovarianceForm):

@@ -18,11 +18,6 @@ import numpy as np
 
 State = TypeVar("State")
 
-# Generic weights for a combination of covariances that shares their common eigenvectors
-# but (almost surely) none of their eigenvalue ties.
-_GENERIC_WEIGHT_BASE = np.sqrt(2.0)
-
-
 def geometric_mean(values: np.ndarray) -> np.ndarray:
     """Geometric mean over the last axis (0 if any value is 0)."""
     return np.exp(np.mean(np.log(values), axis=-1))
@@ -47,18 +42,6 @@ def diagonal_objective(variances: np.ndarray, scatter: np.ndarray, counts: np.nd
 def from_eigen(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``V diag(values) V^T``; ``vectors`` (..., d, d), ``values`` (..., d)."""
     return (vectors * values[..., np.newaxis, :]) @ np.swapaxes(vectors, -1, -2)
-
-
-def common_orientation(covariances: np.ndarray) -> np.ndarray:
-    """Eigenvectors shared by covariances that have one orientation (as columns).
-
-    Covariances ``D A_k D^T`` with a common ``D`` are diagonalised by the eigenvectors of
-    a generic positive combination of them; ties that survive the combination are
-    ties of every ``A_k``, where any basis serves.
-    """
-    weights = _GENERIC_WEIGHT_BASE ** -np.arange(1, covariances.shape[0] + 1)
-    combination = np.tensordot(weights, covariances, axes=1)
-    return np.linalg.eigh(combination)[1]
 
 
 def has_converged(previous: float, value: float, total_count: float, tol: float) -> bool:

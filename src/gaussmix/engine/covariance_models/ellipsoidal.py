@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..forms import CovarianceForm, FullForm, TiedForm
+from ..forms import CovarianceForm, FullForm, SharedOrientationForm, TiedForm, common_orientation
 from ..scatter import FULL_SCATTER
 from ._algebra import (
-    common_orientation,
     determinant_root,
     from_eigen,
     geometric_mean,
@@ -80,7 +79,7 @@ class VEE(CovarianceModel):
 
     name = "VEE"
     description = "ellipsoidal, equal shape and orientation"
-    form = FullForm
+    form = SharedOrientationForm
     scatter = FULL_SCATTER
 
     def estimate_covariances(self, scatter, counts, previous):
@@ -135,7 +134,7 @@ class _SharedOrientation(CovarianceModel):
     a new Hessian at once.
     """
 
-    form = FullForm
+    form = SharedOrientationForm
     scatter = FULL_SCATTER
 
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
