@@ -231,6 +231,28 @@ def test_blocked_projection_matches_scipy(monkeypatch, block, dtype):
     np.testing.assert_allclose(log_gaussian, expected, rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batched_precision_factors_equal_one_by_one_factors(dtype):
+    rng = np.random.default_rng(33)
+    spread = 1e2 if dtype == np.float64 else 1e1  # condition numbers up to 1e8 or 1e4
+    roots = rng.standard_normal((5, 9, 9)) * np.geomspace(1 / spread, spread, 9)
+    covariances = (roots @ np.swapaxes(roots, 1, 2) + 1e-6 * np.eye(9)).astype(dtype)
+    batched = FullForm.from_covariances(covariances).precisions_cholesky
+    one_by_one = np.stack([forms._cholesky_of_precision(c) for c in covariances])
+    assert batched.dtype == dtype
+    np.testing.assert_array_equal(np.tril(batched, -1), 0.0)
+    scale = np.abs(one_by_one).max(axis=(1, 2), keepdims=True)
+    tolerance = 1e-9 if dtype == np.float64 else 1e-2
+    np.testing.assert_allclose(batched / scale, one_by_one / scale, atol=tolerance)
+    singular = covariances.copy()
+    singular[3] = 0.0
+    with pytest.raises(forms.SingularCovarianceError, match="reg_covar"):
+        FullForm.from_covariances(singular)
+    singular[3] = np.nan
+    with pytest.raises(forms.SingularCovarianceError, match="reg_covar"):
+        FullForm.from_covariances(singular)
+
+
 @pytest.mark.parametrize("n_components", [1, 4])
 def test_shared_eigenbasis_is_found_only_where_there_is_one(n_components):
     rng = np.random.default_rng(30 + n_components)

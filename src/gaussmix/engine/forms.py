@@ -76,6 +76,26 @@ def _cholesky_of_precision(covariance: np.ndarray) -> np.ndarray:
     return factor
 
 
+def _cholesky_of_precisions(covariances: np.ndarray) -> np.ndarray:
+    """`_cholesky_of_precision` of a stack (K, d, d), in two batched LAPACK calls.
+
+    The triangular factors are inverted by LU (NumPy has no batched triangular solve),
+    which leaves round-off where the inverse is structurally zero; `np.triu` restores
+    the exact zeros the blocked projection skips.
+    """
+    if not np.all(np.isfinite(covariances)):
+        raise SingularCovarianceError(singular_covariance_message())
+    try:
+        lower = np.linalg.cholesky(covariances)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            factors = np.triu(np.swapaxes(np.linalg.inv(lower), -1, -2))
+    except np.linalg.LinAlgError as exc:
+        raise SingularCovarianceError(singular_covariance_message()) from exc
+    if not np.all(np.isfinite(factors)):  # a pivot below the smallest normal float
+        raise SingularCovarianceError(singular_covariance_message())
+    return factors
+
+
 def _covariance_from_precision_cholesky(precision_cholesky: np.ndarray) -> np.ndarray:
     """``inv(P @ P.T)`` for one (d, d) triangular factor ``P`` (upper or lower)."""
     inverse_factor = np.linalg.inv(precision_cholesky)
@@ -400,8 +420,7 @@ class FullForm(CovarianceForm):
     @classmethod
     def from_covariances(cls, covariances):
         covariances = np.asarray(covariances)
-        factors = np.stack([_cholesky_of_precision(c) for c in covariances])
-        return cls(covariances, factors)
+        return cls(covariances, _cholesky_of_precisions(covariances))
 
     @classmethod
     def from_precisions_cholesky(cls, precisions_cholesky):

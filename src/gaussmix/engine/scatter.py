@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
 from ._precision import amplification_limit
 
 __all__ = ["Scatter", "FullScatter", "DiagonalScatter", "FULL_SCATTER", "DIAGONAL_SCATTER"]
