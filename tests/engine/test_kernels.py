@@ -253,6 +253,102 @@ def test_batched_precision_factors_equal_one_by_one_factors(dtype):
         FullForm.from_covariances(singular)
 
 
+def _draw(params, n_samples, rng):
+    """Rows drawn from the mixture itself."""
+    n_components, n_features = params.means.shape
+    labels = rng.choice(n_components, size=n_samples, p=params.weights)
+    roots = np.linalg.cholesky(params.covariance.covariances)[labels]
+    noise = rng.standard_normal((n_samples, n_features))
+    return params.means[labels] + np.einsum("nij,nj->ni", roots, noise)
+
+
+def _separated_full_params(n_features, n_components, rng, spread):
+    means = spread * rng.standard_normal((n_components, n_features))
+    roots = np.eye(n_features) + 0.3 * rng.standard_normal((n_components, n_features,
+                                                              n_features))
+    covariance = FullForm.from_covariances(roots @ np.swapaxes(roots, 1, 2))
+    weights = rng.dirichlet(np.full(n_components, 5.0))
+    return MixtureParams(weights, means, covariance)
+
+
+NEGLIGIBLE = {np.float64: 2 * np.log(np.finfo(np.float64).eps),
+              np.float32: 2 * np.log(np.finfo(np.float32).eps)}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("spread", [0.3, 1.0, 4.0])
+@pytest.mark.parametrize("n_samples", [100, 1500])
+def test_pruned_log_densities_keep_every_value_the_normalisation_keeps(dtype, spread,
+                                                                       n_samples):
+    """The subspace bound skips pairs only where the exact value would be zeroed too:
+    column maxima and kept values are exact, skipped values are upper bounds below the
+    threshold, and the responsibilities are the exact ones. Spread 0.3 overlaps (every
+    pair in question: the full projection), 4.0 separates (most pairs skipped)."""
+    rng = np.random.default_rng(40)
+    n_features, n_components = 32, 6
+    params = _separated_full_params(n_features, n_components, rng, spread)
+    X = _draw(params, n_samples, rng).astype(dtype)
+    reference = forms.reference_point(params.means)
+    offsets = params.means - reference
+    log_weights = np.log(params.weights)
+    columns = forms.centred_columns(X, reference, forms.ONES_FIRST)
+    negligible = NEGLIGIBLE[dtype]
+    exact = params.covariance.log_gaussian_evaluator(offsets, dtype, log_weights)(columns)
+    pruned = params.covariance.log_gaussian_evaluator(offsets, dtype, log_weights,
+                                                      negligible=negligible)(columns)
+    top = exact.max(axis=0)
+    kept = exact >= top + negligible
+    tolerance = 1e-9 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(pruned.max(axis=0), top, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(pruned[kept], exact[kept], rtol=tolerance, atol=tolerance)
+    skipped = ~np.isclose(pruned, exact, rtol=tolerance, atol=tolerance)
+    assert np.all(pruned[skipped] >= exact[skipped] - tolerance)
+    assert np.all(pruned[skipped] < top[np.nonzero(skipped)[1]] + negligible)
+    if spread == 4.0:  # past the probe (projected in full), most pairs are skipped
+        assert skipped[:, forms.PRUNE_PROBE_COLUMNS:].mean() > 0.5
+    responsibilities = [values.copy() for values in (exact, pruned)]
+    for values in responsibilities:
+        normalise_columns(values)
+    np.testing.assert_allclose(responsibilities[1], responsibilities[0], rtol=tolerance,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pruned_e_step_statistics_match_the_reference(dtype):
+    """Through every route: pruned, projected in full after the probe, and projected in
+    full after the leaders (rows unlike the probe's)."""
+    rng = np.random.default_rng(41)
+    params = _separated_full_params(40, 5, rng, spread=4.0)
+    X = _draw(params, 700, rng)
+    weights = rng.uniform(0.5, 2.0, X.shape[0])
+    expected = reference_statistics(X, weights, params, diagonal=False)
+    decisions = {"pruned": [False, False], "after the probe": [True], "after the leaders":
+                 [False, True]}
+    for answers in decisions.values():
+        remaining = list(answers)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(forms, "PRUNE_PROBE_COLUMNS", 64)
+            patch.setattr(forms, "_too_many_in_question", lambda *_: remaining.pop(0))
+            stats = chunk_statistics(X.astype(dtype), weights.astype(dtype), params,
+                                     FULL_SCATTER)
+        assert remaining == []  # the route was taken
+        assert_stats_match(stats, expected, rtol=1e-9 if dtype == np.float64 else 2e-4)
+
+
+def test_subspace_bound_only_where_it_pays():
+    rng = np.random.default_rng(42)
+    build = forms._SubspaceBound.build
+    few = _separated_full_params(32, 4, rng, 3.0)
+    full_cost = 4 * 32 * 33
+    assert build(few.covariance.covariances, few.means, full_cost, np.float64).rank == 3
+    # one component, identical means, or as many mean directions as features: no bound
+    assert build(few.covariance.covariances[:1], few.means[:1], full_cost, np.float64) is None
+    same = np.broadcast_to(few.means[0], few.means.shape)
+    assert build(few.covariance.covariances, same, full_cost, np.float64) is None
+    many = _separated_full_params(8, 12, rng, 3.0)
+    assert build(many.covariance.covariances, many.means, 12 * 8 * 9, np.float64) is None
+
+
 @pytest.mark.parametrize("n_components", [1, 4])
 def test_shared_eigenbasis_is_found_only_where_there_is_one(n_components):
     rng = np.random.default_rng(30 + n_components)

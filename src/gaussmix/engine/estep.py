@@ -351,7 +351,9 @@ def _prepared(
         reference = reference_point(shift)
         offsets = shift - reference
         log_terms = component_log_terms(params)
-        evaluate = params.covariance.log_gaussian_evaluator(offsets, dtype, log_terms)
+        evaluate = params.covariance.log_gaussian_evaluator(
+            offsets, dtype, log_terms, negligible=_negligible_log(dtype)
+        )
         layout = params.covariance.column_layout
         rows = moment_rows(layout, shift.shape[1])
         prepared = _PreparedParams(shift, reference, offsets, evaluate, layout, rows)

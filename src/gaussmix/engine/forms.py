@@ -345,17 +345,29 @@ class CovarianceForm:
         """
         raise NotImplementedError
 
-    def log_gaussian_evaluator(self, offsets: np.ndarray, dtype, log_weights=None):
+    def log_gaussian_evaluator(
+        self, offsets: np.ndarray, dtype, log_weights=None, negligible: float | None = None
+    ):
         """Precompute ``log N(x | mu_k, Sigma_k) (+ log_weights[k])`` for centred columns.
 
         Returns ``evaluate(centred) -> (n_components, n_samples)`` in ``dtype``; see
         `scaled_mahalanobis_evaluator`.
+
+        ``negligible`` (a negative log ratio), if given, says that the caller treats every
+        value more than ``-negligible`` below its column's largest as zero probability
+        (`estep.normalise_columns`). The evaluator may then return, for a value it proves
+        to lie that far below, an upper bound that lies that far below too, instead of
+        the value itself; the column maxima and every value kept are exact.
         """
         n_features = offsets.shape[1]
         log_det = np.asarray(self.log_det_precision_cholesky(n_features), dtype=np.float64)
         constant = np.broadcast_to(log_det - 0.5 * n_features * _LOG_2PI, offsets.shape[:1])
         if log_weights is not None:
             constant = constant + log_weights
+        return self._log_density_evaluator(offsets, dtype, constant, negligible)
+
+    def _log_density_evaluator(self, offsets, dtype, constant, negligible):
+        """`log_gaussian_evaluator` given its constants; exact unless a form overrides it."""
         return self.scaled_mahalanobis_evaluator(offsets, dtype, -0.5, constant)
 
     def log_gaussian_centred(
@@ -411,6 +423,144 @@ def _projection_blocks(factors: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
+def _block_distances(products, augmented, n_components) -> np.ndarray:
+    """Squared norms (K, n) of the projections on every block of every component."""
+    n_samples = augmented.shape[1]
+    distances = None
+    for width, operand in products:
+        used = operand.shape[1]
+        projected = (operand @ augmented[:used]).reshape(n_components, width, n_samples)
+        part = np.einsum("kdn,kdn->kn", projected, projected)
+        distances = part if distances is None else np.add(distances, part, out=distances)
+    return distances
+
+
+#: Above this share of (component, row) pairs in question after the bound, every pair is
+#: projected in full. The share is first measured exactly on a chunk's leading columns.
+PRUNE_MAX_SHARE, PRUNE_PROBE_COLUMNS = 0.25, 64
+#: The bound is used when its product costs at most this share of the full projection.
+PRUNE_MAX_COST = 0.35
+
+
+@dataclass(frozen=True)
+class _SubspaceBound:
+    """Each component's Mahalanobis distance within the span of the means' differences.
+
+    ``operand`` (K r, d + 1) maps the ``ONES_FIRST`` columns to whitened coordinates
+    ``R_k B^T (x - mu_k)``, with ``B`` (d, r) an orthonormal basis of that span and
+    ``R_k`` the inverse Cholesky factor of ``B^T Sigma_k B``: their squared norm is the
+    distance of the marginal of ``B^T x``, never more than the full distance.
+    """
+
+    operand: np.ndarray
+    rank: int
+
+    @classmethod
+    def build(cls, covariances, offsets, full_cost, dtype) -> _SubspaceBound | None:
+        """The bound for these parameters, or None where it would not pay."""
+        n_components, n_features = offsets.shape
+        if n_components < 2:
+            return None
+        spread = offsets - offsets.mean(axis=0)
+        _, singular, directions = np.linalg.svd(spread, full_matrices=False)
+        rank = int(np.count_nonzero(singular > 1e-8 * singular[0])) if singular[0] > 0 else 0
+        if rank == 0 or n_components * rank * (n_features + 1) > PRUNE_MAX_COST * full_cost:
+            return None
+        basis = directions[:rank].T
+        try:
+            lower = np.linalg.cholesky(basis.T @ covariances @ basis)
+        except np.linalg.LinAlgError:
+            return None
+        whitening = np.linalg.inv(lower) @ basis.T  # (K, r, d): R_k B^T
+        operand = np.empty((n_components, rank, n_features + 1))
+        operand[:, :, 0] = -np.einsum("krd,kd->kr", whitening, offsets)
+        operand[:, :, 1:] = whitening
+        if not np.all(np.isfinite(operand)):
+            return None
+        return cls(operand.reshape(-1, n_features + 1).astype(dtype), rank)
+
+    def distances(self, augmented) -> np.ndarray:
+        """Lower bounds (K, n) on the squared distances of the ``ONES_FIRST`` columns."""
+        projected = (self.operand @ augmented).reshape(-1, self.rank, augmented.shape[1])
+        return np.einsum("krn,krn->kn", projected, projected)
+
+
+def _pruned_distances(products, bound, augmented, factor, constant, negligible) -> np.ndarray:
+    """Squared distances (K, n): exact where the normalisation may keep the value, a
+    lower bound (`_SubspaceBound`) where it cannot.
+
+    ``factor * bound + constant`` (factor < 0) bounds each log-density from above. A pair
+    whose bound lies below ``L + negligible - 1``, with ``L`` an exact value of the same
+    row, can only be zeroed by the normalisation: it keeps the bound (its value is then
+    below the threshold as well). The one nat of margin covers rounding in the
+    comparisons. The chunk's first `PRUNE_PROBE_COLUMNS` columns are projected in full
+    and say how many pairs the bound leaves in question; where that is more than
+    `PRUNE_MAX_SHARE` (components that overlap), the rest is projected in full too.
+    """
+    n_components, n_samples = constant.shape[0], augmented.shape[1]
+    probe = min(n_samples, PRUNE_PROBE_COLUMNS)
+    head = _block_distances(products, augmented[:, :probe], n_components)
+    if probe == n_samples:
+        return head
+    head_bounds = factor * bound.distances(augmented[:, :probe]) + constant
+    if _too_many_in_question(head_bounds, (factor * head + constant).max(axis=0), negligible):
+        rest = _block_distances(products, augmented[:, probe:], n_components)
+    else:
+        rest = _pruned_tail(products, bound, augmented, probe, factor, constant, negligible)
+    return np.concatenate([head, rest], axis=1)
+
+
+def _pruned_tail(products, bound, augmented, start, factor, constant, negligible):
+    """`_pruned_distances` for the columns from ``start`` on: each row's most likely
+    component by the bound is projected in full first and gives ``L``; then the pairs
+    still in question. (Columns are gathered from the whole, contiguous ``augmented``:
+    gathering from a column slice of it is three times slower.)"""
+    n_components = constant.shape[0]
+    distances = bound.distances(augmented[:, start:])
+    n_samples = distances.shape[1]
+    bounds = factor * distances + constant
+    leaders = bounds.argmax(axis=0)
+    # The leaders, component by component, on columns sorted by leader (one gather).
+    order = np.argsort(leaders, kind="stable")
+    by_leader = np.take(augmented, order + start, axis=1)
+    edges = np.concatenate([[0], np.cumsum(np.bincount(leaders, minlength=n_components))])
+    for k in range(n_components):
+        if edges[k + 1] > edges[k]:
+            distances[k, order[edges[k] : edges[k + 1]]] = _component_norms(
+                products, by_leader[:, edges[k] : edges[k + 1]], k
+            )
+    exact = factor * distances[leaders, np.arange(n_samples)] + constant[leaders, 0]
+    if _too_many_in_question(bounds, exact, negligible):  # rows unlike the probe's
+        return _block_distances(products, augmented[:, start:], n_components)
+    in_question = bounds >= exact + (negligible - 1.0)
+    in_question[leaders, np.arange(n_samples)] = False
+    for k in range(n_components):
+        columns = np.flatnonzero(in_question[k])
+        if columns.size:
+            distances[k, columns] = _component_norms(
+                products, np.take(augmented, columns + start, axis=1), k
+            )
+    return distances
+
+
+def _too_many_in_question(bounds, exact, negligible) -> bool:
+    """Whether more than `PRUNE_MAX_SHARE` of the pairs have a bound within the margin
+    of their row's exact value ``exact`` (n,)."""
+    in_question = bounds >= exact + (negligible - 1.0)
+    return np.count_nonzero(in_question) > PRUNE_MAX_SHARE * in_question.size
+
+
+def _component_norms(products, columns, component) -> np.ndarray:
+    """Squared norms of one component's projection of the given columns, every block."""
+    total = None
+    for width, operand in products:
+        used = operand.shape[1]
+        projected = operand[component * width : (component + 1) * width] @ columns[:used]
+        part = np.einsum("dn,dn->n", projected, projected)
+        total = part if total is None else np.add(total, part, out=total)
+    return total
+
+
 class FullForm(CovarianceForm):
     """One full (d, d) covariance per component."""
 
@@ -444,6 +594,15 @@ class FullForm(CovarianceForm):
         return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
 
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
+        return self._projection_evaluator(offsets, dtype, factor, constant, None)
+
+    def _log_density_evaluator(self, offsets, dtype, constant, negligible):
+        return self._projection_evaluator(offsets, dtype, -0.5, constant, negligible)
+
+    def _projection_evaluator(self, offsets, dtype, factor, constant, negligible):
+        """The blocked projection on the stacked precision factors; with ``negligible``
+        (and a negative ``factor``), pairs that a cheap bound proves negligible are not
+        projected (`_pruned_distances`)."""
         factors = self.precisions_cholesky
         n_components, n_features, _ = factors.shape
         # Row (k, j) of `stacked` is [-(mu_k - r) @ P_k[:, j], column j of P_k], and the
@@ -462,6 +621,10 @@ class FullForm(CovarianceForm):
         ]
         constant = np.zeros(n_components) if constant is None else constant
         local_constant = np.asarray(constant, dtype=np.float64).astype(dtype)[:, np.newaxis]
+        bound = None
+        if negligible is not None and factor < 0:
+            full_cost = sum(operand.size for _, operand in products)
+            bound = _SubspaceBound.build(self.covariances, offsets, full_cost, dtype)
 
         def evaluate(centred):
             n_samples = centred.shape[1]
@@ -471,12 +634,11 @@ class FullForm(CovarianceForm):
                 augmented = np.empty((n_features + 1, n_samples), dtype=dtype)
                 augmented[0] = 1.0
                 augmented[1:] = centred
-            distances = None
-            for width, operand in products:
-                used = operand.shape[1]
-                projected = (operand @ augmented[:used]).reshape(n_components, width, n_samples)
-                part = np.einsum("kdn,kdn->kn", projected, projected)
-                distances = part if distances is None else np.add(distances, part, out=distances)
+            if bound is not None:
+                distances = _pruned_distances(products, bound, augmented, factor,
+                                              local_constant, negligible)
+            else:
+                distances = _block_distances(products, augmented, n_components)
             if factor != 1.0:
                 distances *= factor
             distances += local_constant
@@ -542,6 +704,11 @@ class SharedOrientationForm(FullForm):
     Covariances that do not share an orientation (a user's ``precisions_init``) are
     evaluated as `FullForm` evaluates them.
     """
+
+    def _log_density_evaluator(self, offsets, dtype, constant, negligible):
+        if shared_eigenbasis(self.covariances) is None:
+            return super()._log_density_evaluator(offsets, dtype, constant, negligible)
+        return self.scaled_mahalanobis_evaluator(offsets, dtype, -0.5, constant)
 
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         basis = shared_eigenbasis(self.covariances)
