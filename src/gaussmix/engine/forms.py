@@ -706,27 +706,33 @@ class SharedOrientationForm(FullForm):
     """
 
     def _log_density_evaluator(self, offsets, dtype, constant, negligible):
-        if shared_eigenbasis(self.covariances) is None:
+        basis = shared_eigenbasis(self.covariances)
+        if basis is None:
             return super()._log_density_evaluator(offsets, dtype, constant, negligible)
-        return self.scaled_mahalanobis_evaluator(offsets, dtype, -0.5, constant)
+        return _in_basis_evaluator(basis, offsets, dtype, -0.5, constant)
 
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
         basis = shared_eigenbasis(self.covariances)
         if basis is None:
             return super().scaled_mahalanobis_evaluator(offsets, dtype, factor, constant)
-        orientation, variances = basis
-        n_features = offsets.shape[1]
-        in_basis = _expanded_evaluator(
-            1.0 / variances, offsets @ orientation, dtype, factor, constant,
-            projection=orientation,
-        )
+        return _in_basis_evaluator(basis, offsets, dtype, factor, constant)
 
-        def evaluate(centred):
-            if centred.shape[0] == n_features + 1:  # the ONES_FIRST layout
-                centred = centred[1:]
-            return in_basis(centred)
 
-        return evaluate
+def _in_basis_evaluator(basis, offsets, dtype, factor, constant):
+    """`scaled_mahalanobis_evaluator` for covariances ``D diag(v_k) D^T``, ``basis = (D, v)``:
+    the columns rotated by ``D``, then the diagonal kernel."""
+    orientation, variances = basis
+    n_features = offsets.shape[1]
+    in_basis = _expanded_evaluator(
+        1.0 / variances, offsets @ orientation, dtype, factor, constant, projection=orientation
+    )
+
+    def evaluate(centred):
+        if centred.shape[0] == n_features + 1:  # the ONES_FIRST layout
+            centred = centred[1:]
+        return in_basis(centred)
+
+    return evaluate
 
 
 class TiedForm(CovarianceForm):
