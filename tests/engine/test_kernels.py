@@ -626,8 +626,12 @@ def test_second_moments_from_rows_equal_those_from_columns(dtype, active_fractio
 
 def test_several_threads_get_at_least_two_chunks_each():
     X, weights = np.zeros((50_000, 4)), np.ones(50_000)
-    long_chunks = ArrayData(X, weights, 20_000, n_threads=8)
-    assert sum(1 for _ in long_chunks.chunks()) >= 16
+    long_chunks = ArrayData(X, weights, 20_000, n_threads=2)
+    assert sum(1 for _ in long_chunks.chunks()) >= 4
     assert ArrayData(X, weights, 20_000, n_threads=1).chunk_rows == 20_000
+    # never below a quarter of the kernels' length: then some threads get fewer
+    assert ArrayData(X, weights, 20_000, n_threads=8).chunk_rows == 5_000
+    # small data stays one chunk, run in the calling thread
+    assert ArrayData(X[:4_000], weights[:4_000], 20_000, n_threads=8).chunk_rows >= 4_000
     total = long_chunks.map_reduce(lambda rows, w: np.array([rows.shape[0], w.sum()]))
     np.testing.assert_array_equal(total, [50_000, 50_000.0])
