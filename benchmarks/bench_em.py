@@ -491,7 +491,10 @@ def render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
         "",
         "Nominal flops of a full-covariance iteration are `4 N K d^2` (E-step projection on all "
         "precision factors plus the M-step's weighted scatter matrices, as scikit-learn "
-        "computes them; gaussmix's symmetric updates need fewer). The reference is `X @ W` "
+        "computes them). gaussmix does fewer: symmetric updates, second moments over the "
+        "rows whose responsibility is not zero, and (high-dimensional case) projections only "
+        "for the pairs a cheap bound cannot rule out; its rate is the nominal work per "
+        "second, which can exceed the machine's product rate. The reference is `X @ W` "
         "with `W` of shape `(d, K d)`, timed in the same run: whole (the issue's reference; "
         "it writes an N x K d result, so memory bandwidth limits it) and in 2048-row blocks "
         "into a reused output (cache-resident: the compute-bound rate for this shape).",
