@@ -335,6 +335,22 @@ def test_pruned_e_step_statistics_match_the_reference(dtype):
         assert_stats_match(stats, expected, rtol=1e-9 if dtype == np.float64 else 2e-4)
 
 
+def test_two_separated_components_are_pruned(monkeypatch):
+    """With K = 2 each row's own component is half the pairs; the share that decides
+    whether to prune leaves it out, so pruning runs (and changes no statistic)."""
+    rng = np.random.default_rng(45)
+    params = _separated_full_params(48, 2, rng, spread=8.0)
+    X = _draw(params, 900, rng)
+    weights = np.ones(900)
+    tails = []
+    original = forms._pruned_tail
+    monkeypatch.setattr(forms, "_pruned_tail", lambda *args: tails.append(1) or original(*args))
+    stats = chunk_statistics(X, weights, params, FULL_SCATTER)
+    assert tails
+    expected = reference_statistics(X, weights, params, diagonal=False)
+    assert_stats_match(stats, expected, rtol=1e-9)
+
+
 def test_subspace_bound_only_where_it_pays():
     rng = np.random.default_rng(42)
     build = forms._SubspaceBound.build
@@ -375,6 +391,20 @@ def test_fitted_shared_orientation_models_are_evaluated_in_their_basis(name):
                         for shift in (0.0, 6.0, -6.0)])
     fitted = GaussianMixture(3, covariance_type=name, random_state=0).fit(X)
     assert forms.shared_eigenbasis(fitted.covariances_) is not None
+
+
+def test_shared_eigenbasis_refuses_nearly_singular_covariances_that_do_not_share_one():
+    # Component 0 has correlation 0.5 and condition 1e14: a tolerance that grew with the
+    # condition number without bound accepted it, and the distances were off by a nat.
+    tiny = 1e-14
+    coupling = 0.5 * np.sqrt(tiny)
+    covariances = np.array([[[1.0, coupling], [coupling, tiny]], [[100.0, 0.0], [0.0, tiny]]])
+    assert forms.shared_eigenbasis(covariances) is None
+    X, means = np.array([[1.0, 1e-7], [1.0, -1e-7], [0.0, 1e-7]]), np.zeros((2, 2))
+    np.testing.assert_array_equal(
+        SharedOrientationForm.from_covariances(covariances).log_gaussian(X, means),
+        FullForm.from_covariances(covariances).log_gaussian(X, means),
+    )
 
 
 def test_shared_orientation_form_falls_back_to_full_projections():
@@ -613,7 +643,7 @@ def test_second_moments_from_rows_equal_those_from_columns(dtype, active_fractio
     from_columns = FULL_SCATTER.centred_second_moments(centred, weighted_resp, offsets, counts,
                                                        first)
     from_rows = FULL_SCATTER.centred_second_moments(centred, weighted_resp, offsets, counts,
-                                                    first, rows=X, shifts=shifts)
+                                                    first, rows=X, reference=reference)
     expected = np.stack([
         ((X - s) * r[:, np.newaxis]).T @ (X - s)
         for s, r in zip(shifts, weighted_resp.astype(np.float64), strict=True)
@@ -622,6 +652,35 @@ def test_second_moments_from_rows_equal_those_from_columns(dtype, active_fractio
     scale = np.abs(expected).max()
     np.testing.assert_allclose(from_columns, expected, rtol=rtol, atol=rtol * scale)
     np.testing.assert_allclose(from_rows, expected, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("route", ["gathered", "packed"])
+def test_float32_moments_far_from_the_origin_match_float64_statistics(route, monkeypatch):
+    """Rows 1e5 from the origin, shifts a standard deviation away from the components'
+    means (a first E-step): the float32 moments about the shifts agree with float64
+    statistics of the same float32 rows (the gathered rows are centred as the columns
+    are; moving them to c_k in one float32 subtraction lost two digits)."""
+    from gaussmix.engine import scatter
+
+    monkeypatch.setattr(scatter, "_per_component_is_cheaper", lambda *_: route == "gathered")
+    rng = np.random.default_rng(44)
+    n_features, n_components = 16, 6
+    means = 1e5 + 10.0 * rng.standard_normal((n_components, n_features))
+    labels = rng.integers(n_components, size=3000)
+    X = (means[labels] + rng.standard_normal((3000, n_features))).astype(np.float32)
+    shifts = means + rng.standard_normal(means.shape)
+    covariance = FullForm.from_covariances(np.broadcast_to(np.eye(n_features),
+                                                           (n_components, n_features,
+                                                            n_features)).copy())
+    params = MixtureParams(np.full(n_components, 1 / n_components), shifts, covariance)
+    weights = np.ones(3000)
+    stats = chunk_statistics(X, weights.astype(np.float32), params, FULL_SCATTER)
+    expected = chunk_statistics(X.astype(np.float64), weights, params, FULL_SCATTER)
+    covariances = FULL_SCATTER.about_mean(stats.second, stats.first, stats.counts)
+    expected_covariances = FULL_SCATTER.about_mean(expected.second, expected.first,
+                                                   expected.counts)
+    scale = expected.counts[:, np.newaxis, np.newaxis]
+    np.testing.assert_allclose(covariances / scale, expected_covariances / scale, atol=2e-4)
 
 
 def test_several_threads_get_at_least_two_chunks_each():

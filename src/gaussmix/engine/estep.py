@@ -142,6 +142,7 @@ def _statistics_float64(X, sample_weight, responsibilities, shift, scatter, log_
         log_likelihood,
         float(np.sum(sample_weight, dtype=np.float64)),
         rows=X,
+        reference=reference,
     )
 
 
@@ -216,14 +217,15 @@ def statistics_about_data_mean(
 
 
 def _assemble(columns, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight,
-              rows=None):
+              rows=None, reference=None):
     """`Stats` from weighted responsibilities (K, n) and the centred columns (d, n), or
     the centred columns followed by their squares (2 d, n): see `forms.moment_rows`.
-    ``rows``, the chunk's (n, d) rows if given, speed up per-component second moments."""
+    ``rows``, the chunk's (n, d) rows, with the ``reference`` point the columns were
+    centred at, speed up per-component second moments."""
     n_features = offsets.shape[1]
-    # Pairwise summation in the chunk's dtype, then float64 across chunks: for float32 as
-    # accurate as the first moments' product and twice as fast as a float64 accumulator.
-    counts = weighted_resp.sum(axis=1).astype(np.float64)
+    # Accumulated in float64 (einsum's cast is faster than sum's): float32 sums lost a
+    # noise component's weight, one minus the Gaussian counts, to cancellation.
+    counts = np.einsum("kn->k", weighted_resp, dtype=np.float64)
     squares_about_reference = None
     # (columns @ weighted_resp.T).T: BLAS reduces the long axis faster into a (rows, K)
     # result than into (K, rows), by a fifth in float32.
@@ -238,7 +240,7 @@ def _assemble(columns, weighted_resp, offsets, shift, scatter, log_likelihood, t
     first = first_about_reference - counts[:, np.newaxis] * offsets
     second = scatter.centred_second_moments(
         centred, weighted_resp, offsets, counts, first_about_reference, squares_about_reference,
-        rows=rows, shifts=None if rows is None else shift,
+        rows=rows, reference=reference,
     )
     return Stats(
         counts=counts,
@@ -301,6 +303,7 @@ def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
         log_likelihood,
         float(np.sum(sample_weight, dtype=np.float64)),
         rows=X,
+        reference=prepared.reference,
     )
 
 

@@ -22,6 +22,7 @@ precision is twice the sum of the logs of ``P``'s diagonal.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -514,7 +515,8 @@ def _pruned_tail(products, bound, augmented, start, factor, constant, negligible
     """`_pruned_distances` for the columns from ``start`` on: each row's most likely
     component by the bound is projected in full first and gives ``L``; then the pairs
     still in question. (Columns are gathered from the whole, contiguous ``augmented``:
-    gathering from a column slice of it is three times slower.)"""
+    gathering from a column slice of it is three times slower. The copy sorted by
+    leader is (d + 1) x n, a K-th of the projections the chunk budget allows for.)"""
     n_components = constant.shape[0]
     distances = bound.distances(augmented[:, start:])
     n_samples = distances.shape[1]
@@ -544,10 +546,13 @@ def _pruned_tail(products, bound, augmented, start, factor, constant, negligible
 
 
 def _too_many_in_question(bounds, exact, negligible) -> bool:
-    """Whether more than `PRUNE_MAX_SHARE` of the pairs have a bound within the margin
-    of their row's exact value ``exact`` (n,)."""
-    in_question = bounds >= exact + (negligible - 1.0)
-    return np.count_nonzero(in_question) > PRUNE_MAX_SHARE * in_question.size
+    """Whether more than `PRUNE_MAX_SHARE` of the pairs besides each row's most likely
+    one have a bound within the margin of the row's exact value ``exact`` (n,). (That
+    pair is always in question, so counting it would rule out pruning with few
+    components.)"""
+    n_components, n_samples = bounds.shape
+    in_question = np.count_nonzero(bounds >= exact + (negligible - 1.0)) - n_samples
+    return in_question > PRUNE_MAX_SHARE * (n_components - 1) * n_samples
 
 
 def _component_norms(products, columns, component) -> np.ndarray:
@@ -670,13 +675,20 @@ def common_orientation(covariances: np.ndarray) -> np.ndarray:
     return np.linalg.eigh(combination)[1]
 
 
+#: Largest off-diagonal correlation `shared_eigenbasis` leaves out, whatever the
+#: condition number (beyond it, full projections evaluate the covariances).
+SHARED_BASIS_MAX_CORRELATION = 1e-9
+
+
 def shared_eigenbasis(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``(D, v)`` with ``covariances[k] == D diag(v[k]) D^T`` to rounding, else None.
 
     The test: in ``D``'s basis every off-diagonal correlation is within
-    ``16 d eps cond(Sigma_k)``, the rounding of the rotation itself; ignoring such terms
-    changes a squared distance by no more than a Cholesky-based evaluation's own
-    rounding (about ``eps cond(Sigma_k)``) does.
+    ``16 d eps cond(Sigma_k)``, the rounding of the rotation itself, and never above
+    `SHARED_BASIS_MAX_CORRELATION`. Ignoring such terms changes a squared distance by no
+    more than a Cholesky-based evaluation's own rounding (about ``eps cond(Sigma_k)``)
+    does; the cap keeps that true for nearly singular covariances, where the Cholesky
+    factor stays far more accurate than the bound says.
     """
     covariances = np.asarray(covariances, dtype=np.float64)
     n_features = covariances.shape[-1]
@@ -689,7 +701,8 @@ def shared_eigenbasis(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray] 
     correlations = np.abs(rotated / (scale[:, :, np.newaxis] * scale[:, np.newaxis, :]))
     correlations[:, np.arange(n_features), np.arange(n_features)] = 0.0
     condition = variances.max(axis=1) / variances.min(axis=1)
-    tolerance = 16 * n_features * np.finfo(np.float64).eps * condition
+    tolerance = np.minimum(16 * n_features * np.finfo(np.float64).eps * condition,
+                           SHARED_BASIS_MAX_CORRELATION)
     if np.all(correlations.max(axis=(1, 2)) <= tolerance):
         return orientation, variances
     return None
@@ -705,14 +718,20 @@ class SharedOrientationForm(FullForm):
     evaluated as `FullForm` evaluates them.
     """
 
+    @functools.cached_property
+    def _basis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        # The form is immutable, so its basis is found once (cached_property writes the
+        # instance's __dict__ directly, which a frozen dataclass allows).
+        return shared_eigenbasis(self.covariances)
+
     def _log_density_evaluator(self, offsets, dtype, constant, negligible):
-        basis = shared_eigenbasis(self.covariances)
+        basis = self._basis
         if basis is None:
             return super()._log_density_evaluator(offsets, dtype, constant, negligible)
         return _in_basis_evaluator(basis, offsets, dtype, -0.5, constant)
 
     def scaled_mahalanobis_evaluator(self, offsets, dtype, factor, constant):
-        basis = shared_eigenbasis(self.covariances)
+        basis = self._basis
         if basis is None:
             return super().scaled_mahalanobis_evaluator(offsets, dtype, factor, constant)
         return _in_basis_evaluator(basis, offsets, dtype, factor, constant)

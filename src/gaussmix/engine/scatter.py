@@ -42,7 +42,7 @@ class Scatter:
         first_about_reference: np.ndarray,
         squares_about_reference: np.ndarray | None = None,
         rows: np.ndarray | None = None,
-        shifts: np.ndarray | None = None,
+        reference: np.ndarray | None = None,
     ) -> np.ndarray:
         """Second moments of one chunk about each component's shift, in float64.
 
@@ -64,8 +64,9 @@ class Scatter:
         rows : ndarray of shape (n_samples, n_features), optional
             The chunk's rows themselves (not centred), same dtype as ``centred``: whole
             rows are gathered faster than columns when components go one by one.
-        shifts : ndarray of shape (n_components, n_features), optional
-            The shifts ``c_k`` themselves (float64); required with ``rows``.
+        reference : ndarray of shape (n_features,), optional
+            The reference point ``r`` (float64) the columns were centred at; required
+            with ``rows``, which are then centred exactly as the columns were.
 
         Returns
         -------
@@ -101,7 +102,7 @@ class FullScatter(Scatter):
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
                                first_about_reference, squares_about_reference=None,
-                               rows=None, shifts=None):
+                               rows=None, reference=None):
         n_features, n_samples = centred.shape
         # Per component, only the rows with a non-zero weighted responsibility count (the
         # E-step makes negligible ones exact zeros): when components are well separated
@@ -114,11 +115,11 @@ class FullScatter(Scatter):
             return _exact_about_shifts(about_reference, centred, weighted_resp, nonzero,
                                          offsets, counts, first_about_reference)
         if rows is None:
-            rows, shifts = centred.T, offsets
+            rows, reference = centred.T, None
         gathered = active < GATHER_FRACTION * n_samples
         second = np.empty((len(active), n_features, n_features))
-        second[gathered] = _gathered_moments(rows, shifts[gathered], weighted_resp[gathered],
-                                             nonzero[gathered])
+        second[gathered] = _gathered_moments(rows, offsets[gathered], weighted_resp[gathered],
+                                             nonzero[gathered], reference)
         # Components active on most rows: all columns scaled at once (one pass; moving
         # them to c_k first would take a second one), then shifted like the packed moments.
         dense = np.flatnonzero(~gathered)
@@ -146,7 +147,7 @@ class DiagonalScatter(Scatter):
 
     def centred_second_moments(self, centred, weighted_resp, offsets, counts,
                                first_about_reference, squares_about_reference=None,
-                               rows=None, shifts=None):
+                               rows=None, reference=None):
         # sum r (x - c)^2 = sum r (x - r0)^2 - 2 (c - r0) sum r (x - r0) + N (c - r0)^2:
         # one product for all components, about the reference point r0.
         about_reference = squares_about_reference
@@ -235,7 +236,7 @@ def _per_component_is_cheaper(active: np.ndarray, n_samples: int, n_features: in
 
 
 def _exact_about_shifts(about_reference, centred, weighted_resp, nonzero, offsets, counts,
-                          first_about_reference) -> np.ndarray:
+                        first_about_reference) -> np.ndarray:
     """Moments about ``c_k`` from moments about the reference point; components that the
     shift would leave inexact (`_cancelling`) are recomputed about ``c_k`` directly."""
     second = _shift_full_moments(about_reference, offsets, counts, first_about_reference)
@@ -264,33 +265,42 @@ def _scaled_moments(centred, weighted_resp) -> np.ndarray:
     return moments
 
 
-def _gathered_moments(rows, shifts, weighted_resp, nonzero) -> np.ndarray:
-    """``sum_n w r (x - c_k)(x - c_k)^T`` per component over its active rows only, exactly
-    about ``c_k``, in float64.
+def _gathered_moments(rows, offsets, weighted_resp, nonzero, reference=None) -> np.ndarray:
+    """``sum_n w r (x - c_k)(x - c_k)^T`` per component over its active rows only, about
+    ``c_k = r + offsets[k]``, in float64.
 
     Parameters
     ----------
     rows : ndarray of shape (n_samples, n_features)
-        The chunk's rows (any memory order; C order gathers fastest).
-    shifts : ndarray of shape (n_components, n_features)
-        The points ``c_k`` the moments are taken about, in the coordinates of ``rows``.
+        The chunk's rows (any memory order; C order gathers fastest), or its centred
+        columns transposed.
+    offsets : ndarray of shape (n_components, n_features)
+        ``c_k - r`` (float64).
     weighted_resp : ndarray of shape (n_components, n_samples)
         ``w[n] r[n, k]``, same dtype as ``rows``.
     nonzero : ndarray of bool, shape (n_components, n_samples)
         ``weighted_resp > 0``.
+    reference : ndarray of shape (n_features,), optional
+        The reference point ``r`` when ``rows`` are not centred at it yet. The rows are
+        then centred as `forms.centred_columns` centres them, rounding included, so the
+        moments match the first moments taken from those columns (in float32, far from
+        the origin, subtracting ``c_k`` at once would not).
 
     Rows with a zero weighted responsibility add exact zeros: they are skipped, not
     approximated. A component's active rows are copied, moved to ``c_k``, scaled by
     ``sqrt(w r)`` and multiplied by their own transpose (a symmetric rank-m update).
     """
     n_features = rows.shape[1]
-    local_shifts = np.asarray(shifts, dtype=np.float64).astype(rows.dtype)
+    local_offsets = np.asarray(offsets, dtype=np.float64).astype(rows.dtype)
+    local_reference = None if reference is None else reference.astype(rows.dtype)
     moments = np.empty((weighted_resp.shape[0], n_features, n_features))
     for k in range(weighted_resp.shape[0]):
         # Indices of a boolean row come four times faster than a float row's.
         active = np.flatnonzero(nonzero[k])
         block = np.take(rows, active, axis=0)
-        block -= local_shifts[k]
+        if local_reference is not None:
+            block -= local_reference
+        block -= local_offsets[k]
         block *= np.sqrt(weighted_resp[k, active])[:, np.newaxis]
         moments[k] = block.T @ block
     return moments

@@ -369,6 +369,7 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
         entropy,
         float(np.sum(sample_weight, dtype=np.float64)),
         rows=X,
+        reference=prepared.reference,
     )
 
 
