@@ -294,17 +294,7 @@ def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
         log_prob = log_prob[:n_components]
     with np.errstate(invalid="ignore"):
         log_likelihood = float(np.dot(log_density.astype(np.float64), weights))
-    return _assemble(
-        columns[prepared.moment_rows],
-        log_prob,
-        prepared.offsets,
-        prepared.shift,
-        scatter,
-        log_likelihood,
-        float(np.sum(sample_weight, dtype=np.float64)),
-        rows=X,
-        reference=prepared.reference,
-    )
+    return prepared.statistics(X, columns, log_prob, scatter, log_likelihood, sample_weight)
 
 
 @dataclass(frozen=True)
@@ -321,6 +311,21 @@ class _PreparedParams:
     def columns(self, X: np.ndarray) -> np.ndarray:
         """The chunk's centred columns in the layout ``log_gaussian`` reads fastest."""
         return centred_columns(X, self.reference, self.layout)
+
+    def statistics(self, X, columns, weighted_resp, scatter, log_likelihood, sample_weight):
+        """`Stats` of the chunk ``X`` (its `columns`) from its weighted responsibilities
+        (K, n), carrying ``log_likelihood`` (or the variational E-step's entropy term)."""
+        return _assemble(
+            columns[self.moment_rows],
+            weighted_resp,
+            self.offsets,
+            self.shift,
+            scatter,
+            log_likelihood,
+            float(np.sum(sample_weight, dtype=np.float64)),
+            rows=X,
+            reference=self.reference,
+        )
 
 
 # Parameters -> {dtype: _PreparedParams}; entries vanish with their parameters.

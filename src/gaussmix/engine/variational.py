@@ -33,7 +33,7 @@ from scipy.special import betaln, digamma, gammaln
 
 from .covariance_models import CovarianceModel
 from .data import summed_over_chunks
-from .estep import _assemble, _prepared, kernel_chunk_rows, normalise_columns
+from .estep import _prepared, kernel_chunk_rows, normalise_columns
 from .forms import CovarianceForm
 from .mstep import component_moments
 from .params import MixtureParams
@@ -360,17 +360,7 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
     entropy = float(np.dot(log_density.astype(np.float64), weights)) - float(
         np.vdot(log_prob, unnormalised)
     )
-    return _assemble(
-        columns[prepared.moment_rows],
-        log_prob,
-        prepared.offsets,
-        prepared.shift,
-        scatter,
-        entropy,
-        float(np.sum(sample_weight, dtype=np.float64)),
-        rows=X,
-        reference=prepared.reference,
-    )
+    return prepared.statistics(X, columns, log_prob, scatter, entropy, sample_weight)
 
 
 def evidence_lower_bound(entropy: float, posterior: VariationalPosterior) -> float:
