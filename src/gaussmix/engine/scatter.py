@@ -113,7 +113,7 @@ class FullScatter(Scatter):
         if not _per_component_is_cheaper(active, n_samples, n_features):
             about_reference = _packed_products_moments(centred, weighted_resp)
             return _exact_about_shifts(about_reference, centred, weighted_resp, nonzero,
-                                         offsets, counts, first_about_reference)
+                                       offsets, counts, first_about_reference)
         if rows is None:
             rows, reference = centred.T, None
         gathered = active < GATHER_FRACTION * n_samples
