@@ -46,7 +46,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture  # noqa: E
 
 import gaussmix  # noqa: E402
 from gaussmix import BayesianGaussianMixture, GaussianMixture  # noqa: E402
-from gaussmix.engine.covariance_models.registry import (  # noqa: E402
+from gaussmix.engine.covariance.models.registry import (  # noqa: E402
     MODELS,
     get_covariance_model,
 )

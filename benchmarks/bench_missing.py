@@ -32,14 +32,14 @@ import threadpoolctl
 from scipy.stats import multivariate_normal
 
 import gaussmix
-from gaussmix.engine.covariance_models import get_covariance_model
-from gaussmix.engine.estep import chunk_statistics, statistics_from_responsibilities
+from gaussmix.engine.core.estep import chunk_statistics, statistics_from_responsibilities
+from gaussmix.engine.core.mstep import m_step
+from gaussmix.engine.covariance.models import get_covariance_model
+from gaussmix.engine.data import ArraySource
 from gaussmix.engine.missing import (
     incomplete_statistics,
     missingness_patterns,
 )
-from gaussmix.engine.mstep import m_step
-from gaussmix.engine.sources import ArraySource
 
 #: (n_samples, n_features, n_components, covariance_type)
 CASES = [

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from gaussmix import select_model
-from gaussmix.engine.hierarchical import HierarchicalSubsetWarning, hierarchical_partitions
+from gaussmix.engine.core.hierarchical import HierarchicalSubsetWarning, hierarchical_partitions
 
 
 def make_data(n_rows: int, seed: int = 0) -> np.ndarray:

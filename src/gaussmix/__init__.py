@@ -2,8 +2,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .engine.map_prior import ConjugatePrior
-from .engine.sources import ParquetSource
+from .engine.bayesian.map_prior import ConjugatePrior
+from .engine.data import ParquetSource
 from .estimators import (
     AnomalyDetector,
     BayesianGaussianMixture,

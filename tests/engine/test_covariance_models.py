@@ -11,7 +11,7 @@ from scipy import optimize
 from tests.conftest import draw_mixture
 
 from gaussmix import GaussianMixture
-from gaussmix.engine.covariance_models import MODELS, get_covariance_model
+from gaussmix.engine.covariance.models import MODELS, get_covariance_model
 
 NAMES = list(MODELS)
 

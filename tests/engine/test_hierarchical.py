@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from gaussmix import GaussianMixture
-from gaussmix.engine.hierarchical import (
+from gaussmix.engine.core.hierarchical import (
     HierarchicalSubsetWarning,
     cut_tree,
     hierarchical_partitions,

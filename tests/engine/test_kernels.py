@@ -8,23 +8,24 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from gaussmix.engine import forms
-from gaussmix.engine.data import ArrayData, default_chunk_rows
-from gaussmix.engine.estep import (
+from gaussmix.engine.core.estep import (
     chunk_statistics,
     log_responsibilities,
     normalise_columns,
     statistics_from_responsibilities,
 )
-from gaussmix.engine.forms import (
+from gaussmix.engine.core.params import MixtureParams
+from gaussmix.engine.covariance import forms, pruning
+from gaussmix.engine.covariance.forms import (
     DiagonalForm,
     FullForm,
     SharedOrientationForm,
     SphericalForm,
     TiedForm,
 )
-from gaussmix.engine.params import MixtureParams
-from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
+from gaussmix.engine.covariance.scatter import DIAGONAL_SCATTER, FULL_SCATTER
+from gaussmix.engine.data.arrays import ArrayData
+from gaussmix.engine.data.chunks import default_chunk_rows
 
 FORM_NAMES = ["full", "shared orientation", "tied", "diag", "spherical"]
 # (n_features, n_components): d = 1, K = 1, and both second-moment paths of the full
@@ -221,7 +222,7 @@ def test_log_gaussian_and_mahalanobis_match_scipy(form_name, shape, centre):
 def test_blocked_projection_matches_scipy(monkeypatch, block, dtype):
     # Blocks of `block` columns of the triangular precision factors (d = 7 gives blocks
     # of uneven width; 64 gives one block).
-    monkeypatch.setattr(forms, "PROJECTION_BLOCK", block)
+    monkeypatch.setattr(pruning, "PROJECTION_BLOCK", block)
     rng = np.random.default_rng(block)
     params, _ = random_params("full", 7, 3, rng, centre=50.0)
     X = sample_rows(params, 40, rng)
@@ -305,7 +306,7 @@ def test_pruned_log_densities_keep_every_value_the_normalisation_keeps(dtype, sp
     assert np.all(pruned[skipped] >= exact[skipped] - tolerance)
     assert np.all(pruned[skipped] < top[np.nonzero(skipped)[1]] + negligible)
     if spread == 4.0:  # past the probe (projected in full), most pairs are skipped
-        assert skipped[:, forms.PRUNE_PROBE_COLUMNS:].mean() > 0.5
+        assert skipped[:, pruning.PRUNE_PROBE_COLUMNS:].mean() > 0.5
     responsibilities = [values.copy() for values in (exact, pruned)]
     for values in responsibilities:
         normalise_columns(values)
@@ -327,8 +328,8 @@ def test_pruned_e_step_statistics_match_the_reference(dtype):
     for answers in decisions.values():
         remaining = list(answers)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(forms, "PRUNE_PROBE_COLUMNS", 64)
-            patch.setattr(forms, "_too_many_in_question", lambda *_: remaining.pop(0))
+            patch.setattr(pruning, "PRUNE_PROBE_COLUMNS", 64)
+            patch.setattr(pruning, "_too_many_in_question", lambda *_: remaining.pop(0))
             stats = chunk_statistics(X.astype(dtype), weights.astype(dtype), params,
                                      FULL_SCATTER)
         assert remaining == []  # the route was taken
@@ -343,8 +344,8 @@ def test_two_separated_components_are_pruned(monkeypatch):
     X = _draw(params, 900, rng)
     weights = np.ones(900)
     tails = []
-    original = forms._pruned_tail
-    monkeypatch.setattr(forms, "_pruned_tail", lambda *args: tails.append(1) or original(*args))
+    original = pruning._pruned_tail
+    monkeypatch.setattr(pruning, "_pruned_tail", lambda *args: tails.append(1) or original(*args))
     stats = chunk_statistics(X, weights, params, FULL_SCATTER)
     assert tails
     expected = reference_statistics(X, weights, params, diagonal=False)
@@ -353,7 +354,7 @@ def test_two_separated_components_are_pruned(monkeypatch):
 
 def test_subspace_bound_only_where_it_pays():
     rng = np.random.default_rng(42)
-    build = forms._SubspaceBound.build
+    build = pruning.SubspaceBound.build
     few = _separated_full_params(32, 4, rng, 3.0)
     full_cost = 4 * 32 * 33
     assert build(few.covariance.covariances, few.means, full_cost, np.float64).rank == 3
@@ -420,13 +421,13 @@ def test_shared_orientation_form_falls_back_to_full_projections():
 
 
 def test_projection_of_a_factor_that_is_not_triangular_is_not_blocked(monkeypatch):
-    monkeypatch.setattr(forms, "PROJECTION_BLOCK", 2)
+    monkeypatch.setattr(pruning, "PROJECTION_BLOCK", 2)
     rng = np.random.default_rng(3)
     params, _ = random_params("full", 6, 2, rng)
     rotation = np.linalg.qr(rng.standard_normal((6, 6)))[0]
     factors = params.covariance.precisions_cholesky @ rotation  # same precisions U Q Q^T U^T
-    assert forms._projection_blocks(factors) == [(0, 6)]
-    assert len(forms._projection_blocks(params.covariance.precisions_cholesky)) == 3
+    assert pruning.projection_blocks(factors) == [(0, 6)]
+    assert len(pruning.projection_blocks(params.covariance.precisions_cholesky)) == 3
     rotated = FullForm(params.covariance.covariances, factors)
     X = sample_rows(params, 25, rng)
     precisions = params.covariance.precisions
@@ -590,7 +591,7 @@ def test_large_inputs_are_cut_into_bounded_chunks():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_per_component_moments_equal_the_packed_product(dtype):
-    from gaussmix.engine.scatter import (
+    from gaussmix.engine.covariance.scatter import (
         _gathered_moments,
         _packed_products_moments,
         _scaled_moments,
@@ -660,7 +661,7 @@ def test_float32_moments_far_from_the_origin_match_float64_statistics(route, mon
     means (a first E-step): the float32 moments about the shifts agree with float64
     statistics of the same float32 rows (the gathered rows are centred as the columns
     are; moving them to c_k in one float32 subtraction lost two digits)."""
-    from gaussmix.engine import scatter
+    from gaussmix.engine.covariance import scatter
 
     monkeypatch.setattr(scatter, "_per_component_is_cheaper", lambda *_: route == "gathered")
     rng = np.random.default_rng(44)

@@ -5,9 +5,7 @@ import pytest
 from scipy import optimize
 from scipy import stats as scipy_stats
 
-from gaussmix.engine.covariance_models import get_covariance_model
-from gaussmix.engine.estep import statistics_from_responsibilities
-from gaussmix.engine.map_prior import (
+from gaussmix.engine.bayesian.map_prior import (
     MAP_MODELS,
     ConjugatePrior,
     ResolvedPrior,
@@ -15,7 +13,9 @@ from gaussmix.engine.map_prior import (
     map_m_step,
     resolve_prior,
 )
-from gaussmix.engine.scatter import FULL_SCATTER
+from gaussmix.engine.core.estep import statistics_from_responsibilities
+from gaussmix.engine.covariance.models import get_covariance_model
+from gaussmix.engine.covariance.scatter import FULL_SCATTER
 
 D, K = 2, 2
 

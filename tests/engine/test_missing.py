@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 from missing_reference import reference_log_prob
 
-import gaussmix.engine.missing as missing_module
-from gaussmix.engine.estep import chunk_statistics
-from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+import gaussmix.engine.missing.kernels as missing_module
+from gaussmix.engine.core.estep import chunk_statistics
+from gaussmix.engine.core.params import MixtureParams
+from gaussmix.engine.covariance.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+from gaussmix.engine.covariance.scatter import DIAGONAL_SCATTER, FULL_SCATTER
 from gaussmix.engine.missing import (
     conditional_expectation,
     draw_imputations,
@@ -14,8 +16,6 @@ from gaussmix.engine.missing import (
     missingness_patterns,
     observed_weighted_log_prob,
 )
-from gaussmix.engine.params import MixtureParams
-from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
 
 N_FEATURES = 4
 N_COMPONENTS = 3

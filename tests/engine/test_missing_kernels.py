@@ -7,16 +7,17 @@ import numpy as np
 import pytest
 from missing_reference import reference_log_prob
 
-import gaussmix.engine.missing as missing_module
-from gaussmix.engine.estep import chunk_statistics
-from gaussmix.engine.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+import gaussmix.engine.missing.kernels as missing_module
+import gaussmix.engine.missing.patterns as patterns_module
+from gaussmix.engine.core.estep import chunk_statistics
+from gaussmix.engine.core.params import MixtureParams
+from gaussmix.engine.covariance.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+from gaussmix.engine.covariance.scatter import DIAGONAL_SCATTER, FULL_SCATTER
 from gaussmix.engine.missing import (
     conditional_expectation,
     incomplete_statistics,
     observed_weighted_log_prob,
 )
-from gaussmix.engine.params import MixtureParams
-from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
 
 
 def _random_covariances(form, rng, n_components, n_features):
@@ -129,7 +130,7 @@ def route(request, monkeypatch):
     row batched, a mix; the last disables the diagonal kernel so diagonal covariances
     take the general one too."""
     rows = {"per-pattern": 1, "batched": 10**9, "mixed": 20, "diagonal-masks-off": 20}
-    monkeypatch.setattr(missing_module, "_LARGE_PATTERN_ROWS", rows[request.param])
+    monkeypatch.setattr(patterns_module, "_LARGE_PATTERN_ROWS", rows[request.param])
     if request.param == "diagonal-masks-off":
         monkeypatch.setattr(missing_module, "_diagonal_variances", lambda params: None)
     return request.param
@@ -178,7 +179,7 @@ def test_routes_agree_with_each_other(monkeypatch):
     w = np.random.default_rng(7).uniform(0.5, 2.0, size=X.shape[0])
     results = []
     for rows in (1, 25, 10**9):
-        monkeypatch.setattr(missing_module, "_LARGE_PATTERN_ROWS", rows)
+        monkeypatch.setattr(patterns_module, "_LARGE_PATTERN_ROWS", rows)
         results.append(incomplete_statistics(X, w, params, FULL_SCATTER))
     for other in results[1:]:
         np.testing.assert_allclose(other.second, results[0].second, rtol=1e-12, atol=1e-12)
@@ -317,7 +318,7 @@ def test_blocks_times_vectors(size):
 
 @pytest.mark.parametrize("n_features", [3, 16, 17, 40, 70])
 def test_pattern_groups_order_rows_by_pattern(n_features, monkeypatch):
-    monkeypatch.setattr(missing_module, "_LARGE_PATTERN_ROWS", 5)
+    monkeypatch.setattr(patterns_module, "_LARGE_PATTERN_ROWS", 5)
     rng = np.random.default_rng(n_features)
     missing = rng.random((400, n_features)) < rng.uniform(0.05, 0.6, size=(400, 1))
     missing[:150] = missing[0]  # one pattern with many rows
@@ -327,7 +328,7 @@ def test_pattern_groups_order_rows_by_pattern(n_features, monkeypatch):
     keep = missing.any(axis=1) & ~missing.all(axis=1)
     missing = missing[keep]
     n_missing = missing.sum(axis=1)
-    order, groups = missing_module._pattern_groups(missing, n_missing)
+    order, groups = patterns_module._pattern_groups(missing, n_missing)
     assert sorted(order) == list(range(missing.shape[0]))
     sorted_missing = missing[order]
     assert groups[0].start == 0 and groups[-1].stop == missing.shape[0]

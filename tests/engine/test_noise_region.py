@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaussmix.engine.noise import (
+from gaussmix.engine.core.noise import (
     NoiseRegion,
     hypervolume_region,
     nearest_neighbour_clutter,

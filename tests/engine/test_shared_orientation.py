@@ -11,8 +11,8 @@ from scipy import linalg, optimize
 from tests.conftest import draw_mixture
 
 from gaussmix import GaussianMixture
-from gaussmix.engine.covariance_models import ellipsoidal, get_covariance_model
-from gaussmix.engine.covariance_models._orientation import newton_system
+from gaussmix.engine.covariance.models import ellipsoidal, get_covariance_model
+from gaussmix.engine.covariance.models._orientation import newton_system
 
 SHARED = ["EVE", "VVE"]
 

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from gaussmix.engine.covariance_models import MODELS, get_covariance_model
-from gaussmix.engine.data import ArrayData
-from gaussmix.engine.estep import chunk_statistics, statistics_from_responsibilities
-from gaussmix.engine.forms import FullForm
-from gaussmix.engine.mstep import m_step
-from gaussmix.engine.params import MixtureParams
-from gaussmix.engine.stats import Stats
+from gaussmix.engine.core.estep import chunk_statistics, statistics_from_responsibilities
+from gaussmix.engine.core.mstep import m_step
+from gaussmix.engine.core.params import MixtureParams
+from gaussmix.engine.core.stats import Stats
+from gaussmix.engine.covariance.forms import FullForm
+from gaussmix.engine.covariance.models import MODELS, get_covariance_model
+from gaussmix.engine.data.arrays import ArrayData
 
 
 @pytest.fixture

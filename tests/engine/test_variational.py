@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from gaussmix.engine.covariance_models import get_covariance_model
-from gaussmix.engine.estep import statistics_from_responsibilities
-from gaussmix.engine.variational import (
+from gaussmix.engine.bayesian.variational import (
     DirichletWeights,
     NormalWishartPrior,
     StickBreakingWeights,
@@ -17,6 +15,8 @@ from gaussmix.engine.variational import (
     variational_chunk_statistics,
     variational_update,
 )
+from gaussmix.engine.core.estep import statistics_from_responsibilities
+from gaussmix.engine.covariance.models import get_covariance_model
 
 
 @pytest.fixture(scope="module")

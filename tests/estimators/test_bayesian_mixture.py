@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as SklearnBGMM
 
-import gaussmix.engine.sources.arrays as array_sources
+import gaussmix.engine.data.arrays as array_sources
 from gaussmix import BayesianGaussianMixture, GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from chapter_mixture import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS
 from gaussmix import GaussianMixture
-from gaussmix.engine.covariance_models import COVARIANCE_TYPES
+from gaussmix.engine.covariance.models import COVARIANCE_TYPES
 
 SKLEARN_TYPES = ["full", "tied", "diag", "spherical"]
 

@@ -8,9 +8,9 @@ from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import gaussmix.engine.sources.arrays as array_sources
+import gaussmix.engine.data.arrays as array_sources
 from gaussmix import GaussianMixture
-from gaussmix.engine.covariance_models import MODELS
+from gaussmix.engine.covariance.models import MODELS
 
 
 def _remove_at_random(X, fraction, seed):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import gaussmix
 from gaussmix import AnomalyDetector, GaussianMixture
-from gaussmix.engine.covariance_models import ALIASES, MODELS
+from gaussmix.engine.covariance.models import ALIASES, MODELS
 from gaussmix.io import read_model_file
 
 

@@ -12,7 +12,7 @@ from sklearn.datasets import make_moons
 
 import gaussmix
 from gaussmix import AnomalyDetector, GaussianMixture, plot
-from gaussmix.engine.covariance_models import ALIASES, MODELS
+from gaussmix.engine.covariance.models import ALIASES, MODELS
 
 
 @pytest.fixture(scope="module")

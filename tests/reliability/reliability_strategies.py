@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from gaussmix.engine.covariance_models import MODELS
+from gaussmix.engine.covariance.models import MODELS
 
 matplotlib.use("Agg")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-import gaussmix.engine._memory as memory
+import gaussmix.engine.core.memory as memory
 from gaussmix import GaussianMixture
 
 

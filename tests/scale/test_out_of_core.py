@@ -8,7 +8,7 @@ from scale_data import draw_blobs
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from gaussmix import GaussianMixture, ParquetSource
-from gaussmix.engine.sources import MemmapSource, as_data_source
+from gaussmix.engine.data import MemmapSource, as_data_source
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from scale_data import draw_blobs
 
 from gaussmix import GaussianMixture, ParquetSource
-from gaussmix.engine.sources.standardized import StandardizedSource, column_moments
+from gaussmix.engine.data.standardized import StandardizedSource, column_moments
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -161,7 +161,7 @@ def test_standardized_source_checks_its_scale(tmp_path):
 
 
 def test_row_sample_is_distinct_uniform_and_small_for_huge_sources():
-    from gaussmix.engine.sources.arrays import sample_row_indices
+    from gaussmix.engine.data.arrays import sample_row_indices
 
     state = np.random.RandomState(0)
     rows = sample_row_indices(10**12, 1000, state)  # a permutation would need 8 TB

@@ -6,9 +6,9 @@ from scale_data import draw_blobs
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from gaussmix import GaussianMixture
-from gaussmix.engine.estep import statistics_from_responsibilities
-from gaussmix.engine.scatter import DIAGONAL_SCATTER, FULL_SCATTER
-from gaussmix.engine.stepwise import blend, reshift, step_size
+from gaussmix.engine.core.estep import statistics_from_responsibilities
+from gaussmix.engine.core.stepwise import blend, reshift, step_size
+from gaussmix.engine.covariance.scatter import DIAGONAL_SCATTER, FULL_SCATTER
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from scipy.stats import multivariate_normal
 from sklearn.datasets import load_iris
 
 from gaussmix import GaussianMixture, select_model
-from gaussmix.engine.covariance_models import MODELS
+from gaussmix.engine.covariance.models import MODELS
 
 MCLUST_ORDER = "EII VII EEI VEI EVI VVI EEE VEE EVE VVE EEV VEV EVV VVV".split()
 

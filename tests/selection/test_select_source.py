@@ -6,7 +6,7 @@ import pytest
 
 from gaussmix import ParquetSource, select_model
 from gaussmix.datasets import load_faithful
-from gaussmix.engine.sources.standardized import StandardizedSource
+from gaussmix.engine.data.standardized import StandardizedSource
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

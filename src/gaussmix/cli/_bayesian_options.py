@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..engine.covariance_models import ALIASES
-from ..engine.map_prior import MAP_MODELS
+from ..engine.bayesian.map_prior import MAP_MODELS
+from ..engine.covariance.models import ALIASES
 from ._errors import CLIError
 
 __all__ = ["map_covariance_types", "fit_bayesian"]

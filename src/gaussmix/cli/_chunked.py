@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.sources.parquet import MissingValuesError, ParquetSource
-from ..engine.sources.standardized import ColumnMoments
+from ..engine.data.parquet import MissingValuesError, ParquetSource
+from ..engine.data.standardized import ColumnMoments
 from ._data import feature_columns
 from ._errors import CLIError
 
@@ -155,7 +155,7 @@ def open_chunked(path, columns: list[str] | None, missing: str, *, scan: bool = 
     -------
     ChunkedTable
     """
-    from ..engine.sources.standardized import column_moments
+    from ..engine.data.standardized import column_moments
 
     path = Path(path)
     if not path.exists():
@@ -209,7 +209,7 @@ def numbered_sample(source, max_rows: int, random_state: np.random.RandomState) 
     DataFrame
         One pass over the source; the index is named ``row``.
     """
-    from ..engine.sources.arrays import sample_row_indices
+    from ..engine.data.arrays import sample_row_indices
 
     positions = sample_row_indices(source.n_samples, max_rows, random_state)
     numbers, parts, start = [], [], 0

@@ -55,7 +55,7 @@ class Preparation:
         columns : list of str
             The feature columns.
         moments : ColumnMoments
-            From `gaussmix.engine.sources.standardized.column_moments`.
+            From `gaussmix.engine.data.standardized.column_moments`.
 
         Returns
         -------

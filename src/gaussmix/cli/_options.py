@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..engine.covariance_models import COVARIANCE_TYPES, MODELS, canonical_name
+from ..engine.covariance.models import COVARIANCE_TYPES, MODELS, canonical_name
 from ._errors import CLIError
 
 __all__ = [

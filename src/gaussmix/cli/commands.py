@@ -282,7 +282,7 @@ def _in_memory_inputs(data, columns, missing, standardize) -> _FitInputs:
 
 
 def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitInputs:
-    from ..engine.sources.standardized import StandardizedSource
+    from ..engine.data.standardized import StandardizedSource
 
     table = open_chunked(data, columns, missing)
     source = table.source
@@ -360,7 +360,7 @@ def predict(model_path, data, out, missing, out_of_core, quiet):
 
 def _predict_in_batches(loaded, data, out, missing) -> int:
     """``gaussmix predict`` on a Parquet file read in batches, written batch by batch."""
-    from ..engine.sources.standardized import StandardizedSource
+    from ..engine.data.standardized import StandardizedSource
 
     preparation = loaded.preparation
     if not str(out).lower().endswith(".csv"):

@@ -18,12 +18,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..engine._memory import check_parameter_memory
-from ..engine.em import EMMonitor, EMResult, best_of_restarts
-from ..engine.estep import log_responsibilities
-from ..engine.forms import FullForm, SingularCovarianceError
-from ..engine.initialization import INITIALIZERS
-from ..engine.params import MixtureParams
+from ..engine.core.em import EMMonitor, EMResult, best_of_restarts
+from ..engine.core.estep import log_responsibilities
+from ..engine.core.initialization import INITIALIZERS
+from ..engine.core.memory import check_parameter_memory
+from ..engine.core.params import MixtureParams
+from ..engine.covariance.forms import FullForm, SingularCovarianceError
 from ._scale import inference_rows, map_rows, row_checker, total_log_likelihood
 from ._validation import (
     boolean,

@@ -8,7 +8,7 @@
 - semi-supervised fitting: ``fit(X, y)`` with ``y`` a component index for labelled rows
   and -1 for the others (scikit-learn's convention for unlabelled rows).
 
-The kernels are pure functions of `gaussmix.engine.missing`; this module only reads
+The kernels are pure functions of `gaussmix.engine.missing.kernels`; this module only reads
 the data and wires them into the estimator's EM.
 """
 
@@ -25,8 +25,8 @@ from sklearn import config_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..engine.data import default_chunk_rows
-from ..engine.estep import chunk_statistics
+from ..engine.core.estep import chunk_statistics
+from ..engine.data.chunks import default_chunk_rows
 from ..engine.missing import (
     UNLABELLED,
     ObservedDataParams,
@@ -209,8 +209,7 @@ class IncompleteDataMixin:
                 f"{self.n_components}) or -1 for unlabelled rows. Renumber the labels or "
                 "increase n_components."
             )
-        in_memory = getattr(data, "X", None)
-        if not isinstance(in_memory, np.ndarray) or isinstance(in_memory, np.memmap):
+        if data.in_memory() is None:
             raise TypeError(
                 "Semi-supervised fitting (y with labels) needs X in memory (a NumPy array "
                 "or DataFrame)."
@@ -243,7 +242,7 @@ class IncompleteDataMixin:
             return lambda params: data.map_reduce(
                 lambda X_chunk, w_chunk: kernel(X_chunk, w_chunk, params, scatter)
             )
-        X, weights = data.X, data.sample_weight
+        X, weights = data.in_memory()
         chunk_rows = default_chunk_rows(X.shape[1], self.n_components, X.itemsize)
         starts = range(0, X.shape[0], chunk_rows)
 

@@ -1,6 +1,6 @@
 """The ``noise`` and ``noise_volume`` parameters of `GaussianMixture`.
 
-See `gaussmix.engine.noise` for the model. This module validates the parameters, finds
+See `gaussmix.engine.core.noise` for the model. This module validates the parameters, finds
 the region and the initial noise rows, and turns Gaussian starting parameters into
 starting parameters with a noise component.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..engine.noise import (
+from ..engine.core.noise import (
     MIN_INITIAL_NOISE,
     NoiseComponent,
     NoiseRegion,

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..engine.data import ArrayData, default_chunk_rows
-from ..engine.em import EMMonitor, EMResult
-from ..engine.estep import chunk_statistics, log_responsibilities
-from ..engine.forms import SingularCovarianceError
-from ..engine.mstep import m_step
-from ..engine.noise import noise_m_step
-from ..engine.sources import (
+from ..engine.core.em import EMMonitor, EMResult
+from ..engine.core.estep import chunk_statistics, log_responsibilities
+from ..engine.core.mstep import m_step
+from ..engine.core.noise import noise_m_step
+from ..engine.core.stepwise import blend, run_minibatch_em, step_size
+from ..engine.covariance.forms import SingularCovarianceError
+from ..engine.data import (
     ArraySource,
     as_data_source,
     is_dask_array,
@@ -35,7 +35,8 @@ from ..engine.sources import (
     is_data_source,
     keeps_missing_values,
 )
-from ..engine.stepwise import blend, run_minibatch_em, step_size
+from ..engine.data.arrays import ArrayData
+from ..engine.data.chunks import default_chunk_rows
 from ._validation import Rule, check_sample_weight, integer, validate_parameters
 
 __all__ = [
@@ -147,7 +148,8 @@ def refuse_unmarginalised_missing_values(estimator, X) -> None:
         If ``X`` keeps missing values (``ParquetSource(missing="keep")``) and the
         estimator's ``missing`` is not ``"marginalize"``.
     """
-    if keeps_missing_values(X) and getattr(estimator, "missing", "error") != "marginalize":
+    keeps_nan = is_data_source(X) and keeps_missing_values(X)
+    if keeps_nan and getattr(estimator, "missing", "error") != "marginalize":
         raise ValueError(
             f"{X!r} hands on rows with missing values (missing='keep'), but "
             f"{type(estimator).__name__} does not marginalise them: pass "
@@ -172,7 +174,7 @@ def batch_source(estimator, X, sample_weight):
 
 
 def _dask_rows(estimator, X, validate):
-    from ..engine.sources.dask_source import as_dask_rows
+    from ..engine.data.dask_source import as_dask_rows
 
     return as_dask_rows(X, estimator.n_features_in_)
 
@@ -211,14 +213,12 @@ def inference_rows(estimator, X, validate: Callable[[Any], np.ndarray]):
 
 
 def _lazy_rows(X, func, n_components):
-    from ..engine.sources.dask_source import lazy_rowwise
+    from ..engine.data.dask_source import lazy_rowwise
 
     return lazy_rowwise(X, func)
 
 
 def _source_concatenate(X, func, n_components):
-    if not hasattr(X, "map_concatenate"):
-        raise TypeError(f"{type(X).__name__} cannot return per-row results; pass an array instead.")
     return X.map_concatenate(func)
 
 

@@ -8,13 +8,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..engine.covariance_models import ALIASES, get_covariance_model
-from ..engine.em import EMResult, run_em
-from ..engine.estep import statistics_about_data_mean, statistics_from_responsibilities
-from ..engine.initialization import initial_responsibilities
-from ..engine.map_prior import mean_and_covariance
-from ..engine.params import MixtureParams
-from ..engine.variational import (
+from ..engine.bayesian.map_prior import mean_and_covariance
+from ..engine.bayesian.variational import (
     WEIGHT_PRIORS,
     NormalWishartPrior,
     VariationalPosterior,
@@ -24,6 +19,11 @@ from ..engine.variational import (
     variational_chunk_statistics,
     variational_update,
 )
+from ..engine.core.em import EMResult, run_em
+from ..engine.core.estep import statistics_about_data_mean, statistics_from_responsibilities
+from ..engine.core.initialization import initial_responsibilities
+from ..engine.core.params import MixtureParams
+from ..engine.covariance.models import ALIASES, get_covariance_model
 from ._base import MixtureBase
 from ._prior import data_statistics
 from ._scale import training_source

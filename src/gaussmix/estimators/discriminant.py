@@ -22,16 +22,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..engine import criteria
-from ..engine.covariance_models import (
+from ..engine.core import criteria
+from ..engine.core.estep import statistics_from_responsibilities
+from ..engine.core.mstep import m_step
+from ..engine.covariance.forms import SingularCovarianceError
+from ..engine.covariance.models import (
     COVARIANCE_TYPES,
     MODELS,
     canonical_name,
     get_covariance_model,
 )
-from ..engine.estep import statistics_from_responsibilities
-from ..engine.forms import SingularCovarianceError
-from ..engine.mstep import m_step
 from ._validation import (
     check_sample_weight,
     integer,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..engine import criteria
-from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
-from ..engine.em import EMResult, run_em
-from ..engine.estep import statistics_about_data_mean
-from ..engine.forms import FullForm, SingularCovarianceError
-from ..engine.initialization import initial_responsibilities
-from ..engine.noise import noise_m_step
-from ..engine.params import MixtureParams
+from ..engine.core import criteria
+from ..engine.core.em import EMResult, run_em
+from ..engine.core.estep import statistics_about_data_mean
+from ..engine.core.initialization import initial_responsibilities
+from ..engine.core.noise import noise_m_step
+from ..engine.core.params import MixtureParams
+from ..engine.covariance.forms import FullForm, SingularCovarianceError
+from ..engine.covariance.models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ._base import MixtureBase
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._noise import NOISE_RULES, noise_start, with_noise
@@ -314,8 +314,9 @@ ParquetSource of shape (n_samples, n_features)
         with self._all_or_nothing():
             with self._reading_training_data():
                 data = training_source(self, X, sample_weight)
-            if isinstance(getattr(data, "X", None), np.ndarray):  # in memory: cheap to check
-                check_magnitude(data.X)
+            rows = data.in_memory()
+            if rows is not None:  # in memory: cheap to check
+                check_magnitude(rows[0])
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
         return data

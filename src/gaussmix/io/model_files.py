@@ -21,10 +21,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from ..engine.covariance_models import canonical_name, get_covariance_model
-from ..engine.forms import SingularCovarianceError
-from ..engine.noise import NoiseComponent, NoiseRegion
-from ..engine.params import MixtureParams
+from ..engine.core.noise import NoiseComponent, NoiseRegion
+from ..engine.core.params import MixtureParams
+from ..engine.covariance.forms import SingularCovarianceError
+from ..engine.covariance.models import canonical_name, get_covariance_model
 from ..estimators._validation import validate_parameters
 from ..estimators.anomaly import AnomalyDetector
 from ..estimators.gaussian_mixture import GaussianMixture

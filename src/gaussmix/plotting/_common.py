@@ -6,8 +6,8 @@ import numpy as np
 from matplotlib.patches import Ellipse
 from scipy.special import logsumexp
 
-from ..engine.forms import FullForm
-from ..engine.params import MixtureParams
+from ..engine.core.params import MixtureParams
+from ..engine.covariance.forms import FullForm
 
 __all__ = [
     "PALETTE",

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
-from ..engine.covariance_models import canonical_name
+from ..engine.covariance.models import canonical_name
 from ..estimators import GaussianMixture
 from ._select import _seed
 

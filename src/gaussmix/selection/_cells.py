@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..engine import criteria
-from ..engine.covariance_models import get_covariance_model
-from ..engine.estep import statistics_about_data_mean
-from ..engine.forms import FullForm, SingularCovarianceError
-from ..engine.mstep import m_step
+from ..engine.core import criteria
+from ..engine.core.estep import statistics_about_data_mean
+from ..engine.core.mstep import m_step
+from ..engine.covariance.forms import FullForm, SingularCovarianceError
+from ..engine.covariance.models import get_covariance_model
 from ..estimators import GaussianMixture
 from ._sweep_data import SweepData
 

@@ -7,7 +7,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..engine.covariance_models import MODELS
+from ..engine.covariance.models import MODELS
 from ._cells import FAILED, Cell
 
 __all__ = ["ModelSelectionResult"]

@@ -10,9 +10,9 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from ..engine.covariance_models import MODELS, canonical_name
-from ..engine.hierarchical import hierarchical_partitions
-from ..engine.initialization import INITIALIZERS
+from ..engine.core.hierarchical import hierarchical_partitions
+from ..engine.core.initialization import INITIALIZERS
+from ..engine.covariance.models import MODELS, canonical_name
 from ..estimators import GaussianMixture
 from ..estimators._noise import initial_noise_mask
 from ..estimators._validation import validate_parameters

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
-from ..engine import criteria
-from ..engine.estep import log_responsibilities
-from ..engine.sources import is_dask_collection, is_data_source, keeps_missing_values
+from ..engine.core import criteria
+from ..engine.core.estep import log_responsibilities
+from ..engine.data import is_dask_collection, is_data_source, keeps_missing_values
 from ..estimators._incomplete import _fill_with_column_means, _refuse_infinity
 from ..estimators._validation import check_sample_weight
 

@@ -9,7 +9,7 @@ over the short first axis (fast, vectorised along n), and the responsibilities a
 computed once, in place, and never exponentiated twice.
 
 Nothing here allocates more than a few (rows in the chunk) x K x d numbers; callers bound
-memory by bounding the chunk (`gaussmix.engine.data.default_chunk_rows`). Float32 rows are
+memory by bounding the chunk (`gaussmix.engine.data.chunks.default_chunk_rows`). Float32 rows are
 computed in float32; the statistics are accumulated in float64.
 """
 
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import concatenated_over_chunks, default_chunk_rows, summed_over_chunks
-from .forms import SQUARES, centred_columns, moment_rows, reference_point
+from ..covariance.forms import SQUARES, centred_columns, moment_rows, reference_point
+from ..covariance.scatter import Scatter
+from ..data.chunks import concatenated_over_chunks, default_chunk_rows, summed_over_chunks
 from .params import MixtureParams
-from .scatter import Scatter
 from .stats import Stats
 
 __all__ = [

@@ -31,14 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from .covariance_models import CovarianceModel
-from .data import summed_over_chunks
-from .estep import _prepared, kernel_chunk_rows, normalise_columns
-from .forms import CovarianceForm
-from .mstep import component_moments
-from .params import MixtureParams
-from .scatter import Scatter
-from .stats import Stats
+from ..core.estep import _prepared, kernel_chunk_rows, normalise_columns
+from ..core.mstep import component_moments
+from ..core.params import MixtureParams
+from ..core.stats import Stats
+from ..covariance.forms import CovarianceForm
+from ..covariance.models import CovarianceModel
+from ..covariance.scatter import Scatter
+from ..data.chunks import summed_over_chunks
 
 __all__ = [
     "NormalWishartPrior",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .forms import CovarianceForm
+from ..covariance.forms import CovarianceForm
 from .noise import NoiseComponent
 
 __all__ = ["MixtureParams"]

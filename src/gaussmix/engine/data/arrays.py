@@ -1,4 +1,4 @@
-"""Where the rows come from: in-memory (or memory-mapped) arrays read in chunks."""
+"""In-memory and memory-mapped arrays: chunked reading on a thread pool, and the sources over them."""
 
 from __future__ import annotations
 
@@ -14,112 +14,54 @@ from typing import TypeVar
 
 import numpy as np
 
+from .chunks import _MIN_CHUNK_ROWS, default_chunk_rows
+
 __all__ = [
     "ArrayData",
-    "default_chunk_rows",
-    "default_threads",
     "available_cpus",
-    "summed_over_chunks",
-    "concatenated_over_chunks",
+    "default_threads",
+    "ArraySource",
+    "MemmapSource",
+    "INITIALIZATION_ROWS",
+    "sample_row_indices",
+    "batch_starts",
 ]
 
 T = TypeVar("T")
 
-#: Bytes of temporaries one E-step chunk may use.
-CHUNK_BUDGET_BYTES = 16 * 2**20
-_MIN_CHUNK_ROWS = 256
-_MAX_CHUNK_ROWS = 65536
+#: Most rows an initialiser (k-means, ...) sees when the data is not an in-memory array.
+INITIALIZATION_ROWS = 100_000
 
 
-def default_chunk_rows(
-    n_features: int, n_components: int, itemsize: int = 8, squares_layout: bool = False
-) -> int:
-    """Rows per chunk so that the E-step's temporaries stay within `CHUNK_BUDGET_BYTES`.
+def sample_row_indices(
+    n_samples: int, max_rows: int, random_state: np.random.RandomState
+) -> np.ndarray:
+    """Sorted indices of ``min(n_samples, max_rows)`` distinct rows drawn uniformly.
 
-    Parameters
-    ----------
-    n_features, n_components : int
-    itemsize : int, default=8
-        Bytes per value (4 for float32).
-    squares_layout : bool, default=False
-        False: the largest temporaries are the projected rows of full and tied forms
-        (K x d per row) and a few (n x K) arrays of log-probabilities. True: the
-        (2 d + 1)-row layout of diagonal and spherical forms, whose rows cost far less,
-        so their chunks are longer (fewer, larger products).
-
-    Returns
-    -------
-    int
+    Every row when there are at most ``max_rows`` (no random draw is spent then).
+    Memory is O(max_rows) however many rows there are: indices are drawn with
+    replacement and de-duplicated (topping up until there are enough), then a random
+    subset of the distinct ones is kept; by symmetry every subset is equally likely.
     """
-    if squares_layout:
-        bytes_per_row = itemsize * (4 * n_features + 2 + 8 * n_components)
-    else:
-        bytes_per_row = itemsize * (
-            2 * n_components * n_features + 4 * n_components + 2 * n_features
-        )
-    rows = CHUNK_BUDGET_BYTES // max(bytes_per_row, 1)
-    return int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
+    if n_samples <= max_rows:
+        return np.arange(n_samples)
+    if n_samples <= 4 * max_rows:  # a permutation of few rows costs little
+        return np.sort(random_state.choice(n_samples, size=max_rows, replace=False))
+    chosen = np.unique(random_state.randint(0, n_samples, size=max_rows, dtype=np.int64))
+    while chosen.size < max_rows:
+        extra = random_state.randint(0, n_samples, size=2 * (max_rows - chosen.size),
+                                      dtype=np.int64)
+        chosen = np.unique(np.concatenate([chosen, extra]))
+    if chosen.size > max_rows:
+        chosen = np.sort(random_state.choice(chosen, size=max_rows, replace=False))
+    return chosen
 
 
-def _even_parts(n_samples: int, rows: int) -> list[slice]:
-    """Slices of at most ``rows`` rows covering ``n_samples``, of nearly equal length."""
-    n_parts = -(-n_samples // rows)
-    size = -(-n_samples // n_parts)
-    return [slice(start, start + size) for start in range(0, n_samples, size)]
-
-
-def summed_over_chunks(kernel: Callable[..., T], X: np.ndarray, sample_weight: np.ndarray,
-                       rows: int, *args) -> T:
-    """``kernel(X_part, w_part, *args)`` summed over parts of at most ``rows`` rows.
-
-    Kernels call this on what a data source hands them, so that their temporaries stay
-    bounded whatever the size of a source's batches or a Dask block.
-
-    Parameters
-    ----------
-    kernel : callable
-        ``kernel(X_part, w_part, *args)``, returning something that adds (a `Stats`).
-    X : ndarray of shape (n_samples, n_features)
-    sample_weight : ndarray of shape (n_samples,)
-    rows : int
-        Most rows of a part (the kernel's `default_chunk_rows`); parts are of nearly
-        equal length.
-    *args
-        Passed on to ``kernel``.
-
-    Returns
-    -------
-    The sum of the parts' results (the single result when X fits in one part).
-    """
-    if X.shape[0] <= rows:
-        return kernel(X, sample_weight, *args)
-    parts = (kernel(X[part], sample_weight[part], *args) for part in _even_parts(X.shape[0], rows))
-    return functools.reduce(operator.add, parts)
-
-
-def concatenated_over_chunks(kernel: Callable[..., tuple[np.ndarray, ...]], X: np.ndarray,
-                             rows: int, *args) -> tuple[np.ndarray, ...]:
-    """``kernel(X_part, *args)`` (a tuple of per-row arrays) over bounded parts, joined.
-
-    Parameters
-    ----------
-    kernel : callable
-        ``kernel(X_part, *args)`` returning a tuple of arrays with one entry per row.
-    X : ndarray of shape (n_samples, n_features)
-    rows : int
-        Most rows of a part.
-    *args
-        Passed on to ``kernel``.
-
-    Returns
-    -------
-    tuple of ndarray
-        Each array of the tuple concatenated over the parts, in row order.
-    """
-    if X.shape[0] <= rows:
-        return kernel(X, *args)
-    parts = [kernel(X[part], *args) for part in _even_parts(X.shape[0], rows)]
-    return tuple(np.concatenate(pieces) for pieces in zip(*parts, strict=True))
+def batch_starts(
+    n_samples: int, batch_rows: int, random_state: np.random.RandomState
+) -> np.ndarray:
+    """First rows of contiguous batches of ``batch_rows``, in a random order."""
+    return random_state.permutation(np.arange(0, n_samples, batch_rows))
 
 
 #: With several threads, chunks are shortened to at most this fraction (1 / value) of
@@ -249,3 +191,90 @@ class ArrayData:
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Concatenate ``func(X_chunk)`` over all chunks (row-wise outputs)."""
         return np.concatenate([func(X) for X, _ in self.chunks()])
+
+
+class ArraySource:
+    """A NumPy array in memory, read in chunks sized for the E-step's temporaries.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated data (float32 or float64).
+    sample_weight : ndarray of shape (n_samples,)
+        Validated row weights.
+    n_components : int
+        Components of the model (sizes the chunks).
+
+    Notes
+    -----
+    The initialisation sample is the whole array, so that in-memory fits start exactly
+    where scikit-learn's do.
+    """
+
+    feature_names = None
+    missing = None
+
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray, n_components: int):
+        self.X = X
+        self.sample_weight = sample_weight
+        # The longest chunks any kernel takes whole (the diagonal layout's); kernels with
+        # costlier rows cut them further (`gaussmix.engine.data.chunks.summed_over_chunks`).
+        self._data = ArrayData(X, sample_weight, default_chunk_rows(
+            X.shape[1], n_components, X.itemsize, squares_layout=True))
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows."""
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns."""
+        return self.X.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Element type of the rows."""
+        return self.X.dtype
+
+    def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
+        """``func(X_chunk, w_chunk)`` summed over all chunks."""
+        return self._data.map_reduce(func)
+
+    def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``func(X_chunk)`` over all chunks, concatenated in row order."""
+        return self._data.map_concatenate(func)
+
+    def initialization_sample(self, random_state: np.random.RandomState):
+        """All rows and weights."""
+        return self.X, self.sample_weight
+
+    def in_memory(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The rows and weights: this source holds them in memory."""
+        return self.X, self.sample_weight
+
+    def batches(
+        self, batch_rows: int, random_state: np.random.RandomState
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Contiguous batches of ``batch_rows`` rows in a random order."""
+        for start in batch_starts(self.n_samples, batch_rows, random_state):
+            stop = start + batch_rows
+            yield np.asarray(self.X[start:stop]), self.sample_weight[start:stop]
+
+
+class MemmapSource(ArraySource):
+    """A memory-mapped array (``np.memmap``, ``np.load(..., mmap_mode="r")``), read chunk by chunk.
+
+    Only one chunk of rows is in memory at a time; the initialisation runs on at most
+    `INITIALIZATION_ROWS` rows drawn at random (reproducibly, from
+    ``random_state``).
+    """
+
+    def in_memory(self) -> None:
+        """None: a memory map reads its rows from disk."""
+        return None
+
+    def initialization_sample(self, random_state: np.random.RandomState):
+        """A bounded random sample of rows (all rows if there are few)."""
+        rows = sample_row_indices(self.n_samples, INITIALIZATION_ROWS, random_state)
+        return np.asarray(self.X[rows]), self.sample_weight[rows]

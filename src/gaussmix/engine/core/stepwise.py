@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ..covariance.scatter import Scatter
 from .em import EMResult
 from .params import MixtureParams
-from .scatter import Scatter
 from .stats import Stats
 
 __all__ = ["step_size", "reshift", "blend", "normalized", "run_minibatch_em"]

@@ -18,7 +18,7 @@ diagonals are accumulated, so every `Scatter` (full or diagonal) gets exactly wh
 covariance models need and all the M-steps work unchanged.
 
 The rows of a chunk are evaluated in blocks of at most
-`gaussmix.engine.data.default_chunk_rows` rows, by one of two kernels:
+`gaussmix.engine.data.chunks.default_chunk_rows` rows, by one of two kernels:
 
 - diagonal covariances (`_diagonal_terms`, every row of the chunk): the coordinates are
   independent, so a missing value just drops its terms. With the rows centred at a
@@ -27,7 +27,7 @@ The rows of a chunk are evaluated in blocks of at most
   components by one matrix product and the expected statistics by another, as the
   complete-data kernel's expansion does;
 - general covariances, in precision form (`_precision_terms`): complete rows take the
-  ordinary kernel (`gaussmix.engine.estep.chunk_statistics`). The incomplete rows of a
+  ordinary kernel (`gaussmix.engine.core.estep.chunk_statistics`). The incomplete rows of a
   block are sorted by missingness pattern and the patterns grouped by their number of
   missing values ``m`` (`_pattern_groups`). One batched matrix product of the rows
   with every component's precision; then, per *pattern* and component, the inverse
@@ -62,121 +62,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._precision import amplification_limit
-from .data import default_chunk_rows
-from .estep import (
+from ..core.estep import (
     chunk_statistics,
     logsumexp_rows,
     normalise_columns,
     reference_point,
     statistics_from_responsibilities,
 )
-from .params import MixtureParams
-from .scatter import DIAGONAL_SCATTER, Scatter
-from .stats import Stats
+from ..core.params import MixtureParams
+from ..core.stats import Stats
+from ..covariance.precision import amplification_limit
+from ..covariance.scatter import DIAGONAL_SCATTER, Scatter
+from ..data.chunks import default_chunk_rows
+from .patterns import _count_missing, _pattern_groups
 
 __all__ = [
     "UNLABELLED",
     "ObservedDataParams",
-    "missingness_patterns",
-    "PatternConditionals",
-    "pattern_conditionals",
     "observed_weighted_log_prob",
     "incomplete_statistics",
-    "conditional_expectation",
-    "draw_imputations",
 ]
 
 _LOG_2PI = float(np.log(2 * np.pi))
-
-#: Label of a row whose component is unknown (scikit-learn's convention).
-UNLABELLED = -1
-
-
-def missingness_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct patterns of observed coordinates and the pattern of each row.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Rows with NaN where a value is missing.
-
-    Returns
-    -------
-    patterns : ndarray of bool, shape (n_patterns, n_features)
-        ``patterns[p, j]`` is True where coordinate ``j`` is observed in pattern ``p``.
-    pattern_of_row : ndarray of int, shape (n_samples,)
-        Index into ``patterns`` of each row.
-    """
-    return _observed_patterns(~np.isnan(X))
-
-
-def _observed_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`missingness_patterns` of a boolean mask of observed values."""
-    n_features = observed.shape[1]
-    packed = np.packbits(observed, axis=1, bitorder="little")
-    padding = (-packed.shape[1]) % 8
-    if padding:
-        packed = np.pad(packed, ((0, 0), (0, padding)))
-    keys = np.ascontiguousarray(packed).view(np.uint64)
-    if keys.shape[1] == 1:
-        _, first_row, pattern_of_row = np.unique(keys[:, 0], return_index=True, return_inverse=True)
-    else:
-        _, first_row, pattern_of_row = np.unique(
-            keys, axis=0, return_index=True, return_inverse=True
-        )
-    patterns = observed[first_row][:, :n_features]
-    return patterns, pattern_of_row.ravel()
-
-
-@dataclass(frozen=True)
-class _PatternGroup:
-    """The rows ``start:stop`` of a block sorted by pattern: all patterns with ``m`` missing.
-
-    The first ``n_large`` patterns have at least `_LARGE_PATTERN_ROWS` rows each and are
-    computed one at a time by matrix products; the rows of the others are batched.
-
-    Attributes
-    ----------
-    start, stop : int
-        The group's rows in the sorted block.
-    missing : ndarray of int, shape (m, n_patterns)
-        The missing coordinates of each pattern of the group (a column each), increasing.
-    pattern_starts : ndarray of int, shape (n_patterns + 1,)
-        First row of each pattern, counted from ``start``, then ``stop - start``.
-    n_large : int
-        Number of patterns with many rows (they come first).
-    pattern_of_row : ndarray of int, shape (n_batched_rows,)
-        Pattern (a column of ``missing``) of each batched row, non-decreasing.
-    """
-
-    start: int
-    stop: int
-    missing: np.ndarray
-    pattern_starts: np.ndarray
-    n_large: int
-    pattern_of_row: np.ndarray
-
-    @property
-    def rows(self) -> slice:
-        """The group's rows in the sorted block."""
-        return slice(self.start, self.stop)
-
-    def pattern_rows(self, pattern: int) -> slice:
-        """The rows of one pattern in the sorted block."""
-        return slice(
-            self.start + self.pattern_starts[pattern], self.start + self.pattern_starts[pattern + 1]
-        )
-
-    @property
-    def batched_rows(self) -> slice:
-        """The rows of the patterns with few rows, in the sorted block."""
-        return slice(self.start + self.pattern_starts[self.n_large], self.stop)
-
-
-#: Patterns with at least this many rows in a block get their own matrix products;
-#: the rows of rarer patterns are batched (a Python step per pattern would cost more).
-_LARGE_PATTERN_ROWS = 128
 
 #: Largest missing block multiplied by explicit loops (larger ones by one einsum).
 _LOOPED_SIZE = 4
@@ -185,98 +92,8 @@ _LOOPED_SIZE = 4
 #: LAPACK, one call per matrix (cheaper than the m vectorised steps' fixed cost).
 _VECTORISED_STACK = 16
 
-
-def _count_missing(missing: np.ndarray) -> np.ndarray:
-    """Missing values per row of a boolean mask (a byte product: faster than a bool sum)."""
-    if missing.shape[1] < 256:
-        return missing.view(np.uint8) @ np.ones(missing.shape[1], dtype=np.uint8)
-    return missing.sum(axis=1)
-
-
-def _pattern_order(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An order of the rows that brings equal patterns together, and where the sorted
-    rows start a new pattern (bool, shape (n_rows - 1,)).
-
-    The pattern's bits make an integer key (up to 64 features) in the narrowest unsigned
-    type, sorted by a least-significant-digit radix sort on 16-bit digits: NumPy's stable
-    sort of 16-bit integers is a radix sort, several times faster than sorting 64-bit
-    keys.
-    """
-    n_rows, n_features = missing.shape
-    if n_features > 64:
-        packed = np.packbits(missing, axis=1, bitorder="little")
-        order = np.lexsort(packed.T[::-1])
-        sorted_packed = packed[order]
-        return order, (sorted_packed[1:] != sorted_packed[:-1]).any(axis=1)
-    key_type = next(t for t in (np.uint16, np.uint32, np.uint64) if n_features <= 8 * t().itemsize)
-    bits = (np.uint64(1) << np.arange(n_features, dtype=np.uint64)).astype(key_type)
-    keys = missing.view(np.uint8) @ bits
-    order = np.argsort(keys.astype(np.uint16), kind="stable")
-    for shift in range(16, n_features, 16):
-        digits = (keys[order] >> key_type(shift)).astype(np.uint16)
-        order = order[np.argsort(digits, kind="stable")]
-    sorted_keys = keys[order]
-    return order, sorted_keys[1:] != sorted_keys[:-1]
-
-
-def _pattern_groups(
-    missing: np.ndarray, n_missing: np.ndarray
-) -> tuple[np.ndarray, list[_PatternGroup]]:
-    """An order of the rows that sorts them by pattern, and the groups of that order.
-
-    Parameters
-    ----------
-    missing : ndarray of bool, shape (n_rows, n_features)
-        Every row has at least one missing and one observed value.
-    n_missing : ndarray of int, shape (n_rows,)
-        Missing values per row.
-
-    Returns
-    -------
-    order : ndarray of int, shape (n_rows,)
-        ``missing[order]`` has its rows grouped by number of missing values, with the
-        patterns of many rows first in each group, and the rows of a pattern together.
-    groups : list of _PatternGroup
-        One per number of missing values present, in increasing order.
-    """
-    order, new_pattern = _pattern_order(missing)
-    starts = np.flatnonzero(np.concatenate([[True], new_pattern]))
-    sizes = np.diff(starts, append=order.size)
-    pattern_n_missing = n_missing[order[starts]]
-    small = sizes < _LARGE_PATTERN_ROWS
-    # Large patterns first within each number of missing values (a stable sort keeps
-    # the key order otherwise); the rows follow their patterns.
-    permutation = np.lexsort((small, pattern_n_missing))
-    sizes = sizes[permutation]
-    new_starts = np.cumsum(sizes) - sizes
-    order = order[np.repeat(starts[permutation] - new_starts, sizes) + np.arange(order.size)]
-    small = small[permutation]
-    pattern_n_missing = pattern_n_missing[permutation]
-    patterns = missing[order[new_starts]]
-    pattern_of_row = np.repeat(np.arange(sizes.size), sizes)
-    bounds = np.flatnonzero(np.diff(pattern_n_missing, prepend=-1, append=-1))
-    ends = np.append(new_starts, order.size)
-    # Missing coordinates of every pattern, row by row: a group's are one stretch.
-    coordinates = np.flatnonzero(patterns) % patterns.shape[1]
-    stretch = np.zeros(pattern_n_missing.size + 1, dtype=np.intp)
-    np.cumsum(pattern_n_missing, out=stretch[1:])
-    groups = []
-    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
-        m = int(pattern_n_missing[first])
-        start, stop = int(ends[first]), int(ends[last])
-        n_large = int(np.count_nonzero(~small[first:last]))
-        missing_of_group = coordinates[stretch[first] : stretch[last]].reshape(last - first, m)
-        groups.append(
-            _PatternGroup(
-                start=start,
-                stop=stop,
-                missing=np.ascontiguousarray(missing_of_group.T),
-                pattern_starts=ends[first : last + 1] - start,
-                n_large=n_large,
-                pattern_of_row=pattern_of_row[int(ends[first + n_large]) : stop] - first,
-            )
-        )
-    return order, groups
+#: Label of a row whose component is unknown (scikit-learn's convention).
+UNLABELLED = -1
 
 
 def _spd_inverse_and_log_det(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -746,7 +563,7 @@ class ObservedDataParams(MixtureParams):
     """`MixtureParams` whose densities marginalise NaN coordinates out.
 
     Anything that reads densities through ``weighted_log_prob`` (``score_samples``,
-    ``predict_proba``, ``predict``, `gaussmix.engine.estep.log_responsibilities`) then
+    ``predict_proba``, ``predict``, `gaussmix.engine.core.estep.log_responsibilities`) then
     uses the exact marginal density of each row's observed coordinates.
     """
 
@@ -890,48 +707,6 @@ def incomplete_statistics(
     return stats
 
 
-def _rows_by_pattern(X: np.ndarray):
-    """``(rows, observed)`` for each pattern of the incomplete rows."""
-    incomplete = np.flatnonzero(np.isnan(X).any(axis=1))
-    if incomplete.size == 0:
-        return
-    patterns, pattern_of_row = missingness_patterns(X[incomplete])
-    for index, observed in enumerate(patterns):
-        yield incomplete[pattern_of_row == index], observed
-
-
-def conditional_expectation(X: np.ndarray, params: MixtureParams) -> np.ndarray:
-    """``E[x_m | x_o]`` under the mixture, filled into a copy of ``X``.
-
-    Each missing value becomes ``sum_k p(k | x_o) xhat_km``. Rows with nothing observed
-    get the mixture mean.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    params : MixtureParams
-
-    Returns
-    -------
-    X_imputed : ndarray of shape (n_samples, n_features), float64, no NaN
-    """
-    imputed = np.array(X, dtype=np.float64)
-    missing = np.isnan(imputed)
-    variances = _diagonal_variances(params)
-    if variances is not None:
-        blocks = _diagonal_blocks(X, params, variances)
-    else:
-        n_missing = _count_missing(missing)
-        imputed[n_missing == X.shape[1]] = params.weights @ params.means
-        informative = np.flatnonzero((n_missing > 0) & (n_missing < X.shape[1]))
-        blocks = _precision_blocks(X, missing, n_missing, informative, params)
-    for rows, terms in blocks:
-        resp = terms.log_prob
-        normalise_columns(resp)
-        imputed[rows] = np.where(missing[rows], terms.expectation(resp), imputed[rows])
-    return imputed
-
-
 def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
     """Rows ``b_j`` with ``sum_j b_j b_j^T == C`` for each symmetric PSD matrix ``C``.
 
@@ -947,137 +722,3 @@ def _covariance_root_rows(covariances: np.ndarray) -> np.ndarray:
     eigenvalues, eigenvectors = np.linalg.eigh(covariances)
     scaled = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[..., np.newaxis, :]
     return np.swapaxes(scaled, -1, -2)
-
-
-@dataclass(frozen=True)
-class PatternConditionals:
-    """What every component says about the rows of one missingness pattern.
-
-    Attributes
-    ----------
-    weighted_log_prob : ndarray of shape (n_rows, n_components)
-        ``log pi_k + log N(x_o | mu_ko, Sigma_koo)``.
-    completed : ndarray of shape (n_components, n_rows, n_features)
-        The rows with each missing value replaced by its conditional expectation under
-        component ``k``.
-    factors : ndarray of shape (n_components, n_missing, n_features)
-        Rows ``b_j`` (zero on observed coordinates) with ``sum_j b_j b_j^T`` equal to the
-        conditional covariance of the missing coordinates under component ``k``,
-        embedded in a (n_features, n_features) matrix.
-    """
-
-    weighted_log_prob: np.ndarray
-    completed: np.ndarray
-    factors: np.ndarray
-
-
-def pattern_conditionals(
-    X: np.ndarray,
-    observed: np.ndarray,
-    params: MixtureParams,
-    dense_covariances: np.ndarray | None = None,
-    *,
-    conditionals: bool = True,
-) -> PatternConditionals:
-    """Marginal log-densities and conditional moments for rows sharing one pattern.
-
-    All components at once: one batched Cholesky factorisation of the K observed
-    blocks ``Sigma_koo`` and batched triangular solves over the pattern's rows.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_rows, n_features)
-        Rows whose observed coordinates are exactly ``observed`` (NaN elsewhere).
-    observed : ndarray of bool, shape (n_features,)
-        Which coordinates are observed; at least one must be.
-    params : MixtureParams
-        The mixture.
-    dense_covariances : ndarray of shape (n_components, n_features, n_features), optional
-        ``params.covariance.dense_covariances(K, d)``, if the caller already has it.
-    conditionals : bool, default=True
-        Whether to compute ``completed`` and ``factors`` (inference needs only the
-        log-densities; those two are then None).
-
-    Returns
-    -------
-    PatternConditionals
-    """
-    n_components, n_features = params.means.shape
-    if dense_covariances is None:
-        dense_covariances = params.covariance.dense_covariances(n_components, n_features)
-    obs = np.flatnonzero(observed)
-    mis = np.flatnonzero(~observed)
-    X = np.asarray(X, dtype=np.float64)
-    means = np.asarray(params.means, dtype=np.float64)
-    block_oo = dense_covariances[:, obs][:, :, obs]
-    lower = np.linalg.cholesky(block_oo)
-    # Plain LU solves: on tiny triangular systems they are far cheaper than a
-    # dedicated triangular solver's call overhead, and exact for triangular matrices.
-    differences = X[np.newaxis, :, obs] - means[:, np.newaxis, obs]
-    whitened = np.linalg.solve(lower, np.swapaxes(differences, 1, 2))
-    log_det = 2.0 * np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
-    squared_distances = np.einsum("kon,kon->kn", whitened, whitened)
-    weighted_log_prob = (
-        _log_weights(params)[:, np.newaxis]
-        - 0.5 * (obs.size * _LOG_2PI + log_det[:, np.newaxis] + squared_distances)
-    ).T
-    if not conditionals:
-        return PatternConditionals(weighted_log_prob, None, None)
-    # G = L^-1 Sigma_om, so Sigma_mo Sigma_oo^-1 (x_o - mu_o) = G^T whitened.
-    gain = np.linalg.solve(lower, dense_covariances[:, obs][:, :, mis])
-    completed = np.broadcast_to(X, (n_components, *X.shape)).copy()
-    completed[:, :, mis] = means[:, np.newaxis, mis] + np.swapaxes(whitened, 1, 2) @ gain
-    conditional_covariances = dense_covariances[:, mis][:, :, mis] - np.swapaxes(gain, 1, 2) @ gain
-    factors = np.zeros((n_components, mis.size, n_features))
-    factors[:, :, mis] = _covariance_root_rows(conditional_covariances)
-    return PatternConditionals(weighted_log_prob, completed, factors)
-
-
-def draw_imputations(
-    X: np.ndarray,
-    params: MixtureParams,
-    n_imputations: int,
-    random_state: np.random.RandomState,
-) -> np.ndarray:
-    """Multiple imputations: missing values drawn from their conditional mixture.
-
-    For each imputation and row, a component is drawn from ``p(k | x_o)`` and the
-    missing values from ``N(xhat_km, C_k)``; observed values are kept.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    params : MixtureParams
-    n_imputations : int
-    random_state : numpy.random.RandomState
-
-    Returns
-    -------
-    X_imputed : ndarray of shape (n_imputations, n_samples, n_features), float64
-    """
-    X = np.asarray(X, dtype=np.float64)
-    imputed = np.repeat(X[np.newaxis], n_imputations, axis=0)
-    dense = params.covariance.dense_covariances(*params.means.shape)
-    for rows, observed in _rows_by_pattern(X):
-        if observed.any():
-            terms = pattern_conditionals(X[rows], observed, params, dense)
-            resp, _ = _responsibilities(terms.weighted_log_prob, None)
-            completed, factors = terms.completed, terms.factors
-        else:
-            resp = np.broadcast_to(params.weights, (rows.size, params.n_components))
-            completed = np.broadcast_to(
-                params.means[:, np.newaxis, :], (params.n_components, rows.size, X.shape[1])
-            )
-            factors = _covariance_root_rows(dense)
-        cumulative = np.cumsum(resp, axis=1)
-        cumulative /= cumulative[:, -1:]
-        n_missing = factors.shape[1]
-        for m in range(n_imputations):
-            uniforms = random_state.uniform(size=(rows.size, 1))
-            components = np.minimum((uniforms > cumulative).sum(axis=1), params.n_components - 1)
-            noise = random_state.standard_normal((rows.size, n_missing))
-            draws = completed[components, np.arange(rows.size)] + np.einsum(
-                "nj,njd->nd", noise, factors[components]
-            )
-            imputed[m, rows[:, np.newaxis], np.flatnonzero(~observed)] = draws[:, ~observed]
-    return imputed

@@ -231,6 +231,10 @@ class ParquetSource:
             start = stop
         return np.concatenate(X_parts), np.concatenate(w_parts)
 
+    def in_memory(self) -> None:
+        """None: the rows stay in the file."""
+        return None
+
     def batches(self, batch_rows: int, random_state: np.random.RandomState):
         """Row groups in a random order, each cut into batches of ``batch_rows`` rows."""
         file = self._open()

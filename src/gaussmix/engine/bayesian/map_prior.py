@@ -34,11 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .covariance_models import CovarianceModel
-from .forms import CovarianceForm
-from .mstep import component_moments
-from .params import MixtureParams
-from .stats import Stats
+from ..core.mstep import component_moments
+from ..core.params import MixtureParams
+from ..core.stats import Stats
+from ..covariance.forms import CovarianceForm
+from ..covariance.models import CovarianceModel
 
 __all__ = [
     "ConjugatePrior",
@@ -71,7 +71,7 @@ class ConjugatePrior:
     Examples
     --------
     >>> from gaussmix import GaussianMixture
-    >>> from gaussmix.engine.map_prior import ConjugatePrior
+    >>> from gaussmix.engine.bayesian.map_prior import ConjugatePrior
     >>> gm = GaussianMixture(2, prior=ConjugatePrior(shrinkage=0.1))
     """
 

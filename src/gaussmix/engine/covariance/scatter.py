@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from ._precision import amplification_limit
+from .precision import amplification_limit
 
 __all__ = ["Scatter", "FullScatter", "DiagonalScatter", "FULL_SCATTER", "DIAGONAL_SCATTER"]
 

@@ -1,19 +1,9 @@
 """Data sources: where the rows of an EM fit come from.
 
-Every source offers the same small interface, so the EM driver, mini-batch EM and
-``partial_fit`` never ask where the data lives:
-
-``n_samples``, ``n_features``, ``dtype``, ``feature_names``
-    The shape and element type of the data (``feature_names`` is None or an array of
-    column names).
-``map_reduce(func)``
-    ``func(X_chunk, w_chunk) + func(...) + ...`` over all rows in bounded chunks;
-    ``func`` returns something that adds (a `Stats`, a NumPy array).
-``initialization_sample(random_state)``
-    ``(X, w)`` in memory: every row for small in-memory data, otherwise a bounded,
-    reproducible random sample on which k-means (or another initialiser) runs.
-``batches(batch_rows, random_state)``
-    ``(X, w)`` batches for mini-batch EM (sources that cannot stream raise TypeError).
+Every source fulfils one contract, `DataSource` (see `protocol`), so the EM driver,
+mini-batch EM and ``partial_fit`` never ask where the data lives: arrays and memory maps
+(`arrays`), Parquet files (`parquet`), Dask collections (`dask_source`), any of them
+standardised on the fly (`standardized`). `chunks` sizes the pieces a kernel takes.
 
 `as_data_source` turns what a user passes to ``fit`` into a source by the first entry
 of `SOURCE_ADAPTERS` that accepts it; adding a kind of input is adding one entry.
@@ -24,12 +14,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, ArraySource, MemmapSource
 from .parquet import MissingValuesError, ParquetSource
+from .protocol import DataSource, missing_members
 
 __all__ = [
     "DataSource",
@@ -45,23 +36,6 @@ __all__ = [
     "ParquetSource",
     "MissingValuesError",
 ]
-
-T = TypeVar("T")
-
-class DataSource(Protocol):
-    """What the EM machinery needs from the data (see the module docstring)."""
-
-    n_samples: int
-    n_features: int
-    dtype: np.dtype
-    feature_names: np.ndarray | None
-
-    def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T: ...
-
-    def initialization_sample(
-        self, random_state: np.random.RandomState
-    ) -> tuple[np.ndarray, np.ndarray]: ...
-
 
 def _loaded_type(module: str, name: str) -> type | None:
     """``module.name`` if that module is already imported (no import otherwise)."""
@@ -89,13 +63,17 @@ def is_dask_collection(value: Any) -> bool:
 
 
 def is_data_source(value: Any) -> bool:
-    """Whether ``value`` is a data source (has ``map_reduce`` and ``initialization_sample``)."""
-    return all(hasattr(value, name) for name in ("map_reduce", "initialization_sample"))
+    """Whether ``value`` is meant as a data source (it has ``map_reduce``).
+
+    Whether it fulfils the whole `DataSource` contract is checked when it is used
+    (`as_data_source`), so an incomplete one gets a message naming what it lacks.
+    """
+    return hasattr(value, "map_reduce") and not isinstance(value, np.ndarray)
 
 
-def keeps_missing_values(source: Any) -> bool:
+def keeps_missing_values(source: DataSource) -> bool:
     """Whether a source hands rows with NaN on (e.g. ``ParquetSource(missing="keep")``)."""
-    return getattr(source, "missing", None) == "keep"
+    return source.missing == "keep"
 
 
 @dataclass(frozen=True)
@@ -119,6 +97,13 @@ class SourceAdapter:
 
 
 def _build_existing_source(X, sample_weight, n_components, check_array, check_weights, allow_nan):
+    lacking = missing_members(X)
+    if lacking:
+        raise TypeError(
+            f"{type(X).__name__} is not a complete data source: it lacks {', '.join(lacking)}. "
+            "A data source implements gaussmix.engine.data.DataSource (see "
+            "docs/architecture.md); or pass the rows as an array."
+        )
     if sample_weight is not None:
         raise TypeError(
             f"sample_weight cannot be given with a {type(X).__name__}; name a weight column "

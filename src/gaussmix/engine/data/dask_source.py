@@ -154,6 +154,7 @@ class DaskSource:
     ):
         self.X = as_dask_rows(X)
         self.feature_names = feature_names
+        self.missing = None  # NaN, where allowed, is checked block by block (allow_nan)
         self.allow_nan = bool(allow_nan)
         self.sample_weight = self._weights(sample_weight, check_weights)
 
@@ -244,6 +245,16 @@ class DaskSource:
         return _check_block(np.asarray(X_sample), self.allow_nan), _check_weight_block(
             np.asarray(w_sample, dtype=X_sample.dtype)
         )
+
+    def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``func(block)`` on every block where it lives, concatenated in row order."""
+        dask, _ = _import_dask()
+        (result,) = dask.compute(lazy_rowwise(self.X, func))
+        return np.asarray(result)
+
+    def in_memory(self) -> None:
+        """None: the rows live on the workers."""
+        return None
 
     def batches(self, batch_rows, random_state):
         """Mini-batch EM would pull blocks to the client; Dask data is fitted by full EM."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .covariance_models import CovarianceModel
-from .forms import CovarianceForm
+from ..covariance.forms import CovarianceForm
+from ..covariance.models import CovarianceModel
+from ..covariance.scatter import Scatter
 from .params import MixtureParams
-from .scatter import Scatter
 from .stats import Stats
 
 __all__ = ["m_step"]

@@ -150,8 +150,8 @@ class StandardizedSource:
         self.n_samples = source.n_samples
         self.n_features = source.n_features
         self.dtype = source.dtype
-        self.feature_names = getattr(source, "feature_names", None)
-        self.missing = getattr(source, "missing", None)
+        self.feature_names = source.feature_names
+        self.missing = source.missing
 
     def __repr__(self) -> str:
         return f"StandardizedSource({self.source!r})"
@@ -175,6 +175,10 @@ class StandardizedSource:
         """The wrapped source's sample, transformed."""
         X, w = self.source.initialization_sample(random_state)
         return self.transform(X), w
+
+    def in_memory(self) -> None:
+        """None: rows are standardised as they are read."""
+        return None
 
     def batches(self, batch_rows: int, random_state: np.random.RandomState):
         """The wrapped source's mini-batches, transformed."""

@@ -1,6 +1,6 @@
 """Storage forms of the component covariances and the Gaussian log-density kernels.
 
-A covariance model (see :mod:`gaussmix.engine.covariance_models`) decides *which*
+A covariance model (see :mod:`gaussmix.engine.covariance.models`) decides *which*
 covariances maximise the likelihood; a form decides how they are *stored* and
 evaluated. Fourteen models share four forms:
 
@@ -29,7 +29,8 @@ from typing import ClassVar
 import numpy as np
 from scipy import linalg
 
-from ._precision import amplification_limit
+from .precision import amplification_limit
+from .pruning import SubspaceBound, block_distances, projection_blocks, pruned_distances
 
 __all__ = [
     "CovarianceForm",
@@ -405,167 +406,6 @@ class CovarianceForm:
         )
 
 
-#: Features per block of the blocked projection (`_projection_blocks`).
-PROJECTION_BLOCK = 32
-
-
-def _projection_blocks(factors: np.ndarray) -> list[tuple[int, int]]:
-    """Ranges of columns of the precision factors projected by one product each.
-
-    Upper-triangular factors (as every Cholesky factor here is) are cut into blocks of
-    `PROJECTION_BLOCK` columns, so that the products skip the zeros below the diagonal;
-    any other factor is projected whole.
-    """
-    n_features = factors.shape[-1]
-    triangular = not np.any(np.tril(factors, -1))
-    if not triangular or n_features < 2 * PROJECTION_BLOCK:
-        return [(0, n_features)]
-    edges = list(range(0, n_features, PROJECTION_BLOCK)) + [n_features]
-    return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-def _block_distances(products, augmented, n_components) -> np.ndarray:
-    """Squared norms (K, n) of the projections on every block of every component."""
-    n_samples = augmented.shape[1]
-    distances = None
-    for width, operand in products:
-        used = operand.shape[1]
-        projected = (operand @ augmented[:used]).reshape(n_components, width, n_samples)
-        part = np.einsum("kdn,kdn->kn", projected, projected)
-        distances = part if distances is None else np.add(distances, part, out=distances)
-    return distances
-
-
-#: Above this share of (component, row) pairs in question after the bound, every pair is
-#: projected in full. The share is first measured exactly on a chunk's leading columns.
-PRUNE_MAX_SHARE, PRUNE_PROBE_COLUMNS = 0.25, 64
-#: The bound is used when its product costs at most this share of the full projection.
-PRUNE_MAX_COST = 0.35
-
-
-@dataclass(frozen=True)
-class _SubspaceBound:
-    """Each component's Mahalanobis distance within the span of the means' differences.
-
-    ``operand`` (K r, d + 1) maps the ``ONES_FIRST`` columns to whitened coordinates
-    ``R_k B^T (x - mu_k)``, with ``B`` (d, r) an orthonormal basis of that span and
-    ``R_k`` the inverse Cholesky factor of ``B^T Sigma_k B``: their squared norm is the
-    distance of the marginal of ``B^T x``, never more than the full distance.
-    """
-
-    operand: np.ndarray
-    rank: int
-
-    @classmethod
-    def build(cls, covariances, offsets, full_cost, dtype) -> _SubspaceBound | None:
-        """The bound for these parameters, or None where it would not pay."""
-        n_components, n_features = offsets.shape
-        if n_components < 2:
-            return None
-        spread = offsets - offsets.mean(axis=0)
-        _, singular, directions = np.linalg.svd(spread, full_matrices=False)
-        rank = int(np.count_nonzero(singular > 1e-8 * singular[0])) if singular[0] > 0 else 0
-        if rank == 0 or n_components * rank * (n_features + 1) > PRUNE_MAX_COST * full_cost:
-            return None
-        basis = directions[:rank].T
-        try:
-            lower = np.linalg.cholesky(basis.T @ covariances @ basis)
-        except np.linalg.LinAlgError:
-            return None
-        whitening = np.linalg.inv(lower) @ basis.T  # (K, r, d): R_k B^T
-        operand = np.empty((n_components, rank, n_features + 1))
-        operand[:, :, 0] = -np.einsum("krd,kd->kr", whitening, offsets)
-        operand[:, :, 1:] = whitening
-        if not np.all(np.isfinite(operand)):
-            return None
-        return cls(operand.reshape(-1, n_features + 1).astype(dtype), rank)
-
-    def distances(self, augmented) -> np.ndarray:
-        """Lower bounds (K, n) on the squared distances of the ``ONES_FIRST`` columns."""
-        projected = (self.operand @ augmented).reshape(-1, self.rank, augmented.shape[1])
-        return np.einsum("krn,krn->kn", projected, projected)
-
-
-def _pruned_distances(products, bound, augmented, factor, constant, negligible) -> np.ndarray:
-    """Squared distances (K, n): exact where the normalisation may keep the value, a
-    lower bound (`_SubspaceBound`) where it cannot.
-
-    ``factor * bound + constant`` (factor < 0) bounds each log-density from above. A pair
-    whose bound lies below ``L + negligible - 1``, with ``L`` an exact value of the same
-    row, can only be zeroed by the normalisation: it keeps the bound (its value is then
-    below the threshold as well). The one nat of margin covers rounding in the
-    comparisons. The chunk's first `PRUNE_PROBE_COLUMNS` columns are projected in full
-    and say how many pairs the bound leaves in question; where that is more than
-    `PRUNE_MAX_SHARE` (components that overlap), the rest is projected in full too.
-    """
-    n_components, n_samples = constant.shape[0], augmented.shape[1]
-    probe = min(n_samples, PRUNE_PROBE_COLUMNS)
-    head = _block_distances(products, augmented[:, :probe], n_components)
-    if probe == n_samples:
-        return head
-    head_bounds = factor * bound.distances(augmented[:, :probe]) + constant
-    if _too_many_in_question(head_bounds, (factor * head + constant).max(axis=0), negligible):
-        rest = _block_distances(products, augmented[:, probe:], n_components)
-    else:
-        rest = _pruned_tail(products, bound, augmented, probe, factor, constant, negligible)
-    return np.concatenate([head, rest], axis=1)
-
-
-def _pruned_tail(products, bound, augmented, start, factor, constant, negligible):
-    """`_pruned_distances` for the columns from ``start`` on: each row's most likely
-    component by the bound is projected in full first and gives ``L``; then the pairs
-    still in question. (Columns are gathered from the whole, contiguous ``augmented``:
-    gathering from a column slice of it is three times slower. The copy sorted by
-    leader is (d + 1) x n, a K-th of the projections the chunk budget allows for.)"""
-    n_components = constant.shape[0]
-    distances = bound.distances(augmented[:, start:])
-    n_samples = distances.shape[1]
-    bounds = factor * distances + constant
-    leaders = bounds.argmax(axis=0)
-    # The leaders, component by component, on columns sorted by leader (one gather).
-    order = np.argsort(leaders, kind="stable")
-    by_leader = np.take(augmented, order + start, axis=1)
-    edges = np.concatenate([[0], np.cumsum(np.bincount(leaders, minlength=n_components))])
-    for k in range(n_components):
-        if edges[k + 1] > edges[k]:
-            distances[k, order[edges[k] : edges[k + 1]]] = _component_norms(
-                products, by_leader[:, edges[k] : edges[k + 1]], k
-            )
-    exact = factor * distances[leaders, np.arange(n_samples)] + constant[leaders, 0]
-    if _too_many_in_question(bounds, exact, negligible):  # rows unlike the probe's
-        return _block_distances(products, augmented[:, start:], n_components)
-    in_question = bounds >= exact + (negligible - 1.0)
-    in_question[leaders, np.arange(n_samples)] = False
-    for k in range(n_components):
-        columns = np.flatnonzero(in_question[k])
-        if columns.size:
-            distances[k, columns] = _component_norms(
-                products, np.take(augmented, columns + start, axis=1), k
-            )
-    return distances
-
-
-def _too_many_in_question(bounds, exact, negligible) -> bool:
-    """Whether more than `PRUNE_MAX_SHARE` of the pairs besides each row's most likely
-    one have a bound within the margin of the row's exact value ``exact`` (n,). (That
-    pair is always in question, so counting it would rule out pruning with few
-    components.)"""
-    n_components, n_samples = bounds.shape
-    in_question = np.count_nonzero(bounds >= exact + (negligible - 1.0)) - n_samples
-    return in_question > PRUNE_MAX_SHARE * (n_components - 1) * n_samples
-
-
-def _component_norms(products, columns, component) -> np.ndarray:
-    """Squared norms of one component's projection of the given columns, every block."""
-    total = None
-    for width, operand in products:
-        used = operand.shape[1]
-        projected = operand[component * width : (component + 1) * width] @ columns[:used]
-        part = np.einsum("dn,dn->n", projected, projected)
-        total = part if total is None else np.add(total, part, out=total)
-    return total
-
-
 class FullForm(CovarianceForm):
     """One full (d, d) covariance per component."""
 
@@ -607,7 +447,7 @@ class FullForm(CovarianceForm):
     def _projection_evaluator(self, offsets, dtype, factor, constant, negligible):
         """The blocked projection on the stacked precision factors; with ``negligible``
         (and a negative ``factor``), pairs that a cheap bound proves negligible are not
-        projected (`_pruned_distances`)."""
+        projected (`pruned_distances`)."""
         factors = self.precisions_cholesky
         n_components, n_features, _ = factors.shape
         # Row (k, j) of `stacked` is [-(mu_k - r) @ P_k[:, j], column j of P_k], and the
@@ -616,7 +456,7 @@ class FullForm(CovarianceForm):
         stacked = np.empty((n_components, n_features, n_features + 1))
         stacked[:, :, 0] = -np.einsum("kd,kde->ke", offsets, factors)
         stacked[:, :, 1:] = factors.transpose(0, 2, 1)
-        blocks = _projection_blocks(factors)
+        blocks = projection_blocks(factors)
         # Column j of an upper-triangular P_k is zero below row j: the rows j of one
         # block need only the first (block end) coordinates, which skips most zeros.
         products = [
@@ -629,7 +469,7 @@ class FullForm(CovarianceForm):
         bound = None
         if negligible is not None and factor < 0:
             full_cost = sum(operand.size for _, operand in products)
-            bound = _SubspaceBound.build(self.covariances, offsets, full_cost, dtype)
+            bound = SubspaceBound.build(self.covariances, offsets, full_cost, dtype)
 
         def evaluate(centred):
             n_samples = centred.shape[1]
@@ -640,10 +480,10 @@ class FullForm(CovarianceForm):
                 augmented[0] = 1.0
                 augmented[1:] = centred
             if bound is not None:
-                distances = _pruned_distances(products, bound, augmented, factor,
+                distances = pruned_distances(products, bound, augmented, factor,
                                               local_constant, negligible)
             else:
-                distances = _block_distances(products, augmented, n_components)
+                distances = block_distances(products, augmented, n_components)
             if factor != 1.0:
                 distances *= factor
             distances += local_constant
