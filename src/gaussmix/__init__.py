@@ -1,21 +1,11 @@
 """gaussmix: Gaussian mixture models by EM, as easy as scikit-learn and as complete as mclust."""
 
-from importlib.metadata import PackageNotFoundError, version
-
+from .classification import MixtureClassifier
 from .engine.bayesian.map_prior import ConjugatePrior
 from .engine.data import ParquetSource
-from .estimators import (
-    AnomalyDetector,
-    BayesianGaussianMixture,
-    GaussianMixture,
-    MixtureClassifier,
-)
-from .io import load, save
-
-try:
-    __version__ = version("gaussmix")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
+from .estimators import AnomalyDetector, BayesianGaussianMixture, GaussianMixture
+from .estimators.persistence import load, save
+from .version import __version__
 
 __all__ = [
     "AnomalyDetector",

@@ -25,11 +25,12 @@ LAYERS: list[set[str]] = [
     {"classification"},
     {"selection"},
     {"estimators"},
+    {"checks"},
     {"engine.bayesian", "engine.missing"},
     {"engine.core"},
     {"engine.covariance"},
     {"engine.data"},
-    {"io", "datasets"},
+    {"io", "datasets", "version"},
 ]
 
 #: Modules of the top package itself (``gaussmix/__init__.py``, ``__main__``) sit above all.
@@ -44,6 +45,10 @@ def _layer_of(module: str) -> tuple[int, str] | None:
             if relative == package or relative.startswith(package + "."):
                 return index, package
     return None
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -103,8 +108,8 @@ def _violations() -> list[str]:
                     f"{module}:{line} imports {target} (layer of {theirs[1]}, not below {own[1]})"
                 )
             inner = target.removeprefix("gaussmix." + theirs[1]).split(".")
-            private = [part for part in inner if part.startswith("_")]
-            private += [name for name in names if name.startswith("_")]
+            private = [part for part in inner if _is_private(part)]
+            private += [name for name in names if _is_private(name)]
             if private:
                 problems.append(f"{module}:{line} imports private {', '.join(private)} from {target}")
     return problems

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import gaussmix
 from gaussmix import AnomalyDetector, GaussianMixture
 from gaussmix.engine.covariance.models import ALIASES, MODELS
-from gaussmix.io import read_model_file
+from gaussmix.estimators.persistence import read_model_file
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine.bayesian.map_prior import MAP_MODELS
-from ..engine.covariance.models import ALIASES
+from ..engine.covariance.models import MODELS, names_with
 from ._errors import CLIError
 
 __all__ = ["map_covariance_types", "fit_bayesian"]
@@ -19,13 +18,14 @@ def map_covariance_types(models: list[str], requested: str) -> list[str]:
 
     With ``--covariance-types all`` the others are dropped; naming one explicitly is an error.
     """
-    unsupported = [model for model in models if model not in MAP_MODELS]
+    supported = names_with("supports_map")
+    unsupported = [model for model in models if model not in supported]
     if unsupported and requested.strip().lower() != "all":
         raise CLIError(
             f"--prior default does not support {', '.join(unsupported)}; use models among "
-            f"{', '.join(MAP_MODELS)} (or --covariance-types all, which keeps those)."
+            f"{', '.join(supported)} (or --covariance-types all, which keeps those)."
         )
-    return [model for model in models if model in MAP_MODELS]
+    return [model for model in models if model in supported]
 
 
 def fit_bayesian(frame, method: str, ks: list[int], models: list[str], requested: str,
@@ -40,18 +40,21 @@ def fit_bayesian(frame, method: str, ks: list[int], models: list[str], requested
     """
     from ..estimators import BayesianGaussianMixture, GaussianMixture
 
-    by_code = {code: alias for alias, code in ALIASES.items()}
+    variational = {
+        code: MODELS[code].sklearn_name for code in names_with("supports_variational")
+    }
     if requested.strip().lower() == "all":
         models = ["VVV"]
-    if len(models) != 1 or models[0] not in by_code:
+    if len(models) != 1 or models[0] not in variational:
+        names = ", ".join(alias or code for code, alias in variational.items())
         raise CLIError(
             f"--method {method} fits one covariance model; pass --covariance-types with one "
-            f"of {', '.join(ALIASES)} (or all, meaning full)."
+            f"of {names} (or all, meaning full)."
         )
     n_components = max(ks)
     bgm = BayesianGaussianMixture(
         n_components=n_components,
-        covariance_type=by_code[models[0]],
+        covariance_type=variational[models[0]] or models[0],
         weight_concentration_prior_type=(
             "dirichlet_process" if method == "dp" else "dirichlet_distribution"
         ),

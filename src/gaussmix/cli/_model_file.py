@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import io as gaussmix_io
-from ..estimators import AnomalyDetector
+from ..estimators import AnomalyDetector, persistence
 from ._errors import CLIError
 
 __all__ = ["Preparation", "ModelFile", "save_model_file", "load_model_file"]
@@ -157,13 +156,13 @@ def save_model_file(path, model, preparation: Preparation, threshold, extra: dic
             "anomaly_threshold": None if threshold is None else float(threshold),
         },
     }
-    gaussmix_io.save(model, path, metadata=metadata)
+    persistence.save(model, path, metadata=metadata)
 
 
 def load_model_file(path) -> ModelFile:
     """Load and validate a model file (from ``gaussmix fit`` or `gaussmix.save`)."""
     try:
-        model, metadata = gaussmix_io.read_model_file(path)
+        model, metadata = persistence.read_model_file(path)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     threshold = None

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io._json import atomic_output
+from ..io import atomic_output
 from ._errors import CLIError
 
 __all__ = ["StagedFolder", "write_table", "assignments"]

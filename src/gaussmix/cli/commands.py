@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..io._json import atomic_output
+from ..io import atomic_output
 from ._bayesian_options import fit_bayesian, map_covariance_types
 from ._chunked import (
     missing_values_in_cli_terms,

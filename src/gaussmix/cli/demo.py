@@ -83,7 +83,7 @@ def demo(out, quiet):
     from .. import plotting as plot
     from ..datasets import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS, make_gmm_data
     from ..estimators import AnomalyDetector, GaussianMixture
-    from ..io import save
+    from ..estimators.persistence import save
     from ..report import build_report, write_report
     from ..selection import select_model
 

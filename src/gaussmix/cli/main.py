@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
+from ..version import __version__
 from ._errors import OneLineErrorGroup
 from .commands import fit, info, predict, sample
 from .demo import demo

@@ -2,7 +2,6 @@
 
 from .anomaly import AnomalyDetector
 from .bayesian_mixture import BayesianGaussianMixture
-from .discriminant import MixtureClassifier
 from .gaussian_mixture import GaussianMixture
 
-__all__ = ["AnomalyDetector", "BayesianGaussianMixture", "GaussianMixture", "MixtureClassifier"]
+__all__ = ["AnomalyDetector", "BayesianGaussianMixture", "GaussianMixture"]

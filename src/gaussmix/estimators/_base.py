@@ -18,6 +18,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..checks.parameters import (
+    boolean,
+    integer,
+    one_of,
+    real,
+    seed_like,
+)
 from ..engine.core.em import EMMonitor, EMResult, best_of_restarts
 from ..engine.core.estep import log_responsibilities
 from ..engine.core.initialization import INITIALIZERS
@@ -25,13 +32,6 @@ from ..engine.core.memory import check_parameter_memory
 from ..engine.core.params import MixtureParams
 from ..engine.covariance.forms import FullForm, SingularCovarianceError
 from ._scale import inference_rows, map_rows, row_checker, total_log_likelihood
-from ._validation import (
-    boolean,
-    integer,
-    one_of,
-    real,
-    seed_like,
-)
 
 __all__ = ["MixtureBase"]
 
@@ -257,7 +257,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
         """Notebook display: parameter table and convergence once fitted (else scikit-learn's)."""
         if not hasattr(self, "_params"):
             return self._repr_html_inner()
-        from ._html import mixture_html
+        from .html_repr import mixture_html
 
         return mixture_html(self)
 
@@ -265,7 +265,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
         """Jupyter's preferred display hook: scikit-learn's bundle, our HTML once fitted."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if hasattr(self, "_params"):
-            from ._html import mixture_html
+            from .html_repr import mixture_html
 
             bundle["text/html"] = mixture_html(self)
         return bundle

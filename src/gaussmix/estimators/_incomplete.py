@@ -25,6 +25,8 @@ from sklearn import config_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..checks.parameters import integer, one_of
+from ..checks.rows import fill_with_column_means, refuse_infinity
 from ..engine.core.estep import chunk_statistics
 from ..engine.data.chunks import default_chunk_rows
 from ..engine.missing import (
@@ -35,7 +37,6 @@ from ..engine.missing import (
     incomplete_statistics,
 )
 from ._scale import FLOAT_DTYPES
-from ._validation import integer, one_of
 
 __all__ = ["MISSING_OPTIONS", "MISSING_RULES", "IncompleteDataMixin", "missing_value_counts"]
 
@@ -74,23 +75,6 @@ def missing_value_counts(X: np.ndarray, w: np.ndarray) -> np.ndarray:
         ],
         dtype=np.int64,
     )
-
-
-def _refuse_infinity(X) -> None:
-    if isinstance(X, np.ndarray) and np.isinf(X).any():
-        raise ValueError(
-            "X contains infinity; missing values must be NaN and every other value finite."
-        )
-
-
-def _fill_with_column_means(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """A copy of X with each NaN replaced by its column's weighted mean (0 if none)."""
-    observed = ~np.isnan(X)
-    column_weight = weights @ observed
-    sums = weights @ np.where(observed, X, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        means = np.where(column_weight > 0, sums / column_weight, 0.0)
-    return np.where(observed, X, means.astype(X.dtype))
 
 
 def _matched_to_labels(resp: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -171,7 +155,7 @@ class IncompleteDataMixin:
     def _initialization_rows(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Rows an initialiser (k-means, ...) can read: NaN filled with column means."""
         if self.missing == "marginalize" and np.isnan(X).any():
-            return _fill_with_column_means(X, weights)
+            return fill_with_column_means(X, weights)
         return X
 
     def _read_labels(self, y, data) -> np.ndarray | None:
@@ -269,7 +253,7 @@ class IncompleteDataMixin:
             return super()._check_X(X)
         with config_context(assume_finite=True):
             X = super()._check_X(X)
-        _refuse_infinity(X)
+        refuse_infinity(X)
         return X
 
     def _inference_params(self):
@@ -311,7 +295,7 @@ class IncompleteDataMixin:
             integer(1).check("n_samples", n_samples)
         with config_context(assume_finite=True):
             X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        _refuse_infinity(X)
+        refuse_infinity(X)
         params = self._params
         if n_samples is None:
             return self._public(conditional_expectation(X, params))

@@ -11,21 +11,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..checks.parameters import Rule, is_real
 from ..engine.core.noise import (
     MIN_INITIAL_NOISE,
     NoiseComponent,
     NoiseRegion,
     hypervolume_region,
-    nearest_neighbour_clutter,
+    initial_mask,
+    noise_requested,
     scaled_box_region,
 )
-from ._validation import Rule, _is_real
 
 __all__ = [
     "NOISE_RULES",
     "NoiseStart",
-    "initial_noise_mask",
-    "noise_requested",
     "noise_start",
     "with_noise",
 ]
@@ -41,15 +40,10 @@ def _accepts_noise(value) -> bool:
 NOISE_RULES = {
     "noise": Rule(_accepts_noise, "True, False or a boolean array with one entry per row"),
     "noise_volume": Rule(
-        lambda v: v is None or (_is_real(v) and np.isfinite(v) and v > 0),
+        lambda v: v is None or (is_real(v) and np.isfinite(v) and v > 0),
         "None or a positive finite volume",
     ),
 }
-
-
-def noise_requested(noise) -> bool:
-    """Whether ``noise`` asks for a noise component."""
-    return not (isinstance(noise, (bool, np.bool_)) and not noise)
 
 
 @dataclass(frozen=True)
@@ -66,29 +60,6 @@ class NoiseStart:
 
     mask: np.ndarray
     region: NoiseRegion
-
-
-def _initial_mask(noise, X: np.ndarray) -> np.ndarray:
-    if isinstance(noise, (bool, np.bool_)):
-        return nearest_neighbour_clutter(X)
-    mask = np.asarray(noise)
-    if mask.dtype != bool or mask.shape != (X.shape[0],):
-        raise ValueError(
-            f"noise must be True, False or a boolean array with one entry per row of X "
-            f"(shape ({X.shape[0]},)), got an array of dtype {mask.dtype} and shape "
-            f"{mask.shape}. Pass noise=True to find the initial noise rows automatically."
-        )
-    return mask
-
-
-def initial_noise_mask(noise, X: np.ndarray) -> np.ndarray | None:
-    """The initial noise rows ``noise`` asks for (None when it is off).
-
-    True flags rows by `nearest_neighbour_clutter`; a boolean array is checked and kept.
-    """
-    if not noise_requested(noise):
-        return None
-    return _initial_mask(noise, np.asarray(X))
 
 
 def noise_start(estimator, data, X, weights, labels) -> NoiseStart | None:
@@ -113,7 +84,7 @@ def noise_start(estimator, data, X, weights, labels) -> NoiseStart | None:
                 f"A noise component cannot be combined with {what} yet. Set noise=False, "
                 "or fit in memory by full EM without it."
             )
-    mask = _initial_mask(estimator.noise, X) & (weights > 0)
+    mask = initial_mask(estimator.noise, X) & (weights > 0)
     present = X[weights > 0]
     region = (
         hypervolume_region(present)

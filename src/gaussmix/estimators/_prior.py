@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks.parameters import Rule
 from ..engine.bayesian.map_prior import ConjugatePrior, ResolvedPrior, map_m_step, resolve_prior
 from ..engine.core.estep import statistics_from_responsibilities
 from ..engine.core.mstep import m_step
 from ..engine.covariance.models import CovarianceModel
 from ..engine.covariance.scatter import FULL_SCATTER
-from ._validation import Rule
 
 __all__ = ["PRIOR_RULE", "data_statistics", "m_step_under_prior"]
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..checks.parameters import Rule, check_sample_weight, integer, validate_parameters
 from ..engine.core.em import EMMonitor, EMResult
 from ..engine.core.estep import chunk_statistics, log_responsibilities
 from ..engine.core.mstep import m_step
@@ -37,7 +38,6 @@ from ..engine.data import (
 )
 from ..engine.data.arrays import ArrayData
 from ..engine.data.chunks import default_chunk_rows
-from ._validation import Rule, check_sample_weight, integer, validate_parameters
 
 __all__ = [
     "STREAMING_RULES",

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Rule, validate_parameters
+from ..checks.parameters import Rule, validate_parameters
 from .gaussian_mixture import GaussianMixture
 
 __all__ = ["AnomalyDetector"]

@@ -8,6 +8,13 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..checks.parameters import (
+    Rule,
+    check_initial_array,
+    one_of,
+    optional_array,
+    validate_parameters,
+)
 from ..engine.bayesian.map_prior import mean_and_covariance
 from ..engine.bayesian.variational import (
     WEIGHT_PRIORS,
@@ -23,11 +30,10 @@ from ..engine.core.em import EMResult, run_em
 from ..engine.core.estep import statistics_about_data_mean, statistics_from_responsibilities
 from ..engine.core.initialization import initial_responsibilities
 from ..engine.core.params import MixtureParams
-from ..engine.covariance.models import ALIASES, get_covariance_model
+from ..engine.covariance.models import MODELS, get_covariance_model, names_with
 from ._base import MixtureBase
 from ._prior import data_statistics
 from ._scale import training_source
-from ._validation import Rule, check_initial_array, one_of, optional_array, validate_parameters
 from .gaussian_mixture import GaussianMixture
 
 __all__ = ["BayesianGaussianMixture"]
@@ -50,6 +56,13 @@ def _positive_or_none(value) -> bool:
 
 def _positive_number_or_none() -> Rule:
     return Rule(_positive_or_none, "None or a finite number > 0")
+
+
+def _variational_covariance_types() -> list[str]:
+    """scikit-learn's names of the models with a variational posterior (full, tied, ...)."""
+    return [
+        MODELS[code].sklearn_name or code for code in names_with("supports_variational")
+    ]
 
 
 class BayesianGaussianMixture(MixtureBase):
@@ -161,7 +174,7 @@ default="dirichlet_process"
 
     _rules = {
         **MixtureBase._rules,
-        "covariance_type": one_of(ALIASES),
+        "covariance_type": one_of(_variational_covariance_types),
         "weight_concentration_prior_type": one_of(WEIGHT_PRIORS),
         "weight_concentration_prior": _positive_number_or_none(),
         "mean_precision_prior": _positive_number_or_none(),

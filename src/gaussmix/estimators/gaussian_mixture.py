@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..checks.parameters import (
+    check_initial_array,
+    check_magnitude,
+    check_sample_weight,
+    one_of,
+    optional_array,
+    validate_parameters,
+)
 from ..engine.core import criteria
 from ..engine.core.em import EMResult, run_em
 from ..engine.core.estep import statistics_about_data_mean
@@ -24,14 +32,6 @@ from ._scale import (
     training_source,
 )
 from ._scale import partial_fit as _partial_fit
-from ._validation import (
-    check_initial_array,
-    check_magnitude,
-    check_sample_weight,
-    one_of,
-    optional_array,
-    validate_parameters,
-)
 
 __all__ = ["GaussianMixture"]
 
@@ -172,7 +172,7 @@ default="kmeans"
 
     _rules = {
         **MixtureBase._rules,
-        "covariance_type": one_of(COVARIANCE_TYPES),
+        "covariance_type": one_of(lambda: COVARIANCE_TYPES),
         "weights_init": optional_array(),
         "means_init": optional_array(),
         "precisions_init": optional_array(),

@@ -1,23 +1,12 @@
-"""Safe persistence of fitted models: JSON with a format version, never pickle.
+"""Safe JSON files: size-checked, plain-JSON reading and atomic writing, never pickle.
 
-`save` writes atomically (a temporary file in the same folder, then a rename), so a
-crash never leaves a half-written model. `load` treats the file as untrusted input: it
-checks the size before reading, parses plain JSON only (no code is ever executed),
-and validates the class, covariance model, shapes, finiteness, weights and positive
-definiteness before building anything; every problem is a `ValueError` that says
-what is wrong.
+`write_json_atomic` writes a temporary file in the same folder and renames it, so a
+crash never leaves a half-written file; `read_json` treats the file as untrusted input
+(it checks the size before reading and parses plain JSON only). Model files built on
+these live with the estimators (`gaussmix.estimators.persistence`), which know what a
+fitted model holds.
 """
 
-from ._json import MAX_FILE_BYTES, read_json, write_json_atomic
-from .model_files import FORMAT_NAME, FORMAT_VERSION, load, read_model_file, save
+from ._json import MAX_FILE_BYTES, atomic_output, read_json, write_json_atomic
 
-__all__ = [
-    "save",
-    "load",
-    "read_model_file",
-    "read_json",
-    "write_json_atomic",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "MAX_FILE_BYTES",
-]
+__all__ = ["read_json", "write_json_atomic", "atomic_output", "MAX_FILE_BYTES"]

@@ -6,7 +6,7 @@ Ito's colour-blind-safe palette; ellipses come from the eigen-decomposition of e
 component's covariance, so they are right for every covariance model.
 """
 
-from ._common import PALETTE, dense_covariances, draw_ellipses, ellipse_geometry
+from ._common import PALETTE, dense_covariances, draw_ellipses, ellipse_geometry, model_input
 from .figures import (
     anomalies,
     clusters,
@@ -35,4 +35,5 @@ __all__ = [
     "ellipse_geometry",
     "dense_covariances",
     "PALETTE",
+    "model_input",
 ]

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .. import plotting as plot
-from ..estimators._html import HTML_STYLE, mixture_html
-from ..io._json import atomic_output
-from ..plotting._common import model_input
+from ..estimators.html_repr import HTML_STYLE, mixture_html
+from ..io import atomic_output
+from ..plotting import model_input
 
 __all__ = ["Figure", "build_report", "write_report"]
 
@@ -269,7 +269,7 @@ def build_report(
     -------
     html : str
     """
-    from .. import __version__
+    from ..version import __version__
 
     if not isinstance(X, pd.DataFrame):
         values = np.asarray(X, dtype=float)

@@ -10,12 +10,12 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
+from ..checks.parameters import validate_parameters
 from ..engine.core.hierarchical import hierarchical_partitions
 from ..engine.core.initialization import INITIALIZERS
+from ..engine.core.noise import initial_noise_mask
 from ..engine.covariance.models import MODELS, canonical_name
 from ..estimators import GaussianMixture
-from ..estimators._noise import initial_noise_mask
-from ..estimators._validation import validate_parameters
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
 from ._sweep_data import sweep_data

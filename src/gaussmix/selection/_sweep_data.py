@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
+from ..checks.parameters import check_sample_weight
+from ..checks.rows import fill_with_column_means, refuse_infinity
 from ..engine.core import criteria
 from ..engine.core.estep import log_responsibilities
 from ..engine.data import is_dask_collection, is_data_source, keeps_missing_values
-from ..estimators._incomplete import _fill_with_column_means, _refuse_infinity
-from ..estimators._validation import check_sample_weight
 
 __all__ = ["SweepData", "CriteriaTerms", "sweep_data"]
 
@@ -137,12 +137,12 @@ def _array_sweep(X, sample_weight, marginalize: bool) -> SweepData:
             ) from exc
         raise
     if marginalize:
-        _refuse_infinity(values)
+        refuse_infinity(values)
     weights = check_sample_weight(sample_weight, values.shape[0], values.dtype)
     # The tree and the starting partitions read complete rows; EM itself marginalises.
     # Row-major like every source's rows: the tree's tie-breaks must not depend on
     # whether the user passed a DataFrame (column-major) or an array.
-    filled = np.ascontiguousarray(_fill_with_column_means(values, weights) if marginalize
+    filled = np.ascontiguousarray(fill_with_column_means(values, weights) if marginalize
                                   else values)
     return SweepData(X, weights, filled, weights, float(weights.sum()), values.shape[1])
 
@@ -162,8 +162,8 @@ def _source_sweep(source, sample_weight, marginalize: bool, random_state) -> Swe
     rows = np.asarray(rows)
     weights = np.asarray(weights, dtype=np.float64)
     if marginalize:
-        _refuse_infinity(rows)
-        rows = _fill_with_column_means(rows, weights)
+        refuse_infinity(rows)
+        rows = fill_with_column_means(rows, weights)
     elif not np.all(np.isfinite(rows)):
         raise ValueError(
             "The data contain NaN (missing values). Pass missing='marginalize' to fit "

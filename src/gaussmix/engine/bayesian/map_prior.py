@@ -3,7 +3,7 @@
 The prior on each component is Normal-inverse-Wishart: ``mu_k | Sigma_k ~ N(mu_P,
 Sigma_k / kappa_P)`` and ``Sigma_k ~ IW(nu_P, Lambda_P)`` (inverse-gamma priors on the
 variances of spherical and diagonal models). The M-step returns the posterior mode,
-which has a closed form for the models in `MAP_MODELS`; the mixing weights stay at
+which has a closed form for the models that declare ``supports_map``; the mixing weights stay at
 their maximum-likelihood values, as in mclust. Because ``Lambda_P`` is added to every
 scatter, no covariance can collapse onto a point: the prior removes the singularities
 of maximum likelihood without ``reg_covar``.
@@ -29,7 +29,6 @@ mean(s) and the likelihood.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,12 +37,12 @@ from ..core.mstep import component_moments
 from ..core.params import MixtureParams
 from ..core.stats import Stats
 from ..covariance.forms import CovarianceForm
-from ..covariance.models import CovarianceModel
+from ..covariance.models import CovarianceModel, names_with
+from ..covariance.scatter import FULL_SCATTER
 
 __all__ = [
     "ConjugatePrior",
     "ResolvedPrior",
-    "MAP_MODELS",
     "mean_and_covariance",
     "resolve_prior",
     "map_m_step",
@@ -99,56 +98,12 @@ class ResolvedPrior:
     scale: np.ndarray | float
 
 
-def _vvv(data_term, counts, prior, n_features):
-    return (prior.scale + data_term) / (prior.dof + counts + n_features + 2)[:, None, None]
-
-
-def _eee(data_term, counts, prior, n_features):
-    denominator = prior.dof + counts.sum() + counts.shape[0] + n_features + 1
-    return (prior.scale + data_term.sum(axis=0)) / denominator
-
-
-def _vvi(data_term, counts, prior, n_features):
-    return (prior.scale + data_term) / (prior.dof + counts + 3)[:, None]
-
-
-def _eei(data_term, counts, prior, n_features):
-    denominator = prior.dof + counts.sum() + counts.shape[0] + 2
-    shared = (prior.scale + data_term.sum(axis=0)) / denominator
-    return np.broadcast_to(shared, data_term.shape).copy()
-
-
-def _vii(data_term, counts, prior, n_features):
-    return (prior.scale + data_term.sum(axis=1)) / (prior.dof + (counts + 1) * n_features + 2)
-
-
-def _eii(data_term, counts, prior, n_features):
-    denominator = prior.dof + (counts.sum() + counts.shape[0]) * n_features + 2
-    shared = (prior.scale + data_term.sum()) / denominator
-    return np.full(counts.shape, shared)
-
-
-#: Models whose posterior mode has a closed form, with the covariance update of each:
-#: ``mode(B, counts, prior, n_features)`` -> covariances in the model's compact shape.
-MAP_MODELS: dict[str, Callable] = {
-    "EII": _eii,
-    "VII": _vii,
-    "EEI": _eei,
-    "VVI": _vvi,
-    "EEE": _eee,
-    "VVV": _vvv,
-}
-
-#: Models whose prior scale is a matrix (the others take a number).
-_MATRIX_SCALE = frozenset({"EEE", "VVV"})
-
-
 def check_map_supported(model: CovarianceModel) -> None:
     """Raise a ValueError naming the supported models if ``model`` has no closed-form MAP."""
-    if model.name not in MAP_MODELS:
+    if not model.supports_map:
         raise ValueError(
             f"prior= is not supported for covariance model {model.name}: its posterior mode "
-            f"has no closed form here. Use one of {', '.join(MAP_MODELS)} (scikit-learn "
+            f"has no closed form here. Use one of {', '.join(names_with('supports_map'))} (scikit-learn "
             "names 'full', 'tied', 'diag', 'spherical' are VVV, EEE, VVI, VII), or "
             "prior=None with reg_covar > 0."
         )
@@ -178,12 +133,12 @@ def resolve_prior(
         One-component statistics of all rows with full second moments.
     n_components : int
     model : CovarianceModel
-        One of `MAP_MODELS`.
+        A model that ``supports_map``.
     """
     check_map_supported(model)
     n_features = data_stats.n_features
     data_mean, covariance = mean_and_covariance(data_stats)
-    matrix = model.name in _MATRIX_SCALE
+    matrix = model.scatter is FULL_SCATTER  # a full scatter takes a matrix scale
     if prior.scale is None:
         base = covariance if matrix else np.trace(covariance) / n_features
         scale = base / n_components ** (2.0 / n_features)
@@ -231,6 +186,6 @@ def map_m_step(
     data_term = scatter + pull.reshape(-1, *([1] * (scatter.ndim - 1))) * model.scatter.outer(
         data_means - prior.mean
     )
-    covariances = MAP_MODELS[model.name](data_term, counts, prior, stats.n_features)
+    covariances = model.map_covariances(data_term, counts, prior, stats.n_features)
     covariance = model.form.from_covariances(model.form.add_to_diagonal(covariances, reg_covar))
     return MixtureParams(weights=counts / counts.sum(), means=means, covariance=covariance)

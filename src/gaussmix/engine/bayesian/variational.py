@@ -25,13 +25,12 @@ slot holds the E-step's one scalar contribution to the bound, the entropy of q(z
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from ..core.estep import _prepared, kernel_chunk_rows, normalise_columns
+from ..core.estep import kernel_chunk_rows, normalise_columns, prepared_params
 from ..core.mstep import component_moments
 from ..core.params import MixtureParams
 from ..core.stats import Stats
@@ -45,7 +44,6 @@ __all__ = [
     "DirichletWeights",
     "StickBreakingWeights",
     "WEIGHT_PRIORS",
-    "VARIATIONAL_MODELS",
     "VariationalPosterior",
     "variational_update",
     "variational_chunk_statistics",
@@ -145,25 +143,6 @@ class StickBreakingWeights:
 
 #: ``weight_concentration_prior_type`` values and their weight models.
 WEIGHT_PRIORS = {prior.name: prior for prior in (DirichletWeights, StickBreakingWeights)}
-
-
-def _per_component(counts: np.ndarray) -> np.ndarray:
-    return counts
-
-
-def _shared_by_all(counts: np.ndarray) -> float:
-    # One Wishart seen as K copies, each informed by N / K points (scikit-learn's tied).
-    return counts.sum() / counts.shape[0]
-
-
-#: Covariance models with a Normal-Wishart posterior, and how many points inform each
-#: stored precision. Keys are mclust codes: VVV = full, EEE = tied, VVI = diag, VII = spherical.
-VARIATIONAL_MODELS: dict[str, Callable[[np.ndarray], np.ndarray | float]] = {
-    "VVV": _per_component,
-    "EEE": _shared_by_all,
-    "VVI": _per_component,
-    "VII": _per_component,
-}
 
 
 # ---------------------------------------------------------------------------- posterior
@@ -278,7 +257,7 @@ def variational_update(
     prior : NormalWishartPrior
         The prior.
     model : CovarianceModel
-        One of `VARIATIONAL_MODELS` (VVV, EEE, VVI, VII).
+        A model that ``supports_variational`` (VVV, EEE, VVI, VII).
     weight_prior : DirichletWeights or StickBreakingWeights
         The weight model.
     reg_covar : float
@@ -304,7 +283,7 @@ def variational_update(
     data_term = _expand(counts, scatter.shape) * (
         empirical + _expand(prior.mean_precision / mean_precision, scatter.shape) * pull_of_prior
     )
-    points_per_precision = VARIATIONAL_MODELS[model.name](counts)
+    points_per_precision = model.variational_points_per_precision(counts)
     pooled = model.estimate_covariances(data_term, counts, None)
     scale_inverse = prior.covariance + pooled * _expand(points_per_precision, pooled.shape)
     degrees_of_freedom = prior.degrees_of_freedom + points_per_precision
@@ -349,7 +328,7 @@ def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats
     # per-E-step constants (expected log terms included) are memoised per posterior,
     # the log-probabilities are (K, n) from matrix products, normalised in place.
     dtype = X.dtype
-    prepared = _prepared(posterior, dtype, VariationalPosterior.expected_log_terms)
+    prepared = prepared_params(posterior, dtype, VariationalPosterior.expected_log_terms)
     columns = prepared.columns(X)
     log_prob = prepared.log_gaussian(columns)
     unnormalised = log_prob.copy()

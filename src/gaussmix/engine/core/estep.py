@@ -279,7 +279,7 @@ def kernel_chunk_rows(X: np.ndarray, params: MixtureParams) -> int:
 
 def _fused_statistics(X, sample_weight, params, scatter) -> Stats:
     dtype = X.dtype
-    prepared = _prepared(params, dtype)
+    prepared = prepared_params(params, dtype)
     columns = prepared.columns(X)
     log_prob = prepared.log_gaussian(columns)
     weights = sample_weight.astype(dtype, copy=False)
@@ -337,7 +337,7 @@ def _log_mixing_weights(params: MixtureParams) -> np.ndarray:
         return np.log(params.weights)
 
 
-def _prepared(
+def prepared_params(
     params: MixtureParams,
     dtype,
     component_log_terms: Callable[[MixtureParams], np.ndarray] = _log_mixing_weights,

@@ -38,6 +38,9 @@ __all__ = [
     "CLUTTER_NEIGHBOURS",
     "CLUTTER_THRESHOLD",
     "MIN_INITIAL_NOISE",
+    "initial_mask",
+    "initial_noise_mask",
+    "noise_requested",
 ]
 
 #: k of the nearest-neighbour clutter rule.
@@ -252,3 +255,32 @@ def noise_m_step(stats, gaussian_params, noise: NoiseComponent):
         weights=gaussian_params.weights * (1.0 - noise_weight),
         noise=NoiseComponent(noise_weight, noise.region),
     )
+
+
+def noise_requested(noise) -> bool:
+    """Whether ``noise`` asks for a noise component."""
+    return not (isinstance(noise, (bool, np.bool_)) and not noise)
+
+
+def initial_mask(noise, X: np.ndarray) -> np.ndarray:
+    """Rows that start as noise: `nearest_neighbour_clutter` for True, else the given mask."""
+    if isinstance(noise, (bool, np.bool_)):
+        return nearest_neighbour_clutter(X)
+    mask = np.asarray(noise)
+    if mask.dtype != bool or mask.shape != (X.shape[0],):
+        raise ValueError(
+            f"noise must be True, False or a boolean array with one entry per row of X "
+            f"(shape ({X.shape[0]},)), got an array of dtype {mask.dtype} and shape "
+            f"{mask.shape}. Pass noise=True to find the initial noise rows automatically."
+        )
+    return mask
+
+
+def initial_noise_mask(noise, X: np.ndarray) -> np.ndarray | None:
+    """The initial noise rows ``noise`` asks for (None when it is off).
+
+    True flags rows by `nearest_neighbour_clutter`; a boolean array is checked and kept.
+    """
+    if not noise_requested(noise):
+        return None
+    return initial_mask(noise, np.asarray(X))

@@ -167,6 +167,23 @@ def moment_rows(layout: str, n_features: int) -> slice:
     }[layout]
 
 
+def _within_range(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``values`` in ``dtype``, refusing any beyond its range.
+
+    A component collapsed far below float32's resolution (variances near 1e-61) has
+    precisions that overflow float32; that is a singular fit, not a numerical accident.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if np.any(np.abs(values) > np.finfo(dtype).max):
+        raise SingularCovarianceError(
+            singular_covariance_message(
+                f"its precision exceeds the range of {dtype.name}; fit float64 data "
+                "(X.astype(numpy.float64)) or rescale the data"
+            )
+        )
+    return values.astype(dtype)
+
+
 def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=None, projection=None):
     """Precompute ``factor * sum_j w[k, j] (x_j - c[k, j])^2 + constant[k]`` for any columns.
 
@@ -186,11 +203,11 @@ def _expanded_evaluator(square_weights, offsets, dtype, factor=1.0, constant=Non
     n_components = offsets.shape[0]
     constant = np.zeros(n_components) if constant is None else np.asarray(constant, np.float64)
     shared = square_weights.shape[1] == 1
-    squares_coefficients = (factor * square_weights).astype(dtype)
-    linear_coefficients = (-2.0 * factor * square_weights * offsets).astype(dtype)
+    squares_coefficients = _within_range(factor * square_weights, dtype)
+    linear_coefficients = _within_range(-2.0 * factor * square_weights * offsets, dtype)
     full_weights = np.broadcast_to(square_weights, offsets.shape)
     offset_norms = np.einsum("kd,kd->k", full_weights, offsets**2)
-    intercepts = (factor * offset_norms + constant).astype(dtype)[:, np.newaxis]
+    intercepts = _within_range(factor * offset_norms + constant, dtype)[:, np.newaxis]
     far = np.flatnonzero(offset_norms > amplification_limit(dtype))
     far_offsets = offsets[far].astype(dtype)
     far_weights = (factor * full_weights[far]).astype(dtype)

@@ -1,7 +1,16 @@
 """Covariance models (mclust's parametrisations), one small class each, in one registry."""
 
 from ._base import CovarianceModel
-from .registry import ALIASES, COVARIANCE_TYPES, MODELS, canonical_name, get_covariance_model
+from .registry import (
+    ALIASES,
+    COVARIANCE_TYPES,
+    MODELS,
+    canonical_name,
+    get_covariance_model,
+    names_with,
+    register,
+    unregister,
+)
 
 __all__ = [
     "CovarianceModel",
@@ -10,4 +19,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "canonical_name",
     "get_covariance_model",
+    "names_with",
+    "register",
+    "unregister",
 ]

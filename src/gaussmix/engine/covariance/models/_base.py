@@ -12,11 +12,6 @@ from ..scatter import Scatter
 __all__ = ["CovarianceModel"]
 
 
-# Models whose estimate stays defined when a component sits on one point (the ridge then
-# gives it a positive covariance): no volume or shape is shared through a division by it.
-_ONE_POINT_MODELS = ("VVV", "VVI", "VII", "EEE")
-
-
 def _smallest_variances(scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Each component's variance in its flattest direction, ``min eig(W_k) / n_k``."""
     if scatter.ndim == 2:
@@ -61,12 +56,46 @@ class CovarianceModel:
         How the fitted covariances are stored and evaluated.
     scatter : Scatter
         Which second moments the E-step must accumulate for this model.
+
+    Capabilities, declared by every model (`CAPABILITIES`; a registered class that
+    leaves one out is refused) and asked by estimators, selection and the CLI instead
+    of a model's name:
+
+    sklearn_name : str or None
+        scikit-learn's ``covariance_type`` for this model (``"full"`` for VVV), if any.
+    one_point_safe : bool
+        Whether the estimate stays defined when a component sits on one point (the
+        ridge ``reg_covar`` then gives it a positive covariance): no volume or shape is
+        shared through a division by it.
+    supports_map : bool
+        Whether the posterior mode under a conjugate prior has a closed form here
+        (`map_covariances`).
+    supports_variational : bool
+        Whether the covariances have a Normal-Wishart variational posterior
+        (`variational_points_per_precision`).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     form: ClassVar[type[CovarianceForm]]
     scatter: ClassVar[Scatter]
+    sklearn_name: ClassVar[str | None]
+    one_point_safe: ClassVar[bool]
+    supports_map: ClassVar[bool]
+    supports_variational: ClassVar[bool]
+
+    #: What every model declares about itself.
+    CAPABILITIES: ClassVar[tuple[str, ...]] = (
+        "sklearn_name",
+        "one_point_safe",
+        "supports_map",
+        "supports_variational",
+    )
+
+    @classmethod
+    def undeclared_capabilities(cls) -> list[str]:
+        """The `CAPABILITIES` this class (or a base below `CovarianceModel`) leaves out."""
+        return [name for name in cls.CAPABILITIES if not hasattr(cls, name)]
 
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
         self.inner_tol = inner_tol
@@ -96,6 +125,34 @@ class CovarianceModel:
     def n_covariance_parameters(n_components: int, n_features: int) -> int:
         """Number of free covariance parameters, counted as mclust counts them."""
         raise NotImplementedError
+
+    def map_covariances(self, data_term, counts, prior, n_features: int) -> np.ndarray:
+        """Posterior mode of the covariances under a conjugate prior (if `supports_map`).
+
+        Parameters
+        ----------
+        data_term : ndarray
+            The scatter plus the prior's shrinkage term, in the shape of `scatter`.
+        counts : ndarray of shape (K,)
+            Weighted soft counts.
+        prior : object
+            The resolved prior, with ``scale`` (a matrix for full-scatter models, else a
+            number) and ``dof``.
+        n_features : int
+
+        Returns
+        -------
+        ndarray
+            Covariances in the compact shape of `form`.
+        """
+        raise NotImplementedError(f"{self.name} has no closed-form posterior mode")
+
+    def variational_points_per_precision(self, counts: np.ndarray) -> np.ndarray | float:
+        """How many points inform each stored precision of a variational fit.
+
+        Each component's own count, unless a model shares one covariance (EEE).
+        """
+        return counts
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         """Free parameters of the whole mixture: covariances, means and weights."""
@@ -148,7 +205,9 @@ class CovarianceModel:
         # A tenth of the average within-component variance keeps the E-step from giving a
         # component to a single point, and is small beside the clusters' spread.
         suggested = float(f"{0.1 * pooled:.1g}")
-        alternatives = ", ".join(name for name in _ONE_POINT_MODELS if name != self.name)
+        from .registry import names_with  # the registry imports this module
+
+        alternatives = ", ".join(name for name in names_with("one_point_safe") if name != self.name)
         return (
             f"Fitting the mixture failed: {int(flat.sum())} of the {len(counts)} components "
             f"{'holds' if flat.sum() == 1 else 'hold'} their weight on (almost) a single point or a flat set (e.g. fewer points "

@@ -25,6 +25,16 @@ class EEI(CovarianceModel):
     description = "diagonal, equal volume and shape"
     form = DiagonalForm
     scatter = DIAGONAL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = True
+
+    def map_covariances(self, data_term, counts, prior, n_features):
+        """Posterior mode of the shared diagonal under a conjugate prior."""
+        denominator = prior.dof + counts.sum() + counts.shape[0] + 2
+        shared = (prior.scale + data_term.sum(axis=0)) / denominator
+        return np.broadcast_to(shared, data_term.shape).copy()
 
     def estimate_covariances(self, scatter, counts, previous):
         shared = scatter.sum(axis=0) / counts.sum()
@@ -47,6 +57,10 @@ class VEI(CovarianceModel):
     description = "diagonal, varying volume, equal shape"
     form = DiagonalForm
     scatter = DIAGONAL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features = scatter.shape
@@ -91,6 +105,10 @@ class EVI(CovarianceModel):
     description = "diagonal, equal volume, varying shape"
     form = DiagonalForm
     scatter = DIAGONAL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def estimate_covariances(self, scatter, counts, previous):
         roots = geometric_mean(scatter)
@@ -109,6 +127,14 @@ class VVI(CovarianceModel):
     description = "diagonal, varying volume and shape"
     form = DiagonalForm
     scatter = DIAGONAL_SCATTER
+    sklearn_name = "diag"
+    one_point_safe = True
+    supports_variational = True
+    supports_map = True
+
+    def map_covariances(self, data_term, counts, prior, n_features):
+        """Posterior mode of each diagonal under a conjugate prior."""
+        return (prior.scale + data_term) / (prior.dof + counts + 3)[:, None]
 
     def estimate_covariances(self, scatter, counts, previous):
         return scatter / counts[:, None]

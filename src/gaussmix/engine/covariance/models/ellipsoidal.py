@@ -61,6 +61,19 @@ class EEE(CovarianceModel):
     description = "ellipsoidal, equal volume, shape and orientation"
     form = TiedForm
     scatter = FULL_SCATTER
+    sklearn_name = "tied"
+    one_point_safe = True
+    supports_variational = True
+    supports_map = True
+
+    def map_covariances(self, data_term, counts, prior, n_features):
+        """Posterior mode of the shared covariance under a conjugate prior."""
+        denominator = prior.dof + counts.sum() + counts.shape[0] + n_features + 1
+        return (prior.scale + data_term.sum(axis=0)) / denominator
+
+    def variational_points_per_precision(self, counts):
+        """One Wishart seen as K copies, each informed by N / K points (scikit-learn's tied)."""
+        return counts.sum() / counts.shape[0]
 
     def estimate_covariances(self, scatter, counts, previous):
         return scatter.sum(axis=0) / counts.sum()
@@ -81,6 +94,10 @@ class VEE(CovarianceModel):
     description = "ellipsoidal, equal shape and orientation"
     form = SharedOrientationForm
     scatter = FULL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -136,6 +153,10 @@ class _SharedOrientation(CovarianceModel):
 
     form = SharedOrientationForm
     scatter = FULL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
         super().__init__(inner_tol, inner_max_iter)
@@ -295,6 +316,10 @@ class EEV(CovarianceModel):
     description = "ellipsoidal, equal volume and shape"
     form = FullForm
     scatter = FULL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def estimate_covariances(self, scatter, counts, previous):
         values, vectors = np.linalg.eigh(scatter)
@@ -319,6 +344,10 @@ class VEV(CovarianceModel):
     description = "ellipsoidal, equal shape"
     form = FullForm
     scatter = FULL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -366,6 +395,10 @@ class EVV(CovarianceModel):
     description = "ellipsoidal, equal volume"
     form = FullForm
     scatter = FULL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = False
 
     def estimate_covariances(self, scatter, counts, previous):
         roots = determinant_root(scatter)
@@ -384,6 +417,14 @@ class VVV(CovarianceModel):
     description = "ellipsoidal, varying volume, shape and orientation"
     form = FullForm
     scatter = FULL_SCATTER
+    sklearn_name = "full"
+    one_point_safe = True
+    supports_variational = True
+    supports_map = True
+
+    def map_covariances(self, data_term, counts, prior, n_features):
+        """Posterior mode of each covariance under a conjugate prior (see `CovarianceModel`)."""
+        return (prior.scale + data_term) / (prior.dof + counts + n_features + 2)[:, None, None]
 
     def estimate_covariances(self, scatter, counts, previous):
         return scatter / counts[:, None, None]

@@ -1,4 +1,9 @@
-"""The one list of covariance models, their order, and scikit-learn's aliases."""
+"""The one list of covariance models, their order, and what follows from it.
+
+Everything else about the models is asked of the classes themselves: scikit-learn's
+names (`CovarianceModel.sklearn_name`) and capabilities (`names_with`). Adding a model
+is one class and one line in `_REGISTERED`.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,72 @@ __all__ = [
     "COVARIANCE_TYPES",
     "canonical_name",
     "get_covariance_model",
+    "names_with",
+    "register",
+    "unregister",
 ]
 
+#: The models, in mclust's order.
+_REGISTERED: tuple[type[CovarianceModel], ...] = (
+    EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV,
+)
+
 #: Registered models by mclust code, in mclust's order.
-MODELS: dict[str, type[CovarianceModel]] = {
-    model.name: model
-    for model in (EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV)
-}
+MODELS: dict[str, type[CovarianceModel]] = {}
 
 #: scikit-learn's covariance types and the mclust model each one is.
-ALIASES: dict[str, str] = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+ALIASES: dict[str, str] = {}
 
-#: Every accepted value of ``covariance_type``.
-COVARIANCE_TYPES: tuple[str, ...] = (*ALIASES, *MODELS)
+#: Every accepted value of ``covariance_type`` (aliases first, then mclust codes).
+COVARIANCE_TYPES: list[str] = []
+
+
+def _refresh_names() -> None:
+    ALIASES.clear()
+    ALIASES.update(
+        {model.sklearn_name: code for code, model in MODELS.items() if model.sklearn_name}
+    )
+    COVARIANCE_TYPES[:] = [*ALIASES, *MODELS]
+
+
+def register(model: type[CovarianceModel]) -> type[CovarianceModel]:
+    """Add a covariance model to the registry (after the others); returns it.
+
+    Raises
+    ------
+    TypeError
+        If the class leaves a capability undeclared, or its name is taken.
+    """
+    missing = model.undeclared_capabilities()
+    if missing:
+        raise TypeError(
+            f"covariance model {model.__name__} does not declare {', '.join(missing)}; "
+            "every model sets each of CovarianceModel.CAPABILITIES as a class attribute."
+        )
+    if model.name in MODELS or model.name in ALIASES:
+        raise TypeError(f"a covariance model named {model.name!r} is already registered.")
+    MODELS[model.name] = model
+    _refresh_names()
+    return model
+
+
+def unregister(name: str) -> None:
+    """Remove a registered model (for tests that register a throwaway one)."""
+    del MODELS[name]
+    _refresh_names()
+
+
+for _model in _REGISTERED:
+    register(_model)
+
+
+def names_with(capability: str) -> list[str]:
+    """mclust codes of the registered models whose ``capability`` is true, in order."""
+    if capability not in CovarianceModel.CAPABILITIES:
+        raise ValueError(
+            f"unknown capability {capability!r}; one of {CovarianceModel.CAPABILITIES}."
+        )
+    return [code for code, model in MODELS.items() if getattr(model, capability)]
 
 
 def canonical_name(covariance_type: str) -> str:

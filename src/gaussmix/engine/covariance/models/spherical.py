@@ -21,6 +21,16 @@ class EII(CovarianceModel):
     description = "spherical, equal volume"
     form = SphericalForm
     scatter = DIAGONAL_SCATTER
+    sklearn_name = None
+    one_point_safe = False
+    supports_variational = False
+    supports_map = True
+
+    def map_covariances(self, data_term, counts, prior, n_features):
+        """Posterior mode of the shared variance under a conjugate prior."""
+        denominator = prior.dof + (counts.sum() + counts.shape[0]) * n_features + 2
+        shared = (prior.scale + data_term.sum()) / denominator
+        return np.full(counts.shape, shared)
 
     def estimate_covariances(self, scatter, counts, previous):
         variance = scatter.sum() / (counts.sum() * scatter.shape[1])
@@ -38,6 +48,14 @@ class VII(CovarianceModel):
     description = "spherical, varying volume"
     form = SphericalForm
     scatter = DIAGONAL_SCATTER
+    sklearn_name = "spherical"
+    one_point_safe = True
+    supports_variational = True
+    supports_map = True
+
+    def map_covariances(self, data_term, counts, prior, n_features):
+        """Posterior mode of each variance under a conjugate prior."""
+        return (prior.scale + data_term.sum(axis=1)) / (prior.dof + (counts + 1) * n_features + 2)
 
     def estimate_covariances(self, scatter, counts, previous):
         return scatter.mean(axis=1) / counts

@@ -22,6 +22,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..checks.parameters import (
+    check_sample_weight,
+    integer,
+    one_of,
+    real,
+    seed_like,
+    validate_parameters,
+)
 from ..engine.core import criteria
 from ..engine.core.estep import statistics_from_responsibilities
 from ..engine.core.mstep import m_step
@@ -31,14 +39,6 @@ from ..engine.covariance.models import (
     MODELS,
     canonical_name,
     get_covariance_model,
-)
-from ._validation import (
-    check_sample_weight,
-    integer,
-    one_of,
-    real,
-    seed_like,
-    validate_parameters,
 )
 
 __all__ = ["MixtureClassifier"]

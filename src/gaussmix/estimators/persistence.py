@@ -17,18 +17,18 @@ An `AnomalyDetector` stores its threshold and its fitted mixture (itself a
 from __future__ import annotations
 
 import numbers
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
+from ..checks.parameters import validate_parameters
 from ..engine.core.noise import NoiseComponent, NoiseRegion
 from ..engine.core.params import MixtureParams
 from ..engine.covariance.forms import SingularCovarianceError
 from ..engine.covariance.models import canonical_name, get_covariance_model
-from ..estimators._validation import validate_parameters
-from ..estimators.anomaly import AnomalyDetector
-from ..estimators.gaussian_mixture import GaussianMixture
-from ._json import read_json, write_json_atomic
+from ..io import read_json, write_json_atomic
+from ..version import package_version
+from .anomaly import AnomalyDetector
+from .gaussian_mixture import GaussianMixture
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save", "load", "read_model_file"]
 
@@ -49,14 +49,6 @@ class _Invalid(ValueError):
 
 
 # ---------------------------------------------------------------------------- encoding
-def package_version() -> str:
-    """The installed gaussmix version (recorded in every file, for the reader's benefit)."""
-    try:
-        return version("gaussmix")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def _plain(value):
     """A constructor parameter as JSON: scalars as they are, arrays as nested lists."""
     if value is None or isinstance(value, (bool, str)):

@@ -32,40 +32,50 @@ class Rule:
     """A named constraint on one parameter value."""
 
     accepts: Callable[[object], bool]
-    expected: str
+    expected: str | Callable[[], str]
 
     def check(self, name: str, value: object) -> None:
         """Raise a ValueError (or TypeError for a wrong type) if ``value`` is not accepted."""
         if not self.accepts(value):
-            raise ValueError(f"Invalid {name}={value!r}: expected {self.expected}.")
+            expected = self.expected() if callable(self.expected) else self.expected
+            raise ValueError(f"Invalid {name}={value!r}: expected {expected}.")
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """Whether ``value`` is an integer (not a bool)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value) -> bool:
+def is_real(value) -> bool:
+    """Whether ``value`` is a real number (not a bool)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def integer(minimum: int) -> Rule:
     """An integer ``>= minimum``."""
-    return Rule(lambda v: _is_int(v) and v >= minimum, f"an integer >= {minimum}")
+    return Rule(lambda v: is_int(v) and v >= minimum, f"an integer >= {minimum}")
 
 
 def real(minimum: float) -> Rule:
     """A finite real ``>= minimum``."""
     return Rule(
-        lambda v: _is_real(v) and np.isfinite(v) and v >= minimum, f"a finite number >= {minimum}"
+        lambda v: is_real(v) and np.isfinite(v) and v >= minimum, f"a finite number >= {minimum}"
     )
 
 
-def one_of(options: Iterable[str]) -> Rule:
-    """One of the given strings."""
-    options = tuple(options)
+def one_of(options: Iterable[str] | Callable[[], Iterable[str]]) -> Rule:
+    """One of the given strings; a callable gives them anew at every check (a registry)."""
+    if callable(options):
+        current = options
+    else:
+        fixed = tuple(options)
+
+        def current():
+            return fixed
+
     return Rule(
-        lambda v: isinstance(v, str) and v in options,
-        "one of " + ", ".join(map(repr, options)),
+        lambda v: isinstance(v, str) and v in tuple(current()),
+        lambda: "one of " + ", ".join(map(repr, current())),
     )
 
 
@@ -85,7 +95,7 @@ def optional_array() -> Rule:
 def seed_like() -> Rule:
     """None, an integer, or a NumPy RandomState."""
     return Rule(
-        lambda v: v is None or _is_int(v) or isinstance(v, np.random.RandomState),
+        lambda v: v is None or is_int(v) or isinstance(v, np.random.RandomState),
         "None, an integer or a numpy.random.RandomState",
     )
 

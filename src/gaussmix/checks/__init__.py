@@ -1,0 +1,3 @@
+"""Checks shared by the estimators and model selection: parameter rules (`parameters`) and
+rows of data (`rows`). Nothing here fits a model.
+"""
