@@ -4,17 +4,7 @@ import numpy as np
 import pytest
 
 from chapter_mixture import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS
-
-
-def draw_mixture(n_samples, means, covariances, weights, seed):
-    """Rows and labels drawn from a Gaussian mixture with NumPy alone."""
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(len(weights), size=n_samples, p=weights)
-    X = np.empty((n_samples, means.shape[1]))
-    for k, (mean, covariance) in enumerate(zip(means, covariances)):
-        rows = labels == k
-        X[rows] = rng.multivariate_normal(mean, covariance, rows.sum())
-    return X, labels
+from mixture_samples import draw_mixture
 
 
 @pytest.fixture(scope="session")

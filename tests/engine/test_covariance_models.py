@@ -8,10 +8,10 @@ parametrisation of each constraint, constraints from eigen-decompositions.
 import numpy as np
 import pytest
 from scipy import optimize
-from tests.conftest import draw_mixture
 
 from gaussmix import GaussianMixture
 from gaussmix.engine.covariance.models import MODELS, get_covariance_model
+from mixture_samples import draw_mixture
 
 NAMES = list(MODELS)
 

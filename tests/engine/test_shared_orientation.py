@@ -8,11 +8,11 @@ scipy's matrix exponential, and optimality by scipy.optimize started from our an
 import numpy as np
 import pytest
 from scipy import linalg, optimize
-from tests.conftest import draw_mixture
 
 from gaussmix import GaussianMixture
 from gaussmix.engine.covariance.models import ellipsoidal, get_covariance_model
 from gaussmix.engine.covariance.models._orientation import newton_system
+from mixture_samples import draw_mixture
 
 SHARED = ["EVE", "VVE"]
 

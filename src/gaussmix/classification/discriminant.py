@@ -392,6 +392,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[joint.argmax(axis=1)]
 
     def __sklearn_tags__(self):
+        """scikit-learn's tags: a classifier whose scores are meaningful."""
         tags = super().__sklearn_tags__()
         tags.classifier_tags.poor_score = False
         return tags

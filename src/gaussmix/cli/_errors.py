@@ -51,6 +51,7 @@ class OneLineErrorGroup(click.Group):
             raise _Interrupted from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command line; every failure becomes one line and an exit status."""
         prog = prog_name or "gaussmix"
         try:
             with warnings.catch_warnings():
@@ -66,37 +67,49 @@ class OneLineErrorGroup(click.Group):
                     standalone_mode=False,
                     **extra,
                 )
-        except click.exceptions.Exit as done:
-            code = done.exit_code
-        except _NO_ARGS_IS_HELP as exc:  # a bare `gaussmix`: show the help, not an error
-            click.echo(exc.ctx.get_help() if exc.ctx is not None else str(exc))
-            code = 0
-        except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else prog
-            _emit(where, f"{exc.format_message()} (see '{where} --help')")
-            code = 2
-        except click.ClickException as exc:
-            _emit(prog, exc.format_message())
-            code = exc.exit_code
-        except (_Interrupted, KeyboardInterrupt, click.exceptions.Abort):
-            click.echo(f"{prog}: interrupted", err=True)
-            code = EXIT_INTERRUPTED
-        except (ValueError, TypeError, OSError, MemoryError) as exc:
-            if os.environ.get("GAUSSMIX_DEBUG"):
-                raise
-            _emit(prog, str(exc) or type(exc).__name__)
-            code = 1
-        except Exception as exc:  # a bug: still one line, but say so
-            if os.environ.get("GAUSSMIX_DEBUG"):
-                raise
-            _emit(
-                prog,
-                f"unexpected {type(exc).__name__}: {exc}. This is a gaussmix bug; please "
-                "report it (rerun with GAUSSMIX_DEBUG=1 for the traceback)",
-            )
-            code = 1
-        else:
             code = result if isinstance(result, int) else 0
+        except (Exception, KeyboardInterrupt) as exc:
+            if os.environ.get("GAUSSMIX_DEBUG") and not isinstance(exc, _EXPECTED):
+                raise
+            code = _report(exc, prog)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+#: Exceptions that are part of a normal run: exits, usage errors, interruptions.
+_EXPECTED = (
+    click.exceptions.Exit,
+    click.ClickException,
+    click.exceptions.Abort,
+    _Interrupted,
+    KeyboardInterrupt,
+)
+
+
+def _report(exc: BaseException, prog: str) -> int:
+    """Print what ended the command as one line (or the help); return the exit status."""
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, _NO_ARGS_IS_HELP):  # a bare `gaussmix`: show the help, not an error
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else str(exc))
+        return 0
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx is not None else prog
+        _emit(where, f"{exc.format_message()} (see '{where} --help')")
+        return 2
+    if isinstance(exc, click.ClickException):
+        _emit(prog, exc.format_message())
+        return exc.exit_code
+    if isinstance(exc, (_Interrupted, KeyboardInterrupt, click.exceptions.Abort)):
+        click.echo(f"{prog}: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, (ValueError, TypeError, OSError, MemoryError)):
+        _emit(prog, str(exc) or type(exc).__name__)
+        return 1
+    _emit(  # a bug: still one line, but say so
+        prog,
+        f"unexpected {type(exc).__name__}: {exc}. This is a gaussmix bug; please "
+        "report it (rerun with GAUSSMIX_DEBUG=1 for the traceback)",
+    )
+    return 1

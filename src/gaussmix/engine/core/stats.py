@@ -53,6 +53,7 @@ class Stats:
     total_weight: float
 
     def __add__(self, other: Stats) -> Stats:
+        """The statistics of both chunks' rows together (both about the same shift)."""
         if not isinstance(other, Stats):
             return NotImplemented
         if self.shift is not other.shift and not np.array_equal(self.shift, other.shift):

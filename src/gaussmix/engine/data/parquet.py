@@ -137,6 +137,7 @@ class ParquetSource:
             self.n_samples = kept
 
     def __repr__(self) -> str:
+        """The path and columns, for messages."""
         return f"ParquetSource({self.path!r}, columns={self.columns!r})"
 
     def _read_columns(self) -> list[str]:

@@ -154,6 +154,7 @@ class StandardizedSource:
         self.missing = source.missing
 
     def __repr__(self) -> str:
+        """The wrapped source, for messages."""
         return f"StandardizedSource({self.source!r})"
 
     def transform(self, X: np.ndarray) -> np.ndarray:
