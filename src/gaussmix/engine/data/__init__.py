@@ -30,6 +30,7 @@ __all__ = [
     "is_dask_collection",
     "is_data_source",
     "keeps_missing_values",
+    "require_complete_source",
     "INITIALIZATION_ROWS",
     "ArraySource",
     "MemmapSource",
@@ -71,9 +72,27 @@ def is_data_source(value: Any) -> bool:
     return hasattr(value, "map_reduce") and not isinstance(value, np.ndarray)
 
 
+def require_complete_source(value: Any) -> DataSource:
+    """``value`` itself, if it implements the whole `DataSource` contract.
+
+    Raises
+    ------
+    TypeError
+        Naming the members it lacks.
+    """
+    lacking = missing_members(value)
+    if lacking:
+        raise TypeError(
+            f"{type(value).__name__} is not a complete data source: it lacks "
+            f"{', '.join(lacking)}. A data source implements gaussmix.engine.data.DataSource "
+            "(see docs/architecture.md); or pass the rows as an array."
+        )
+    return value
+
+
 def keeps_missing_values(source: DataSource) -> bool:
     """Whether a source hands rows with NaN on (e.g. ``ParquetSource(missing="keep")``)."""
-    return source.missing == "keep"
+    return require_complete_source(source).missing == "keep"
 
 
 @dataclass(frozen=True)
@@ -97,13 +116,7 @@ class SourceAdapter:
 
 
 def _build_existing_source(X, sample_weight, n_components, check_array, check_weights, allow_nan):
-    lacking = missing_members(X)
-    if lacking:
-        raise TypeError(
-            f"{type(X).__name__} is not a complete data source: it lacks {', '.join(lacking)}. "
-            "A data source implements gaussmix.engine.data.DataSource (see "
-            "docs/architecture.md); or pass the rows as an array."
-        )
+    require_complete_source(X)
     if sample_weight is not None:
         raise TypeError(
             f"sample_weight cannot be given with a {type(X).__name__}; name a weight column "
