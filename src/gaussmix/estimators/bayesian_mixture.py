@@ -26,7 +26,6 @@ from ..engine.core.params import MixtureParams
 from ..engine.covariance.models import ALIASES, get_covariance_model
 from ._base import MixtureBase
 from ._prior import data_statistics
-from ._scale import training_source
 from ._validation import Rule, check_initial_array, one_of, optional_array, validate_parameters
 from .gaussian_mixture import GaussianMixture
 
@@ -231,7 +230,7 @@ default="dirichlet_process"
         """
         validate_parameters(self.get_params(deep=False), self._rules)
         with self._all_or_nothing():
-            data = training_source(self, X, sample_weight)
+            data = self._training_source(X, sample_weight)
             self._fit_variational(data)
         return self.predict(X)
 
