@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..engine.data.columns import can_be_feature, is_feature_by_default
 from ..engine.data.parquet import MissingValuesError, ParquetSource
 from ..engine.data.standardized import ColumnMoments
-from ._data import feature_columns
+from ._data import feature_columns, parquet_module
 from ._errors import CLIError
 
 __all__ = [
@@ -64,23 +65,6 @@ class ChunkedTable:
     notes: list[str] = field(default_factory=list)
 
 
-def _parquet_module():
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise CLIError(
-            "reading Parquet needs pyarrow; install it with pip install 'gaussmix[parquet]' "
-            "or convert the data to CSV."
-        ) from None
-    return pq
-
-
-def _numeric(arrow_type) -> bool:
-    import pyarrow.types as pat
-
-    return bool(pat.is_integer(arrow_type) or pat.is_floating(arrow_type))
-
-
 def reads_in_chunks(path, out_of_core: bool | None) -> bool:
     """Whether DATA is read in batches.
 
@@ -106,9 +90,9 @@ def reads_in_chunks(path, out_of_core: bool | None) -> bool:
     if out_of_core is not None or not parquet or not path.is_file():
         return bool(out_of_core)
     try:
-        file = _parquet_module().ParquetFile(path)
+        file = parquet_module().ParquetFile(path)
         schema = file.schema_arrow
-        n_numeric = sum(_numeric(schema.field(name).type) for name in schema.names)
+        n_numeric = sum(is_feature_by_default(schema.field(name).type) for name in schema.names)
         decoded = file.metadata.num_rows * n_numeric * 8
     except Exception:  # no pyarrow, or not Parquet: the in-memory reader says so
         return False
@@ -160,17 +144,20 @@ def open_chunked(path, columns: list[str] | None, missing: str, *, scan: bool = 
     path = Path(path)
     if not path.exists():
         raise CLIError(f"data file {str(path)!r} does not exist; check the path.")
-    pq = _parquet_module()
+    pq = parquet_module()
     try:
         schema = pq.ParquetFile(path).schema_arrow
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
         raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
     notes: list[str] = []
-    def numeric(name):
-        return _numeric(schema.field(name).type)
-
-    names = feature_columns(list(schema.names), path, columns, notes, numeric=numeric,
-                            default=numeric)
+    names = feature_columns(
+        list(schema.names),
+        path,
+        columns,
+        notes,
+        numeric=lambda name: can_be_feature(schema.field(name).type),
+        default=lambda name: is_feature_by_default(schema.field(name).type),
+    )
     with missing_values_in_cli_terms(path, missing):
         source = ParquetSource(path, names, batch_rows=BATCH_ROWS, missing=_SOURCE_RULES[missing])
         moments = column_moments(source) if scan else None

@@ -8,13 +8,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..engine.data.columns import can_be_feature, is_feature_by_default
+from ..engine.data.parquet import import_parquet
 from ._errors import CLIError
 
-__all__ = ["MISSING_CHOICES", "Table", "read_table", "parse_columns", "feature_columns"]
+__all__ = [
+    "MISSING_CHOICES",
+    "Table",
+    "read_table",
+    "parse_columns",
+    "feature_columns",
+    "parquet_module",
+]
 
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 MISSING_CHOICES = ("error", "drop", "marginalize")
+_NEEDS_PYARROW = (
+    "reading Parquet needs pyarrow; install it with pip install 'gaussmix[parquet]' "
+    "or convert the data to CSV."
+)
+
+
+def parquet_module():
+    """``pyarrow.parquet``, or the CLI's one-line error saying how to get it."""
+    try:
+        return import_parquet()
+    except ImportError:
+        raise CLIError(_NEEDS_PYARROW) from None
 
 
 @dataclass
@@ -84,45 +105,59 @@ def feature_columns(names: list[str], path: Path, columns: list[str] | None,
     return kept
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise CLIError(
-                f"{path} is not a plain numeric .npy array ({exc}); save it with "
-                "numpy.save from a numeric array."
-            ) from None
-        if array.ndim == 1:
-            array = array[:, np.newaxis]
-        if array.ndim != 2 or array.dtype.kind not in "biuf":
-            raise CLIError(
-                f"{path} holds a {array.ndim}-d {array.dtype} array; gaussmix needs a 2-d "
-                "numeric array (rows x features)."
-            )
-        return pd.DataFrame(array, columns=[f"x{i + 1}" for i in range(array.shape[1])])
-    if suffix in _PARQUET_SUFFIXES:
-        try:
-            return pd.read_parquet(path)
-        except ImportError:
-            raise CLIError(
-                "reading Parquet needs pyarrow; install it with pip install 'gaussmix[parquet]' "
-                "or convert the data to CSV."
-            ) from None
-        except Exception as exc:  # pyarrow raises its own error types for corrupt files
-            raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
-    if suffix not in _CSV_SUFFIXES:
-        raise CLIError(
-            f"cannot tell the format of {path} from its extension {suffix or '(none)'!r}; use "
-            ".csv, .tsv, .txt, .parquet or .npy."
-        )
+def _read_npy(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, sep=_CSV_SUFFIXES[suffix], engine="python")
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise CLIError(
+            f"{path} is not a plain numeric .npy array ({exc}); save it with "
+            "numpy.save from a numeric array."
+        ) from None
+    if array.ndim == 1:
+        array = array[:, np.newaxis]
+    if array.ndim != 2 or not can_be_feature(array.dtype):
+        raise CLIError(
+            f"{path} holds a {array.ndim}-d {array.dtype} array; gaussmix needs a 2-d "
+            "numeric array (rows x features)."
+        )
+    return pd.DataFrame(array, columns=[f"x{i + 1}" for i in range(array.shape[1])])
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except ImportError:
+        raise CLIError(_NEEDS_PYARROW) from None
+    except Exception as exc:  # pyarrow raises its own error types for corrupt files
+        raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
+
+
+def _read_text_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep=_CSV_SUFFIXES[path.suffix.lower()], engine="python")
     except UnicodeDecodeError:
         raise CLIError(f"{path} is not a text table (it is not UTF-8); pass a CSV file.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CLIError(f"{path} is not a readable table ({_first_line(exc)}).") from None
+
+
+#: File extension -> reader of the whole file.
+_READERS = {
+    ".npy": _read_npy,
+    **dict.fromkeys(_PARQUET_SUFFIXES, _read_parquet),
+    **dict.fromkeys(_CSV_SUFFIXES, _read_text_table),
+}
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
+        raise CLIError(
+            f"cannot tell the format of {path} from its extension {suffix or '(none)'!r}; use "
+            ".csv, .tsv, .txt, .parquet or .npy."
+        )
+    return reader(path)
 
 
 def _first_line(exc: Exception) -> str:
@@ -153,10 +188,8 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
         path,
         columns,
         notes,
-        numeric=lambda c: pd.api.types.is_numeric_dtype(raw[c]),
-        default=lambda c: (
-            pd.api.types.is_numeric_dtype(raw[c]) and not pd.api.types.is_bool_dtype(raw[c])
-        ),
+        numeric=lambda c: can_be_feature(raw[c].dtype),
+        default=lambda c: is_feature_by_default(raw[c].dtype),
     )
     data = raw[names]
     data = data.astype(np.float64)

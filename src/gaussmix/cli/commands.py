@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
-import shlex
-import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ..io import atomic_output
-from ._bayesian_options import fit_bayesian, map_covariance_types
 from ._chunked import (
     missing_values_in_cli_terms,
-    numbered_sample,
     open_chunked,
     reads_in_chunks,
     write_assignments_in_batches,
 )
-from ._data import MISSING_CHOICES, parse_columns, read_table
+from ._data import MISSING_CHOICES, read_table
 from ._errors import CLIError
-from ._model_file import Preparation, load_model_file, save_model_file
-from ._options import CellProgressBar, parse_components, parse_covariance_types, status
-from ._outputs import StagedFolder, assignments, write_table
+from ._fit import FitPlan, print_fit_summary, run_fit, write_fit_outputs
+from ._model_file import load_model_file
+from ._outputs import assignments, write_table
 
 __all__ = ["fit", "predict", "sample", "info"]
 
 _CRITERIA = ("bic", "aic", "icl")
-#: Rows of a big file the report describes (drawn at random, in one pass).
-REPORT_SAMPLE_ROWS = 100_000
-_SMALL_DATA_VALUES = 200_000
-
-
-def _command_line() -> str:
-    return "gaussmix " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-
-
 def _missing_option(marginalize_help: str):
     """The ``--missing`` option; ``marginalize_help`` says what marginalising means here."""
     return click.option(
@@ -122,197 +104,17 @@ def model_frame(model, values: np.ndarray) -> object:
 )
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
-def fit(
-    data,
-    out,
-    components,
-    covariance_types,
-    criterion,
-    columns,
-    standardize,
-    contamination,
-    missing,
-    method,
-    prior,
-    out_of_core,
-    random_state,
-    quiet,
-):
+def fit(**options):
     """Fit mixtures to DATA (CSV, Parquet or .npy), choose the best, write results to --out.
 
     Writes model.json, assignments.csv (one row per data row: component, probabilities,
     uncertainty, log-density, anomaly flag), selection.csv (the criterion for every
     number of components and covariance model) and report.html.
     """
-    from ..estimators import AnomalyDetector
-    from ..report import build_report, write_report
-    from ..selection import select_model
-
-    ks = parse_components(components)
-    models = parse_covariance_types(covariance_types)
-    prior_params = {} if prior == "none" else {"prior": "default"}
-    if prior_params:
-        models = map_covariance_types(models, covariance_types)
-    if missing == "marginalize" and method != "em":
-        raise CLIError(
-            f"--method {method} cannot fit missing values; use --method em with "
-            "--missing marginalize, or --missing drop."
-        )
-    missing_params = {"missing": "marginalize"} if missing == "marginalize" else {}
-    if reads_in_chunks(data, out_of_core):
-        inputs = _chunked_inputs(data, parse_columns(columns), missing, standardize, random_state)
-    else:
-        inputs = _in_memory_inputs(data, parse_columns(columns), missing, standardize)
-    notes = list(inputs.notes)
-    if standardize:
-        notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
-
-    start = time.perf_counter()
-    # Small data: one BLAS/OpenMP thread per fit avoids oversubscribing the machine.
-    small = inputs.n_values < _SMALL_DATA_VALUES
-    threads = threadpool_limits(limits=1) if small else contextlib.nullcontext()
-    with threads:
-        if method == "em":
-            description = f"{len(ks)} K x {len(models)} models"
-            with CellProgressBar(len(ks) * len(models), description, quiet) as bar:
-                result = select_model(
-                    inputs.model_input,
-                    n_components=ks,
-                    covariance_types=models,
-                    criterion=criterion.lower(),
-                    random_state=random_state,
-                    progress=bar.callback,
-                    **prior_params,
-                    **missing_params,
-                )
-            model = result.best_estimator_
-        else:
-            status(f"Fitting a {method} Bayesian mixture...", quiet)
-            result = None
-            model, note = fit_bayesian(
-                inputs.model_input, method, ks, models, covariance_types, random_state
-            )
-            notes.append(note)
-    detector = AnomalyDetector.from_fitted_mixture(
-        model, inputs.model_input, contamination=contamination
-    )
-    status(f"Fitted in {time.perf_counter() - start:.1f} s; writing results...", quiet)
-
-    with StagedFolder(out) as folder:
-        save_model_file(
-            folder.path("model.json"),
-            model,
-            inputs.preparation,
-            detector.threshold_,
-            {"command": _command_line(), "criterion": criterion.lower()},
-        )
-        n_rows, flagged = inputs.write_assignments(
-            model, detector.threshold_, folder.path("assignments.csv")
-        )
-        if result is not None:
-            result.table_.copy().to_csv(folder.path("selection.csv"))
-        html = build_report(
-            model,
-            inputs.report_data,
-            selection=result,
-            detector=detector,
-            command=_command_line(),
-            title=f"gaussmix fit: {data}",
-            notes=notes,
-        )
-        write_report(html, folder.path("report.html"))
-        written = [folder.final(name) for name in folder.names]
-    if not quiet:
-        if result is not None:
-            click.echo(result.summary())
-        for note in notes:
-            click.echo(f"Note: {note}")
-        click.echo(f"Anomalies: {flagged} of {n_rows} rows (contamination {contamination:g}).")
-        click.echo("Wrote:")
-        for path in written:
-            click.echo(f"  {path}")
-
-
-@dataclass
-class _FitInputs:
-    """The data of ``gaussmix fit``, in memory or read in batches.
-
-    Attributes
-    ----------
-    model_input : DataFrame or data source
-        What the estimators fit (already standardised if asked).
-    preparation : Preparation
-        Columns and standardisation, saved with the model.
-    notes : list of str
-    report_data : DataFrame
-        Rows the report's figures show (all of them, or a random sample).
-    n_values : int
-        Rows x features.
-    write_assignments : callable
-        ``write_assignments(model, threshold, path) -> (rows written, rows flagged)``.
-    """
-
-    model_input: object
-    preparation: Preparation
-    notes: list[str]
-    report_data: pd.DataFrame
-    n_values: int
-    write_assignments: Callable[..., tuple[int, int]]
-
-
-def _in_memory_inputs(data, columns, missing, standardize) -> _FitInputs:
-    table = read_table(data, columns, missing)
-    preparation = Preparation.fit(table.data, standardize)
-    frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
-
-    def write(model, threshold, path):
-        rows = assignments(model, frame, table.row_ids, threshold)
-        write_table(rows, path)
-        return len(rows), int(rows["anomaly"].sum()) if "anomaly" in rows else 0
-
-    return _FitInputs(
-        frame,
-        preparation,
-        list(table.notes),
-        # Indexed by row number in the file, as assignments.csv (rows may have been dropped).
-        (frame if standardize else table.data).set_axis(pd.Index(table.row_ids, name="row")),
-        frame.size,
-        write,
-    )
-
-
-def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitInputs:
-    from ..engine.data.standardized import StandardizedSource
-
-    table = open_chunked(data, columns, missing)
-    source = table.source
-    if standardize:
-        preparation = Preparation.from_moments(table.columns, table.moments)
-        source = StandardizedSource(source, preparation.center, preparation.scale)
-    else:
-        preparation = Preparation(list(table.columns))
-    sample = numbered_sample(source, REPORT_SAMPLE_ROWS, np.random.RandomState(random_state))
-    notes = list(table.notes)
-    if len(sample) < source.n_samples:
-        notes.append(
-            f"the report's tables and figures describe a random sample of "
-            f"{len(sample):,} rows (the selection and assignments use every row)"
-        )
-
-    def frame_of(values):
-        return pd.DataFrame(values, columns=preparation.columns)
-
-    def write(model, threshold, path):
-        return write_assignments_in_batches(model, source, threshold, path, frame_of)
-
-    return _FitInputs(
-        source,
-        preparation,
-        notes,
-        sample,
-        source.n_samples * source.n_features,
-        write,
-    )
+    plan = FitPlan.from_options(**options)  # every option above, by name
+    outcome = run_fit(plan)
+    written = write_fit_outputs(outcome, plan)
+    print_fit_summary(outcome, written, plan)
 
 
 @click.command()

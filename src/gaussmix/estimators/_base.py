@@ -31,7 +31,7 @@ from ..engine.core.initialization import INITIALIZERS
 from ..engine.core.memory import check_parameter_memory
 from ..engine.core.params import MixtureParams
 from ..engine.covariance.forms import FullForm, SingularCovarianceError
-from ._scale import inference_rows, map_rows, row_checker, total_log_likelihood
+from ._scale import SourceReadingMixin, inference_rows, map_rows, total_log_likelihood
 
 __all__ = ["MixtureBase"]
 
@@ -81,7 +81,7 @@ def _most_probable_component(X: np.ndarray, params) -> np.ndarray:
     return labels
 
 
-class MixtureBase(DensityMixin, BaseEstimator):
+class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
     """Validation of the shared parameters and the inference methods of a fitted mixture.
 
     Subclasses define ``__init__`` (storing parameters only), ``fit_predict`` and extend
@@ -272,7 +272,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "converged_")
-        return inference_rows(self, X, row_checker(self, reset=False))
+        return inference_rows(self, X, self._row_checker(reset=False))
 
     def _inference_params(self) -> MixtureParams:
         """The fitted parameters as inference reads them (subclasses may wrap them)."""

@@ -1,15 +1,18 @@
 """Scale-out glue of the estimators: data sources in, lazy results out, streaming EM.
 
-`GaussianMixture` keeps its methods; the parts that depend on where the data lives
-(a NumPy array, a memory map, a Dask collection, a Parquet file) are here, each
-dispatched through a short table rather than a chain of type tests:
+The parts of the estimators that depend on where the data lives (a NumPy array, a
+memory map, a Dask collection, a Parquet file) are here: mixins for what records
+state on the estimator, free functions for what only reads it (each dispatched
+through a short table rather than a chain of type tests):
 
-- `training_source` / `batch_source`: what ``fit`` / ``partial_fit`` read,
+- `SourceReadingMixin`: what ``fit`` / ``partial_fit`` read (and the features
+  ``fit`` records),
 - `inference_rows` and `map_rows`: what ``predict``, ``score_samples``, ... read and
   return (lazy Dask arrays for Dask input),
 - `total_log_likelihood`: ``score``, ``bic`` and ``aic`` without materialising
   per-row results of out-of-core data,
-- `partial_fit` and `MinibatchRunner`: online EM (Cappé & Moulines 2009).
+- `OnlineEMMixin` (``partial_fit``) and `MinibatchRunner`: online EM (Cappé &
+  Moulines 2009).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..engine.core.em import EMMonitor, EMResult
 from ..engine.core.estep import chunk_statistics, log_responsibilities
 from ..engine.core.mstep import m_step
 from ..engine.core.noise import noise_m_step
+from ..engine.core.stats import Stats
 from ..engine.core.stepwise import blend, run_minibatch_em, step_size
 from ..engine.covariance.forms import SingularCovarianceError
 from ..engine.data import (
@@ -41,12 +45,11 @@ from ..engine.data.chunks import default_chunk_rows
 
 __all__ = [
     "STREAMING_RULES",
-    "training_source",
-    "batch_source",
+    "SourceReadingMixin",
+    "OnlineEMMixin",
     "inference_rows",
     "map_rows",
     "total_log_likelihood",
-    "partial_fit",
     "MinibatchRunner",
 ]
 
@@ -75,15 +78,6 @@ STREAMING_RULES = {
 
 
 # ---------------------------------------------------------------------- reading data
-def _record_features(estimator, data) -> None:
-    """``n_features_in_`` and ``feature_names_in_`` for inputs scikit-learn did not see."""
-    estimator.n_features_in_ = data.n_features
-    if data.feature_names is None:
-        estimator.__dict__.pop("feature_names_in_", None)
-    else:
-        estimator.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
-
-
 def _check_features(estimator, data) -> None:
     if data.n_features != estimator.n_features_in_:
         raise ValueError(
@@ -102,41 +96,68 @@ def _check_features(estimator, data) -> None:
         )
 
 
-def row_checker(estimator, *, reset: bool, **options) -> Callable[[Any], np.ndarray]:
-    """scikit-learn's ``validate_data`` for ``estimator``'s rows in `FLOAT_DTYPES`.
+class SourceReadingMixin:
+    """How an estimator reads what ``fit`` and ``partial_fit`` are given.
 
-    Its finiteness check sums X: inf + -inf or a float16 overflow there must not leak a
-    RuntimeWarning (the check itself reports non-finite values). ``reset`` and
-    ``options`` are passed to ``validate_data``.
+    ``fit`` records the data's features (``n_features_in_``, ``feature_names_in_``);
+    later calls check their data against them.
     """
 
-    def check_array(values):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return validate_data(estimator, values, dtype=FLOAT_DTYPES, reset=reset, **options)
+    def _row_checker(self, *, reset: bool, **options) -> Callable[[Any], np.ndarray]:
+        """scikit-learn's ``validate_data`` for this estimator's rows in `FLOAT_DTYPES`.
 
-    return check_array
+        Its finiteness check sums X: inf + -inf or a float16 overflow there must not
+        leak a RuntimeWarning (the check itself reports non-finite values). ``reset``
+        (record the features, as ``fit`` does) and ``options`` are passed to
+        ``validate_data``.
+        """
 
+        def check_array(values):
+            with np.errstate(over="ignore", invalid="ignore"):
+                return validate_data(self, values, dtype=FLOAT_DTYPES, reset=reset, **options)
 
-def training_source(estimator, X, sample_weight):
-    """The data source of a ``fit``: validated, with ``n_features_in_`` recorded.
+        return check_array
 
-    In-memory arrays and memory maps go through scikit-learn's ``validate_data``
-    (which records feature names and, for memory maps of float data, copies nothing).
-    """
+    def _training_source(self, X, sample_weight):
+        """The data source of a ``fit``: validated, with ``n_features_in_`` recorded.
 
-    refuse_unmarginalised_missing_values(estimator, X)
-    check_array = row_checker(estimator, reset=True, ensure_min_samples=2)
-    data = as_data_source(
-        X,
-        sample_weight,
-        n_components=estimator.n_components,
-        check_array=check_array,
-        check_weights=check_sample_weight,
-        allow_nan=getattr(estimator, "missing", "error") == "marginalize",
-    )
-    if not isinstance(data, ArraySource):
-        _record_features(estimator, data)
-    return data
+        In-memory arrays and memory maps go through scikit-learn's ``validate_data``
+        (which records feature names and, for memory maps of float data, copies nothing).
+        """
+        refuse_unmarginalised_missing_values(self, X)
+        data = as_data_source(
+            X,
+            sample_weight,
+            n_components=self.n_components,
+            check_array=self._row_checker(reset=True, ensure_min_samples=2),
+            check_weights=check_sample_weight,
+            allow_nan=getattr(self, "missing", "error") == "marginalize",
+        )
+        if not isinstance(data, ArraySource):
+            self._record_features(data)
+        return data
+
+    def _batch_source(self, X, sample_weight):
+        """The data source of a later ``partial_fit`` call: checked against the fitted
+        features."""
+        data = as_data_source(
+            X,
+            sample_weight,
+            n_components=self.n_components,
+            check_array=self._row_checker(reset=False),
+            check_weights=check_sample_weight,
+        )
+        if not isinstance(data, ArraySource):
+            _check_features(self, data)
+        return data
+
+    def _record_features(self, data) -> None:
+        """``n_features_in_`` and ``feature_names_in_`` for inputs scikit-learn did not see."""
+        self.n_features_in_ = data.n_features
+        if data.feature_names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
 
 
 def refuse_unmarginalised_missing_values(estimator, X) -> None:
@@ -155,22 +176,6 @@ def refuse_unmarginalised_missing_values(estimator, X) -> None:
             f"{type(estimator).__name__} does not marginalise them: pass "
             "missing='marginalize' to the estimator, or read the file with missing='drop'."
         )
-
-
-def batch_source(estimator, X, sample_weight):
-    """The data source of a later ``partial_fit`` call: checked against the fitted features."""
-
-    check_array = row_checker(estimator, reset=False)
-    data = as_data_source(
-        X,
-        sample_weight,
-        n_components=estimator.n_components,
-        check_array=check_array,
-        check_weights=check_sample_weight,
-    )
-    if not isinstance(data, ArraySource):
-        _check_features(estimator, data)
-    return data
 
 
 def _dask_rows(estimator, X, validate):
@@ -306,22 +311,29 @@ def _e_step_over(data, params, scatter):
     return data.map_reduce(lambda X, w: chunk_statistics(X, w, params, scatter))
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class MinibatchRunner:
-    """Runs stepwise EM over ``data`` in batches of ``batch_size`` rows from a start.
-
-    After a call, ``running`` and ``n_steps`` describe the run that was just made.
-    """
+    """Runs stepwise EM over ``data`` in batches of ``batch_size`` rows from a start."""
 
     estimator: Any
     data: Any
     model: Any
     batch_size: int
     random_state: np.random.RandomState
-    running: Any = None
-    n_steps: int = 0
 
-    def __call__(self, start, monitor: EMMonitor | None = None) -> EMResult:
+    def __call__(
+        self, start, monitor: EMMonitor | None = None
+    ) -> tuple[EMResult, Stats | None, int]:
+        """One mini-batch run from ``start``.
+
+        Returns
+        -------
+        result : EMResult
+        running : Stats or None
+            The running statistics the run ended with.
+        n_steps : int
+            Online EM steps taken.
+        """
         estimator, model = self.estimator, self.model
         n_components = estimator.n_components
 
@@ -333,7 +345,7 @@ class MinibatchRunner:
         def update(stats, params):
             return _online_m_step(stats, model, estimator.reg_covar, params)
 
-        result, self.running, self.n_steps = run_minibatch_em(
+        result, running, n_steps = run_minibatch_em(
             start,
             passes,
             update,
@@ -346,7 +358,7 @@ class MinibatchRunner:
         if monitor:
             for n_iter, value in enumerate(result.lower_bounds, start=1):
                 monitor.iteration_done(n_iter, value, np.nan)
-        return result
+        return result, running, n_steps
 
 
 def _online_m_step(stats, model, reg_covar, params):
@@ -357,29 +369,36 @@ def _online_m_step(stats, model, reg_covar, params):
     return noise_m_step(stats, new_params, params.noise)
 
 
-def partial_fit(estimator, X, sample_weight=None):
-    """One step of online EM on the batch ``X`` (see ``GaussianMixture.partial_fit``)."""
-    if hasattr(estimator, "converged_"):
-        validate_parameters(estimator.get_params(deep=False), estimator._rules)
-        data = batch_source(estimator, X, sample_weight)
-    else:  # the first batch: a full-EM fit on it, with every check fit makes
-        data = estimator._fit(X, sample_weight, None)
-    model, params = estimator._model, estimator._params
-    stats = _e_step_over(data, params, model.scatter)
-    n_steps = getattr(estimator, "n_steps_", 0)
-    running = blend(
-        getattr(estimator, "_running_stats", None),
-        stats,
-        step_size(n_steps, estimator.learning_offset, estimator.learning_decay),
-        model.scatter,
-    )
-    try:
-        new_params = _online_m_step(running, model, estimator.reg_covar, params)
-    except SingularCovarianceError as exc:
-        raise ValueError(str(exc)) from exc
-    estimator._params = new_params
-    estimator._running_stats = running
-    estimator.n_steps_ = n_steps + 1
-    estimator.lower_bound_ = stats.mean_log_likelihood
-    estimator.lower_bounds_ = [*getattr(estimator, "lower_bounds_", []), estimator.lower_bound_]
-    return estimator
+class OnlineEMMixin:
+    """``partial_fit``'s step of online EM (Cappé & Moulines 2009) for an EM estimator.
+
+    The estimator keeps its running statistics (``_running_stats``) and the number of
+    steps taken (``n_steps_``) between calls.
+    """
+
+    def _online_em_step(self, X, sample_weight=None):
+        """One step of online EM on the batch ``X`` (see ``GaussianMixture.partial_fit``)."""
+        if hasattr(self, "converged_"):
+            validate_parameters(self.get_params(deep=False), self._rules)
+            data = self._batch_source(X, sample_weight)
+        else:  # the first batch: a full-EM fit on it, with every check fit makes
+            data = self._fit(X, sample_weight, None)
+        model, params = self._model, self._params
+        stats = _e_step_over(data, params, model.scatter)
+        n_steps = getattr(self, "n_steps_", 0)
+        running = blend(
+            getattr(self, "_running_stats", None),
+            stats,
+            step_size(n_steps, self.learning_offset, self.learning_decay),
+            model.scatter,
+        )
+        try:
+            new_params = _online_m_step(running, model, self.reg_covar, params)
+        except SingularCovarianceError as exc:
+            raise ValueError(str(exc)) from exc
+        self._params = new_params
+        self._running_stats = running
+        self.n_steps_ = n_steps + 1
+        self.lower_bound_ = stats.mean_log_likelihood
+        self.lower_bounds_ = [*getattr(self, "lower_bounds_", []), self.lower_bound_]
+        return self

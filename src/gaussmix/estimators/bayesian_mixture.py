@@ -33,7 +33,6 @@ from ..engine.core.params import MixtureParams
 from ..engine.covariance.models import MODELS, get_covariance_model, names_with
 from ._base import MixtureBase
 from ._prior import data_statistics
-from ._scale import training_source
 from .gaussian_mixture import GaussianMixture
 
 __all__ = ["BayesianGaussianMixture"]
@@ -244,7 +243,7 @@ default="dirichlet_process"
         """
         validate_parameters(self.get_params(deep=False), self._rules)
         with self._all_or_nothing():
-            data = training_source(self, X, sample_weight)
+            data = self._training_source(X, sample_weight)
             self._fit_variational(data)
         return self.predict(X)
 

@@ -14,29 +14,21 @@ from ..checks.parameters import (
     validate_parameters,
 )
 from ..engine.core import criteria
-from ..engine.core.em import EMResult, run_em
-from ..engine.core.estep import statistics_about_data_mean
-from ..engine.core.initialization import initial_responsibilities
-from ..engine.core.noise import noise_m_step
+from ..engine.core.em import EMResult
 from ..engine.core.params import MixtureParams
 from ..engine.covariance.forms import FullForm, SingularCovarianceError
 from ..engine.covariance.models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ._base import MixtureBase
+from ._fit_plan import FitPlan
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
-from ._noise import NOISE_RULES, noise_start, with_noise
+from ._noise import NOISE_RULES, noise_start
 from ._prior import PRIOR_RULE, m_step_under_prior
-from ._scale import (
-    STREAMING_RULES,
-    MinibatchRunner,
-    total_log_likelihood,
-    training_source,
-)
-from ._scale import partial_fit as _partial_fit
+from ._scale import STREAMING_RULES, MinibatchRunner, OnlineEMMixin, total_log_likelihood
 
 __all__ = ["GaussianMixture"]
 
 
-class GaussianMixture(IncompleteDataMixin, MixtureBase):
+class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
     """Gaussian mixture model fitted by Expectation-Maximization.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture` with the same
@@ -301,7 +293,7 @@ ParquetSource of shape (n_samples, n_features)
         -------
         self : GaussianMixture
         """
-        return _partial_fit(self, X, sample_weight)
+        return self._online_em_step(X, sample_weight)
 
     def _fit(self, X, sample_weight, batch_size, y=None):
         """Validate the parameters and the data, then fit; returns the data source.
@@ -313,7 +305,7 @@ ParquetSource of shape (n_samples, n_features)
         validate_parameters(self.get_params(deep=False), self._rules)
         with self._all_or_nothing():
             with self._reading_training_data():
-                data = training_source(self, X, sample_weight)
+                data = self._training_source(X, sample_weight)
             rows = data.in_memory()
             if rows is not None:  # in memory: cheap to check
                 check_magnitude(rows[0])
@@ -328,68 +320,54 @@ ParquetSource of shape (n_samples, n_features)
         """
         model = get_covariance_model(self.covariance_type)
         self._check_parameter_memory(model, data)
-        self._m_step = m_step_under_prior(self.prior, data, self.n_components, model)
+        plan = self._fit_plan(data, model, batch_size, labels)
+        best = self._best_of_runs(plan.run, plan.warm, plan.monitor)
+        self._store_fit(best, model, data.dtype)
+        self._running_stats, self.n_steps_ = best.running, best.n_steps
+
+    def _fit_plan(self, data, model, batch_size, labels) -> FitPlan:
+        """Check the parameters against the data and decide everything the EM runs need."""
+        m_step = m_step_under_prior(self.prior, data, self.n_components, model)
         initial = self._checked_initial_parameters(data.n_features)
         random_state = check_random_state(self.random_state)
         X, weights = data.initialization_sample(random_state)
         X = self._initialization_rows(X, weights)
         self._check_enough_weighted_rows(weights)
-
         e_step = self._e_step(data, model.scatter, labels)
         noise = noise_start(self, data, X, weights, labels)
-
-        def update(stats, params):
-            gaussian = self._m_step(stats, model, self.reg_covar, params.covariance)
-            if params.noise is None:
-                return gaussian
-            return noise_m_step(stats, gaussian, params.noise)
-
-        warm = self.warm_start and hasattr(self, "converged_")
-        if warm and self._params.n_features != data.n_features:
-            raise ValueError(
-                f"warm_start=True continues the previous fit, which had "
-                f"{self._params.n_features} features, but X has {data.n_features}; pass data "
-                "with the same columns or set warm_start=False."
-            )
+        warm = self._continues_previous_fit(data.n_features)
         monitor = self._progress_monitor()
         minibatch = (
             MinibatchRunner(self, data, model, batch_size, random_state)
             if batch_size is not None
             else None
         )
+        return FitPlan(
+            estimator=self,
+            model=model,
+            m_step=m_step,
+            e_step=e_step,
+            X=X,
+            weights=weights,
+            initial=initial,
+            random_state=random_state,
+            labels=labels,
+            noise=noise,
+            warm=warm,
+            monitor=monitor,
+            minibatch=minibatch,
+        )
 
-        def run(run_index: int) -> EMResult:
-            start = (
-                self._params
-                if warm
-                else self._initial_params(X, weights, model, initial, random_state, labels, noise)
+    def _continues_previous_fit(self, n_features: int) -> bool:
+        """Whether this fit starts from the previous one (``warm_start`` on a fitted model)."""
+        warm = self.warm_start and hasattr(self, "converged_")
+        if warm and self._params.n_features != n_features:
+            raise ValueError(
+                f"warm_start=True continues the previous fit, which had "
+                f"{self._params.n_features} features, but X has {n_features}; pass data "
+                "with the same columns or set warm_start=False."
             )
-            result = (
-                minibatch(start, monitor)
-                if minibatch
-                else run_em(
-                    start,
-                    e_step,
-                    update,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    lower_bound=self.lower_bound_ if warm else -np.inf,
-                    monitor=monitor,
-                )
-            )
-            runs.append(
-                (
-                    result,
-                    minibatch.running if minibatch else None,
-                    minibatch.n_steps if minibatch else 0,
-                )
-            )
-            return result
-
-        runs: list[tuple] = []
-        best = self._best_of_runs(run, warm, monitor)
-        self._store_fit(best, model, data.dtype)
-        _, self._running_stats, self.n_steps_ = next(run for run in runs if run[0] is best)
+        return warm
 
     def _checked_initial_parameters(self, n_features: int) -> dict:
         """Validate weights_init, means_init and precisions_init against the data's shape."""
@@ -428,35 +406,6 @@ ParquetSource of shape (n_samples, n_features)
         if self.covariance_type in ALIASES:
             return get_covariance_model(self.covariance_type).form
         return FullForm
-
-    def _initial_params(
-        self, X, weights, model, initial, random_state, labels=None, noise=None
-    ) -> MixtureParams:
-        """Parameters from the initial responsibilities, overridden by user-given ones.
-
-        With a noise component (``noise``, a `NoiseStart`), the Gaussians start from the
-        rows outside the initial noise and share their weight with it.
-        """
-        if noise is not None:
-            gaussian_rows = ~noise.mask
-            params = self._initial_params(
-                X[gaussian_rows], weights[gaussian_rows], model, initial, random_state
-            )
-            return with_noise(params, noise, weights)
-        if labels is None and initial.keys() >= {"weights", "means", "covariance"}:
-            # Every parameter is given: initial responsibilities (n x K) would be discarded.
-            return MixtureParams(**initial)
-        resp = initial_responsibilities(
-            self.init_params, X, weights, self.n_components, random_state
-        )
-        resp = self._seeded_responsibilities(resp, labels)
-        stats = statistics_about_data_mean(X, weights, resp, model.scatter)
-        params = self._m_step(stats, model, self.reg_covar)
-        return MixtureParams(
-            weights=initial.get("weights", params.weights),
-            means=initial.get("means", params.means),
-            covariance=initial.get("covariance", params.covariance),
-        )
 
     def _store_fit(self, result: EMResult, model, dtype) -> None:
         self._store_em_result(result, model, dtype, self.covariance_type not in ALIASES)

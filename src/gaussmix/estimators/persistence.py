@@ -17,6 +17,9 @@ An `AnomalyDetector` stores its threshold and its fitted mixture (itself a
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -303,92 +306,219 @@ def _checked_estimator(estimator_class, params: dict, where: str):
     return estimator
 
 
-def _decode_gaussian_mixture(body) -> GaussianMixture:
-    if _field(body, "class", "model") != "GaussianMixture":
-        raise _Invalid(f"expected a GaussianMixture entry, found {body.get('class')!r:.60}")
-    init = _init_params(_field(body, "init_params", "model"), GaussianMixture, "init_params")
-    template = _checked_estimator(GaussianMixture, init, "init_params")
-    fitted = _field(body, "fitted", "model")
+# ---------------------------------------------------------------------------- decoding
+#: Stands for "no default": a field that must be present.
+_REQUIRED = object()
 
-    covariance_model = _field(fitted, "covariance_model", "fitted")
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    """One field of a GaussianMixture's ``fitted`` object and how it is checked.
+
+    ``check(value, decoded)`` returns the checked (converted) value or raises
+    `_Invalid`; ``decoded`` holds the fields checked before it (and the ``init_params``
+    estimator under ``"template"``), so that a field's shape can depend on them.
+    A field with a ``default`` may be absent (files from before it existed).
+    """
+
+    name: str
+    check: Callable[[Any, dict], Any]
+    default: Any = _REQUIRED
+
+
+def _covariance_model(value, decoded):
+    template = decoded["template"]
     try:
-        model = get_covariance_model(covariance_model)
+        model = get_covariance_model(value)
         declared = canonical_name(template.covariance_type)
     except (TypeError, ValueError):
-        raise _Invalid(f"unknown covariance model {covariance_model!r:.60}") from None
+        raise _Invalid(f"unknown covariance model {value!r:.60}") from None
     if model.name != declared:
         raise _Invalid(
             f"covariance model {model.name!r} does not match covariance_type "
             f"{template.covariance_type!r}"
         )
-    K = _integer(_field(fitted, "n_components", "fitted"), "n_components", 1, MAX_COMPONENTS)
-    d = _integer(_field(fitted, "n_features", "fitted"), "n_features", 1, MAX_FEATURES)
-    if K != template.n_components:
-        raise _Invalid(
-            f"n_components={K} does not match init_params n_components={template.n_components}"
-        )
-    covariance_shape = model.form.compact_shape(K, d)
-    if int(np.prod(covariance_shape)) > MAX_COVARIANCE_VALUES:
-        raise _Invalid(f"{K} components in {d} dimensions exceed the size limit")
+    return model
 
-    weights = _array(_field(fitted, "weights", "fitted"), (K,), "weights")
-    noise = _decode_noise(fitted.get("noise"), d)
+
+def _n_components(value, decoded):
+    K = _integer(value, "n_components", 1, MAX_COMPONENTS)
+    expected = decoded["template"].n_components
+    if K != expected:
+        raise _Invalid(f"n_components={K} does not match init_params n_components={expected}")
+    return K
+
+
+def _n_features(value, decoded):
+    """The number of features; with it the covariances' size is known and limited."""
+    d = _integer(value, "n_features", 1, MAX_FEATURES)
+    K = decoded["n_components"]
+    if int(np.prod(_covariance_shape(decoded, d))) > MAX_COVARIANCE_VALUES:
+        raise _Invalid(f"{K} components in {d} dimensions exceed the size limit")
+    return d
+
+
+def _covariance_shape(decoded, d=None) -> tuple[int, ...]:
+    d = decoded["n_features"] if d is None else d
+    return decoded["covariance_model"].form.compact_shape(decoded["n_components"], d)
+
+
+def _weights(value, decoded):
+    return _array(value, (decoded["n_components"],), "weights")
+
+
+def _noise(value, decoded):
+    return _decode_noise(value, decoded["n_features"])
+
+
+def _means(value, decoded):
+    return _array(value, (decoded["n_components"], decoded["n_features"]), "means")
+
+
+def _covariances(value, decoded):
+    return _array(value, _covariance_shape(decoded), "covariances")
+
+
+def _precisions_cholesky(value, decoded):
+    return _array(value, _covariance_shape(decoded), "precisions_cholesky")
+
+
+def _converged(value, decoded):
+    if not isinstance(value, bool):
+        raise _Invalid("converged must be true or false")
+    return value
+
+
+def _n_iter(value, decoded):
+    return _integer(value, "n_iter", 0, MAX_HISTORY)
+
+
+def _lower_bounds(value, decoded):
+    if not isinstance(value, list) or len(value) > MAX_HISTORY:
+        raise _Invalid(f"lower_bounds must be a list of at most {MAX_HISTORY} numbers")
+    return [_finite_number(v, "lower_bounds") for v in value]
+
+
+def _output_dtype(value, decoded):
+    if value not in _OUTPUT_DTYPES:
+        raise _Invalid(f"output_dtype must be one of {_OUTPUT_DTYPES}, got {value!r:.60}")
+    return value
+
+
+def _feature_names(value, decoded):
+    d = decoded["n_features"]
+    if value is not None and (
+        not isinstance(value, list)
+        or len(value) != d
+        or not all(isinstance(name, str) and len(name) <= 1000 for name in value)
+    ):
+        raise _Invalid(f"feature_names must be null or a list of {d} strings")
+    return value
+
+
+def _count(name: str) -> Callable[[Any, dict], int]:
+    def check(value, decoded):
+        return _integer(value, name, 0, 2**62)
+
+    return check
+
+
+#: The fields of a GaussianMixture's ``fitted`` object, checked in this order.
+_GAUSSIAN_MIXTURE_FIELDS: tuple[_FieldSpec, ...] = (
+    _FieldSpec("covariance_model", _covariance_model),
+    _FieldSpec("n_components", _n_components),
+    _FieldSpec("n_features", _n_features),
+    _FieldSpec("weights", _weights),
+    _FieldSpec("noise", _noise, default=None),
+    _FieldSpec("means", _means),
+    _FieldSpec("covariances", _covariances),
+    _FieldSpec("precisions_cholesky", _precisions_cholesky),
+    _FieldSpec("converged", _converged),
+    _FieldSpec("n_iter", _n_iter),
+    _FieldSpec("lower_bounds", _lower_bounds),
+    _FieldSpec("output_dtype", _output_dtype),
+    _FieldSpec("feature_names", _feature_names),
+    _FieldSpec("n_steps", _count("n_steps"), default=0),
+    _FieldSpec("n_missing_values", _count("n_missing_values"), default=0),
+)
+
+
+def _weights_sum_to_one(decoded) -> None:
+    weights, noise = decoded["weights"], decoded["noise"]
     noise_weight = 0.0 if noise is None else noise.weight
     if np.any(weights < 0) or abs(weights.sum() + noise_weight - 1.0) > 1e-6:
         raise _Invalid(
             "weights (with the noise weight) must be non-negative and sum to 1 (sum is "
             f"{weights.sum() + noise_weight:.6g})"
         )
-    means = _array(_field(fitted, "means", "fitted"), (K, d), "means")
-    covariances = _array(_field(fitted, "covariances", "fitted"), covariance_shape, "covariances")
-    factors = _array(
-        _field(fitted, "precisions_cholesky", "fitted"), covariance_shape, "precisions_cholesky"
-    )
+
+
+def _covariances_are_valid(decoded) -> None:
+    """Positive definite, symmetric, and matching their saved Cholesky factors."""
+    form = decoded["covariance_model"].form
     try:
-        checked = model.form.from_covariances(covariances)
+        checked = form.from_covariances(decoded["covariances"])
     except SingularCovarianceError:
         raise _Invalid("a covariance is not positive definite") from None
-    dense = checked.dense_covariances(K, d)
+    dense = checked.dense_covariances(decoded["n_components"], decoded["n_features"])
     scale = max(float(np.abs(dense).max()), np.finfo(np.float64).tiny)
     if np.abs(dense - np.swapaxes(dense, 1, 2)).max() > 1e-5 * scale:  # float32 fits
         raise _Invalid("a covariance matrix is not symmetric")
-    if not np.allclose(checked.precisions_cholesky, factors, rtol=1e-6, atol=1e-12):
-        raise _Invalid("precisions_cholesky does not match the covariances")
-    params = MixtureParams(
-        weights=weights, means=means, covariance=model.form(covariances, factors), noise=noise
-    )
-
-    converged = _field(fitted, "converged", "fitted")
-    if not isinstance(converged, bool):
-        raise _Invalid("converged must be true or false")
-    n_iter = _integer(_field(fitted, "n_iter", "fitted"), "n_iter", 0, MAX_HISTORY)
-    history = _field(fitted, "lower_bounds", "fitted")
-    if not isinstance(history, list) or len(history) > MAX_HISTORY:
-        raise _Invalid(f"lower_bounds must be a list of at most {MAX_HISTORY} numbers")
-    lower_bounds = [_finite_number(v, "lower_bounds") for v in history]
-    output_dtype = _field(fitted, "output_dtype", "fitted")
-    if output_dtype not in _OUTPUT_DTYPES:
-        raise _Invalid(f"output_dtype must be one of {_OUTPUT_DTYPES}, got {output_dtype!r:.60}")
-    feature_names = _field(fitted, "feature_names", "fitted")
-    if feature_names is not None and (
-        not isinstance(feature_names, list)
-        or len(feature_names) != d
-        or not all(isinstance(name, str) and len(name) <= 1000 for name in feature_names)
+    if not np.allclose(
+        checked.precisions_cholesky, decoded["precisions_cholesky"], rtol=1e-6, atol=1e-12
     ):
-        raise _Invalid(f"feature_names must be null or a list of {d} strings")
-    counts = {
-        name: _integer(fitted.get(name, 0), name, 0, 2**62)
-        for name in ("n_steps", "n_missing_values")
-    }
+        raise _Invalid("precisions_cholesky does not match the covariances")
+
+
+#: Checks that relate fields of ``fitted`` to each other, run in this order once every
+#: field has passed its own check. Add a consistency rule here as one small function
+#: ``check(decoded) -> None`` that raises `_Invalid`.
+_GAUSSIAN_MIXTURE_CROSS_CHECKS: tuple[Callable[[dict], None], ...] = (
+    _weights_sum_to_one,
+    _covariances_are_valid,
+)
+
+
+def _decoded_fields(fitted, specs, decoded: dict) -> dict:
+    """Walk ``specs`` over the JSON object ``fitted``, adding each checked field to
+    ``decoded``."""
+    for spec in specs:
+        if spec.default is _REQUIRED:
+            value = _field(fitted, spec.name, "fitted")
+        else:
+            value = _field(fitted, spec.name, "fitted") if spec.name in fitted else spec.default
+        decoded[spec.name] = spec.check(value, decoded)
+    return decoded
+
+
+def _decode_gaussian_mixture(body) -> GaussianMixture:
+    if _field(body, "class", "model") != "GaussianMixture":
+        raise _Invalid(f"expected a GaussianMixture entry, found {body.get('class')!r:.60}")
+    init = _init_params(_field(body, "init_params", "model"), GaussianMixture, "init_params")
+    template = _checked_estimator(GaussianMixture, init, "init_params")
+    fitted = _field(body, "fitted", "model")
+    if not isinstance(fitted, dict):
+        raise _Invalid("fitted must be a JSON object")
+    decoded = _decoded_fields(fitted, _GAUSSIAN_MIXTURE_FIELDS, {"template": template})
+    for check in _GAUSSIAN_MIXTURE_CROSS_CHECKS:
+        check(decoded)
+    form = decoded["covariance_model"].form
+    params = MixtureParams(
+        weights=decoded["weights"],
+        means=decoded["means"],
+        covariance=form(decoded["covariances"], decoded["precisions_cholesky"]),
+        noise=decoded["noise"],
+    )
     return GaussianMixture._from_fitted(
         init,
         params,
-        lower_bounds=lower_bounds,
-        converged=converged,
-        n_iter=n_iter,
-        output_dtype=output_dtype,
-        feature_names=feature_names,
-        **counts,
+        lower_bounds=decoded["lower_bounds"],
+        converged=decoded["converged"],
+        n_iter=decoded["n_iter"],
+        output_dtype=decoded["output_dtype"],
+        feature_names=decoded["feature_names"],
+        n_steps=decoded["n_steps"],
+        n_missing_values=decoded["n_missing_values"],
     )
 
 

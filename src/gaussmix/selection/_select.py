@@ -167,6 +167,50 @@ def select_model(
     >>> result.best_params_["covariance_type"]
     'VEV'
     """
+    components, models = _checked_sweep(
+        criterion, n_components, covariance_types, init_params, progress, estimator_params
+    )
+    seed = _seed(random_state)
+    marginalize = estimator_params.get("missing", "error") == "marginalize"
+    data = sweep_data(X, sample_weight, marginalize=marginalize, random_state=seed)
+    params = _cell_parameters(estimator_params, seed)
+    noise_mask = _initial_noise_rows(data, params)
+    if noise_mask is not None:
+        params["noise"] = noise_mask
+    if init_params != "hierarchical":
+        params["init_params"] = init_params
+    partitions = _starting_partitions(
+        data, components, init_params, noise_mask, hierarchical_max_rows, seed
+    )
+    cells = _fitted_cells(data, components, models, partitions, params, n_jobs, progress)
+    return ModelSelectionResult.from_cells(
+        cells,
+        criterion=criterion,
+        n_samples=data.total_weight,
+        n_features=data.n_features,
+    )
+
+
+#: `GaussianMixture` parameters that the sweep sets per cell (the caller may not pass them).
+_CHOSEN_PER_CELL = (
+    "n_components",
+    "covariance_type",
+    "weights_init",
+    "means_init",
+    "precisions_init",
+)
+
+
+def _checked_sweep(
+    criterion, n_components, covariance_types, init_params, progress, estimator_params
+) -> tuple[list[int], list[str]]:
+    """Validate `select_model`'s own arguments; return the sweep's K values and models.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For the first invalid argument, in the order of the signature.
+    """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}.")
     components = _checked_components(n_components)
@@ -175,65 +219,74 @@ def select_model(
     models = _checked_models(covariance_types)
     if init_params not in INITIALIZERS:
         raise ValueError(f"init_params must be one of {sorted(INITIALIZERS)}, got {init_params!r}.")
-    for name in (
-        "n_components",
-        "covariance_type",
-        "weights_init",
-        "means_init",
-        "precisions_init",
-    ):
+    for name in _CHOSEN_PER_CELL:
         if name in estimator_params:
             raise TypeError(f"select_model chooses {name} itself; remove it from the arguments.")
-    marginalize = estimator_params.get("missing", "error") == "marginalize"
-    seed = _seed(random_state)
-    data = sweep_data(X, sample_weight, marginalize=marginalize, random_state=seed)
+    return components, models
+
+
+def _cell_parameters(estimator_params: dict, seed: int | None) -> dict:
+    """The `GaussianMixture` parameters every cell shares: `SWEEP_DEFAULTS`, then the caller's.
+
+    Bad estimator parameters are the caller's error, not a failed cell: they are
+    refused here, before any fit.
+    """
     params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
-    # Bad estimator parameters are the caller's error, not a failed cell: refuse them now.
     template = GaussianMixture(**params)
     validate_parameters(template.get_params(deep=False), GaussianMixture._rules)
+    return params
 
-    # With a noise component every cell starts from the same initial noise rows, and
-    # the tree is grown on the other rows (as mclust does); noise rows get label -1.
-    if not data.in_memory and params.get("noise", False) is not False:
+
+def _initial_noise_rows(data, params: dict) -> np.ndarray | None:
+    """The rows every cell's noise component starts from (None without a noise component).
+
+    With a noise component every cell starts from the same initial noise rows, found
+    once, as mclust does.
+    """
+    noise = params.get("noise", False)
+    if not data.in_memory and noise is not False:
         raise ValueError(
             "select_model cannot add a noise component to a data source read in chunks; "
             "fit in memory, or leave noise out."
         )
-    noise_mask = initial_noise_mask(params.get("noise", False), data.start_rows)
-    if noise_mask is not None:
-        params["noise"] = noise_mask
-    partitions = {k: None for k in components}
-    if init_params == "hierarchical":
-        rows = slice(None) if noise_mask is None else ~noise_mask
-        partitions = hierarchical_partitions(
-            data.start_rows[rows],
-            data.start_weights[rows],
-            components,
-            max_rows=hierarchical_max_rows,
-            random_state=seed,
-        )
-        if noise_mask is not None:
-            partitions = {
-                k: _with_noise_rows(labels, noise_mask) for k, labels in partitions.items()
-            }
-    else:
-        params["init_params"] = init_params
+    return initial_noise_mask(noise, data.start_rows)
 
-    # Each fit works on d x d matrices and (n x K) arrays: BLAS threads only contend
-    # (badly so on a loaded machine). Parallelism is across cells, by joblib.
+
+def _starting_partitions(
+    data, components, init_params, noise_mask, max_rows: int, seed
+) -> dict[int, np.ndarray | None]:
+    """Each K's starting labels: cuts of one hierarchical tree, or None (the cell initialises).
+
+    The tree is grown on the rows outside the initial noise; noise rows get label -1.
+    """
+    if init_params != "hierarchical":
+        return {k: None for k in components}
+    rows = slice(None) if noise_mask is None else ~noise_mask
+    partitions = hierarchical_partitions(
+        data.start_rows[rows],
+        data.start_weights[rows],
+        components,
+        max_rows=max_rows,
+        random_state=seed,
+    )
+    if noise_mask is None:
+        return partitions
+    return {k: _with_noise_rows(labels, noise_mask) for k, labels in partitions.items()}
+
+
+def _fitted_cells(data, components, models, partitions, params, n_jobs, progress) -> list:
+    """Fit every (K, model) cell, in table order, telling ``progress`` about each one.
+
+    Each fit works on d x d matrices and (n x K) arrays: BLAS threads only contend
+    (badly so on a loaded machine). Parallelism is across cells, by joblib.
+    """
     with threadpool_limits(limits=1, user_api="blas"):
         finished = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(fit_cell)(data, k, name, partitions[k], params)
             for k in components
             for name in models
         )
-        cells = _reported(finished, len(components) * len(models), progress)
-    return ModelSelectionResult.from_cells(
-        cells,
-        criterion=criterion,
-        n_samples=data.total_weight,
-        n_features=data.n_features,
-    )
+        return _reported(finished, len(components) * len(models), progress)
 
 
 def _with_noise_rows(labels, noise_mask):

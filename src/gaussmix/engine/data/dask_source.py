@@ -19,6 +19,7 @@ from typing import TypeVar
 import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, sample_row_indices
+from .columns import can_be_feature
 
 __all__ = ["DaskSource", "as_dask_rows", "lazy_rowwise", "tree_reduce"]
 
@@ -66,7 +67,7 @@ def as_dask_rows(X, n_features: int | None = None):
             f"X has {X.shape[1]} features, but the model was fitted with {n_features}; "
             "pass the same columns as in fit."
         )
-    if X.dtype.kind not in "fiub":
+    if not can_be_feature(X.dtype):
         raise TypeError(
             f"A Dask array of dtype {X.dtype} cannot be fitted; pass numeric columns."
         )
@@ -163,7 +164,7 @@ class DaskSource:
         cls, frame, sample_weight=None, *, check_weights=None, allow_nan=False
     ) -> DaskSource:
         """A source over the numeric columns of a Dask DataFrame; column names are kept."""
-        non_numeric = [str(c) for c, t in frame.dtypes.items() if t.kind not in "fiub"]
+        non_numeric = [str(c) for c, t in frame.dtypes.items() if not can_be_feature(t)]
         if non_numeric:
             raise TypeError(
                 f"Columns {non_numeric} are not numeric; select numeric columns, e.g. "

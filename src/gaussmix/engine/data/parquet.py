@@ -11,8 +11,9 @@ from typing import TypeVar
 import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, sample_row_indices
+from .columns import can_be_feature
 
-__all__ = ["ParquetSource", "MissingValuesError"]
+__all__ = ["ParquetSource", "MissingValuesError", "import_parquet"]
 
 T = TypeVar("T")
 
@@ -25,7 +26,13 @@ class MissingValuesError(ValueError):
     """A Parquet file's rows have values its source's ``missing`` rule does not accept."""
 
 
-def _import_parquet():
+def import_parquet():
+    """``pyarrow.parquet``, or an ImportError that says how to install it.
+
+    Returns
+    -------
+    module
+    """
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -87,7 +94,7 @@ class ParquetSource:
         dtype=np.float64,
         missing: str = "error",
     ):
-        pq = _import_parquet()
+        pq = import_parquet()
         if missing not in _MISSING_RULES:
             raise ValueError(
                 f"missing must be one of {', '.join(_MISSING_RULES)}, got {missing!r}."
@@ -109,7 +116,7 @@ class ParquetSource:
             columns = [
                 name
                 for name in available
-                if name != weight_column and _is_numeric(schema.field(name).type)
+                if name != weight_column and can_be_feature(schema.field(name).type)
             ]
         columns = [str(c) for c in columns]
         absent = [c for c in [*columns, *([weight_column] if weight_column else [])]
@@ -118,7 +125,7 @@ class ParquetSource:
             raise ValueError(
                 f"Columns {absent} are not in {self.path!r}; its columns are {available}."
             )
-        not_numeric = [c for c in columns if not _is_numeric(schema.field(c).type)]
+        not_numeric = [c for c in columns if not can_be_feature(schema.field(c).type)]
         if not_numeric or not columns:
             raise TypeError(
                 f"Columns {not_numeric or columns} cannot be fitted: pass numeric columns "
@@ -166,7 +173,7 @@ class ParquetSource:
 
     def _open(self):
         """The file, read through a small buffer (not a whole column chunk at once)."""
-        return _import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
+        return import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
                                              pre_buffer=False)
 
     def _raw_batches(self, file, group: int, batch_rows: int):
@@ -279,13 +286,6 @@ def _keep_missing(source: ParquetSource, X, w):
 
 #: What a batch's rows with missing values become, by the ``missing`` option.
 _MISSING_RULES = {"error": _refuse_missing, "drop": _drop_missing, "keep": _keep_missing}
-
-
-def _is_numeric(arrow_type) -> bool:
-    import pyarrow.types as pat
-
-    return bool(pat.is_integer(arrow_type) or pat.is_floating(arrow_type)
-                or pat.is_boolean(arrow_type))
 
 
 def _column_values(column, dtype) -> np.ndarray:
