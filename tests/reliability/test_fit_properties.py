@@ -78,7 +78,7 @@ def test_fit_gives_a_finite_model_or_an_actionable_value_error(case, data):
         return
     _assert_finite_model(model, case.X)
     if params["reg_covar"] == 0:
-        _assert_monotone(model.lower_bounds_, case.X.dtype)
+        _assert_monotone(model.lower_bounds_, model.means_.dtype)
 
 
 @settings(max_examples=budget(1))

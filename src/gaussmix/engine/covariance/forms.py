@@ -174,7 +174,9 @@ def _within_range(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     precisions that overflow float32; that is a singular fit, not a numerical accident.
     """
     values = np.asarray(values, dtype=np.float64)
-    if np.any(np.abs(values) > np.finfo(dtype).max):
+    if dtype.kind != "f":
+        return values.astype(dtype)
+    if np.any(np.isfinite(values) & (np.abs(values) > np.finfo(dtype).max)):
         raise SingularCovarianceError(
             singular_covariance_message(
                 f"its precision exceeds the range of {dtype.name}; fit float64 data "
