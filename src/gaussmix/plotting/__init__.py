@@ -18,6 +18,7 @@ from .figures import (
     responsibilities,
     uncertainty,
 )
+from .projection import ClusterProjection, PlaneView, cluster_projection, separating_directions
 from .variational import variational_weights
 
 __all__ = [
@@ -30,6 +31,10 @@ __all__ = [
     "anomalies",
     "gmm_vs_kmeans",
     "pairs",
+    "cluster_projection",
+    "separating_directions",
+    "ClusterProjection",
+    "PlaneView",
     "variational_weights",
     "draw_ellipses",
     "ellipse_geometry",
