@@ -91,21 +91,38 @@ def _checked_parameters(weights, means, covariances):
     return weights / weights.sum(), means, covariances
 
 
-def _oriented(directions: np.ndarray, centred_means: np.ndarray) -> np.ndarray:
-    """Each direction's sign fixed so that the component whose mean lies farthest along it
-    (the first such component on a tie) lies on the positive side; a direction with every
-    mean at the centre turns its largest coefficient positive. Both rules survive any
-    invertible affine change of the data, so projected coordinates are reproducible."""
-    along = centred_means @ directions  # (K, q)
-    signs = np.ones(directions.shape[1])
+def _first_largest(values: np.ndarray) -> int | None:
+    """Index of the first entry within a relative 1e-6 of the largest size (ties broken by
+    position, robust to rounding), or None when every entry is negligible."""
+    reach = np.abs(values)
+    if reach.max() <= 1e-8:  # directions have unit variance: this is scale-free
+        return None
+    return int(np.flatnonzero(reach >= reach.max() * (1 - 1e-6))[0])
+
+
+def _oriented(directions: np.ndarray, centred_means: np.ndarray, covariances) -> np.ndarray:
+    """Each direction's sign fixed by quantities that follow the data through any invertible
+    affine map, so projected coordinates are reproducible: the component whose mean lies
+    farthest along the direction is on the positive side; for a direction that separates no
+    means, the component whose covariance with an earlier direction is largest in size has
+    a positive one; failing both, the largest coefficient is positive."""
+    directions = directions.copy()
     for j in range(directions.shape[1]):
-        reach = np.abs(along[:, j])
-        if reach.max() > 1e-8:
-            k = int(np.flatnonzero(reach >= reach.max() * (1 - 1e-6))[0])
-            signs[j] = np.sign(along[k, j])
-        else:
-            signs[j] = np.sign(directions[np.argmax(np.abs(directions[:, j])), j]) or 1.0
-    return directions * signs
+        sign = None
+        k = _first_largest(centred_means @ directions[:, j])
+        if k is not None:
+            sign = np.sign(centred_means[k] @ directions[:, j])
+        for i in range(j):
+            if sign is not None:
+                break
+            cross = directions[:, i] @ covariances @ directions[:, j]  # (K,)
+            k = _first_largest(cross)
+            if k is not None:
+                sign = np.sign(cross[k])
+        if sign is None:
+            sign = np.sign(directions[np.argmax(np.abs(directions[:, j])), j]) or 1.0
+        directions[:, j] *= sign
+    return directions
 
 
 def _widest_first(basis: np.ndarray) -> np.ndarray:
@@ -193,7 +210,7 @@ def separating_directions(weights, means, covariances, *, feature_names=None):
             "direction that separates them; plot two chosen features instead."
         )
     directions = np.column_stack([directions[:, :n_discriminant], spread])
-    directions = _oriented(directions, offsets)
+    directions = _oriented(directions, offsets, covariances)
     names = None if feature_names is None else tuple(str(n) for n in feature_names)
     return ClusterProjection(directions, gammas, n_discriminant, center, marginal, names)
 
