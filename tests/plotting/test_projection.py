@@ -265,6 +265,9 @@ def test_uncertainty_density_and_anomalies_use_the_projection(five_d_model):
     detector = AnomalyDetector(n_components=3, random_state=0).fit(X)
     ax = plot.anomalies(detector, X)
     assert ax.get_xlabel() == plot.cluster_projection(detector).axis_label(0)
+    # The threshold is a level of the 5-d density, not of the plane's: no contour of it.
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any("threshold" in text for text in legend)
 
 
 def test_density_in_the_plane_is_the_projected_mixture(five_d_model):

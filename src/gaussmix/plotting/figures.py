@@ -605,7 +605,9 @@ def anomalies(
     at_data = view.log_density(detector, values)
     line_levels = np.unique(np.quantile(at_data, np.linspace(0.02, 0.98, 8)))
     ax.contour(gx, gy, log_z, levels=line_levels, colors="#888888", linewidths=0.8)
-    if values.shape[1] == 2:
+    # The threshold is a level of the full density: a contour of the plane's only in 2-d.
+    two_features = fitted_params(detector).n_features == 2
+    if two_features:
         ax.contour(
             gx,
             gy,
@@ -633,7 +635,7 @@ def anomalies(
         label=f"anomaly ({flagged.sum()})",
     )
     handles, _ = ax.get_legend_handles_labels()
-    if values.shape[1] == 2:
+    if two_features:
         handles.append(
             Line2D(
                 [],

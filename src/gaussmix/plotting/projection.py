@@ -375,7 +375,8 @@ class ClusterProjection:
     def plane(self, first: int = 0, second: int = 1) -> PlaneView:
         """The plane of two directions, for drawing."""
         basis = self.directions[:, [first, second]]
-        return PlaneView(basis, self.center, (self.axis_label(first), self.axis_label(second)))
+        labels = (self.axis_label(first), self.axis_label(second))
+        return PlaneView(basis, self.center, labels, projection=self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -393,11 +394,14 @@ class PlaneView:
     origin : ndarray of shape (n_features,)
     labels : tuple of str
         The horizontal and vertical axis labels.
+    projection : ClusterProjection or None
+        The projection whose plane this is; None for two chosen features.
     """
 
     basis: np.ndarray
     origin: np.ndarray
     labels: tuple
+    projection: ClusterProjection | None = None
 
     def coordinates(self, X) -> np.ndarray:
         """Rows in the plane, shape (n_samples, 2)."""
