@@ -112,6 +112,35 @@ def test_discriminant_coordinates_match_scikit_learn_lda():
         )
 
 
+def test_both_parts_agree_with_mclust_dimension_reduction():
+    """R's mclust 6.0.0 on standardised wine (tests/plotting/data/mclustdr_wine.R): with the
+    fitted VVE model's parameters, MclustDR's location-only kernel (lambda = 1, relative to
+    the mixture's covariance) has our discriminant coordinates as eigenvectors and
+    eigenvalues 2 rho^2 with rho = gamma / (1 + gamma); with every mean moved to the centre,
+    its covariance-only kernel (lambda = 0) has our directions of spread."""
+    import json
+    from pathlib import Path
+
+    reference = json.loads((Path(__file__).parent / "data" / "mclustdr_wine.json").read_text())
+    weights, means = np.array(reference["weights"]), np.array(reference["means"])
+    covariances = np.array(reference["covariances"])
+    np.testing.assert_allclose(weights @ means, reference["data_mean"], atol=1e-10)
+
+    projection = plot.separating_directions(weights, means, covariances)
+    rho = projection.eigenvalues[:2] / (1 + projection.eigenvalues[:2])
+    np.testing.assert_allclose(2 * rho**2, reference["location_evalues"], rtol=1e-8)
+    basis = np.array(reference["location_basis"])
+    for j in range(2):
+        assert _cosine(projection.directions[:, j], basis[:, j]) == pytest.approx(1, abs=1e-9)
+
+    centred = np.repeat(np.array(reference["data_mean"])[None], 3, axis=0)
+    spread = plot.separating_directions(weights, centred, covariances)
+    assert spread.n_discriminant == 0
+    basis = np.array(reference["spread_basis"])
+    for j in range(3):
+        assert _cosine(spread.directions[:, j], basis[:, j]) == pytest.approx(1, abs=1e-8)
+
+
 def test_directions_have_unit_variance_and_are_uncorrelated():
     weights, means, covariances = _random_mixture(0)
     projection = plot.separating_directions(weights, means, covariances)
