@@ -737,9 +737,9 @@ def pairs(model, X, *, features=None, n_std=(2,), max_features=8, title=None):
     if d > max_features:
         raise ValueError(
             f"plot.pairs would draw a {d}x{d} grid, more than max_features={max_features} "
-            "columns; choose some with features=[...], or see all columns at once with "
-            "plot.clusters(model, X), which shows the directions that best separate the "
-            "components (plot.cluster_projection)."
+            "columns; choose some with features=[...] (or raise max_features), or see all "
+            "columns at once with plot.clusters(model, X), which shows the directions that "
+            "best separate the components (plot.cluster_projection)."
         )
     all_names = feature_labels(X, model)
     names = [all_names[f] for f in chosen]

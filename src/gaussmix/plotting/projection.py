@@ -197,7 +197,7 @@ def separating_directions(weights, means, covariances, *, feature_names=None):
         ) from None
     # Sigma_B v = rho Sigma v with v' Sigma v = 1; rho = gamma / (1 + gamma) in [0, 1).
     shares, directions = scipy.linalg.eigh(between, marginal)
-    shares, directions = np.clip(shares[::-1], 0.0, 1.0), directions[:, ::-1]
+    shares, directions = np.clip(shares[::-1], 0.0, 1.0 - 1e-15), directions[:, ::-1]
     n_discriminant = int(np.count_nonzero(~_negligible(shares, 1.0)))
     gammas = np.zeros_like(shares)
     gammas[:n_discriminant] = shares[:n_discriminant] / (1.0 - shares[:n_discriminant])
