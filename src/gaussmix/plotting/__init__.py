@@ -3,7 +3,9 @@
 Every function draws on the matplotlib Axes it is given (or on a new figure) and
 returns that Axes; multi-panel figures return the Figure. Colours come from Okabe &
 Ito's colour-blind-safe palette; ellipses come from the eigen-decomposition of each
-component's covariance, so they are right for every covariance model.
+component's covariance, so they are right for every covariance model. Data with more
+than two features are drawn in the plane that best separates the fitted components
+(`cluster_projection`: discriminant coordinates), unless ``dims`` names two features.
 """
 
 from ._common import PALETTE, dense_covariances, draw_ellipses, ellipse_geometry
