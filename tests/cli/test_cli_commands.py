@@ -375,6 +375,25 @@ def test_one_feature(runner, faithful_csv, tmp_path):
     assert "Mixture density over the histogram" in html
 
 
+def test_report_of_three_features_shows_the_separating_plane(runner, diabetes_csv, tmp_path):
+    result = _invoke(
+        runner,
+        "fit",
+        diabetes_csv,
+        "--out",
+        tmp_path / "o",
+        "--components",
+        "3",
+        "--covariance-types",
+        "full",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "the plane of the two directions that best separate the components" in html
+    assert "<li>discriminant coordinate 1 (" in html
+
+
 def test_bare_command_shows_help(runner):
     result = runner.invoke(cli, [])
     assert result.exit_code == 0

@@ -101,6 +101,26 @@ def test_report_for_more_than_two_features_has_a_pairs_plot():
     assert "A single model was fitted" in html
 
 
+def test_report_draws_more_than_two_features_in_the_separating_plane():
+    """Diabetes (3 features): the clusters, uncertainty and density figures are drawn in the
+    plane of the discriminant coordinates, and the page names the features of each axis;
+    two-feature data are drawn as they are, with no such paragraph."""
+    from gaussmix import plot
+
+    data = load_diabetes().drop(columns="class")
+    model = GaussianMixture(3, random_state=0).fit(data)
+    html = build_report(model, data)
+    projection = plot.cluster_projection(model)
+    assert html.count("(the plane that best separates the components)</figcaption>") == 3
+    for i in range(2):
+        top = projection.loadings(i).index[0]
+        assert f"{projection.axis_label(i)}: {top} (" in html
+    two = data[["glucose", "sspg"]]
+    html = build_report(GaussianMixture(2, random_state=0).fit(two), two)
+    assert "best separates the components" not in html
+    assert "Mixture density (marginal on the two features)" in html
+
+
 def test_report_figures_sample_large_data_and_cap_the_pairs_grid():
     rng = np.random.default_rng(0)
     data = pd.DataFrame(rng.normal(size=(12_000, 10)), columns=[f"f{i}" for i in range(10)])

@@ -3,7 +3,9 @@
 Every function draws on the matplotlib Axes it is given (or on a new figure) and
 returns that Axes; multi-panel figures return the Figure. Colours come from Okabe &
 Ito's colour-blind-safe palette; ellipses come from the eigen-decomposition of each
-component's covariance, so they are right for every covariance model.
+component's covariance, so they are right for every covariance model. Data with more
+than two features are drawn in the plane that best separates the fitted components
+(`cluster_projection`: discriminant coordinates), unless ``dims`` names two features.
 """
 
 from ._common import PALETTE, dense_covariances, draw_ellipses, ellipse_geometry, model_input
@@ -18,6 +20,7 @@ from .figures import (
     responsibilities,
     uncertainty,
 )
+from .projection import ClusterProjection, PlaneView, cluster_projection, separating_directions
 from .variational import variational_weights
 
 __all__ = [
@@ -30,6 +33,10 @@ __all__ = [
     "anomalies",
     "gmm_vs_kmeans",
     "pairs",
+    "cluster_projection",
+    "separating_directions",
+    "ClusterProjection",
+    "PlaneView",
     "variational_weights",
     "draw_ellipses",
     "ellipse_geometry",

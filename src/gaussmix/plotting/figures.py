@@ -24,6 +24,7 @@ from ._common import (
     new_figure,
     projected_components,
 )
+from .projection import plane_view
 
 __all__ = [
     "clusters",
@@ -79,13 +80,17 @@ def _needs_two_features(n_features: int, function: str) -> None:
         )
 
 
-def _two_feature_rows(model, X, dims, function: str) -> tuple[np.ndarray, list[int]]:
-    """``X`` as an array and the checked pair ``dims`` for a scatter of a fitted model;
+def _two_feature_rows(model, X, dims, function: str):
+    """The plane a scatter of a fitted model shows (`projection.plane_view`: the features
+    ``dims``, or for None the two features of 2-d data, else the directions that best
+    separate the components), the rows' coordinates in it and their columns ``[0, 1]``;
     clear messages for an unfitted model, one feature, or bad ``dims``."""
     fitted_params(model)
     values = as_array(X)
     _needs_two_features(values.shape[1], function)
-    return values, _check_dims(dims, values.shape[1])
+    dims = None if dims is None else _check_dims(dims, values.shape[1])
+    view = plane_view(model, X, dims)
+    return view.coordinates(values), [0, 1], view
 
 
 def _mark_centres(ax, centres: np.ndarray, colors) -> None:
@@ -112,7 +117,7 @@ def clusters(
     *,
     ax=None,
     n_std=(1, 2, 3),
-    dims=(0, 1),
+    dims=None,
     true_means=None,
     true_covariances=None,
     title="Fitted Gaussian mixture",
@@ -129,8 +134,11 @@ def clusters(
         Where to draw; None creates a figure.
     n_std : sequence of float, default=(1, 2, 3)
         Mahalanobis radii of the ellipses drawn around every component.
-    dims : pair of int, default=(0, 1)
-        The two features shown; ellipses are the components' marginal covariances.
+    dims : pair of int, default=None
+        The two features shown; ellipses are the components' marginal covariances. None
+        shows two-feature data as it is and, for more features, the plane of the first two
+        discriminant coordinates (`cluster_projection`), where each ellipse is the exact
+        image ``A Sigma_k A^T`` of its component.
     true_means, true_covariances : array-like, default=None
         The generating mixture, drawn as dashed grey ellipses for comparison.
     title : str, default="Fitted Gaussian mixture"
@@ -139,10 +147,10 @@ def clusters(
     -------
     ax : matplotlib Axes
     """
-    values, dims = _two_feature_rows(model, X, dims, "clusters")
+    values, dims, view = _two_feature_rows(model, X, dims, "clusters")
     ax = axes_or_new(ax)
     labels = mixture_of(model).predict(model_input(model, X))
-    means, covariances = projected_components(model, dims)
+    means, covariances = view.components(model)
     colors = component_colors(len(means))
     for k, color in enumerate(colors):
         rows = labels == k
@@ -168,8 +176,8 @@ def clusters(
     draw_ellipses(ax, means, covariances, colors, n_std)
     _mark_centres(ax, means, colors)
     if true_means is not None and true_covariances is not None:
-        true_means = np.asarray(true_means, dtype=float)[:, dims]
-        true_covariances = np.asarray(true_covariances, dtype=float)[:, dims][:, :, dims]
+        true_means = view.project_means(np.asarray(true_means, dtype=float))
+        true_covariances = view.project_covariances(np.asarray(true_covariances, dtype=float))
         draw_ellipses(
             ax,
             true_means,
@@ -196,7 +204,7 @@ def clusters(
             )
         )
     ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
-    _label_axes(ax, feature_labels(X, model), dims, title)
+    _label_axes(ax, view.labels, dims, title)
     _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
@@ -320,7 +328,7 @@ def criterion(result, *, ax=None, ylabel=None, title=None):
     return ax
 
 
-def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncertainty"):
+def uncertainty(model, X, *, ax=None, dims=None, title="Classification uncertainty"):
     """Points coloured and sized by their classification uncertainty ``1 - max_k p(k|x)``.
 
     Parameters
@@ -328,14 +336,16 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
     model : fitted GaussianMixture
     X : array-like of shape (n_samples, n_features)
     ax : matplotlib Axes, default=None
-    dims : pair of int, default=(0, 1)
+    dims : pair of int, default=None
+        Two features to show; None: the features of two-feature data, else the plane of
+        the first two discriminant coordinates (see `clusters`).
     title : str, default="Classification uncertainty"
 
     Returns
     -------
     ax : matplotlib Axes
     """
-    values, dims = _two_feature_rows(model, X, dims, "uncertainty")
+    values, dims, view = _two_feature_rows(model, X, dims, "uncertainty")
     ax = axes_or_new(ax)
     u = mixture_of(model).uncertainty(model_input(model, X))
     scale = u.max() if u.max() > 0 else 1.0
@@ -351,9 +361,9 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
         linewidths=0.2,
     )
     ax.figure.colorbar(points, ax=ax, label="uncertainty  1 − max probability")
-    means, covariances = projected_components(model, dims)
+    means, covariances = view.components(model)
     draw_ellipses(ax, means, covariances, ["#444444"] * len(means), n_std=[2], linewidth=1.2)
-    _label_axes(ax, feature_labels(X, model), dims, title)
+    _label_axes(ax, view.labels, dims, title)
     _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
@@ -402,7 +412,7 @@ def responsibilities(
     indices=None,
     n_uncertain=2,
     radius=14,
-    dims=(0, 1),
+    dims=None,
     title="Soft assignments: responsibilities as pies",
 ):
     """Pie glyphs of the responsibilities of a few points over the data and ellipses.
@@ -420,14 +430,16 @@ def responsibilities(
     n_uncertain : int, default=2
     radius : float, default=14
         Pie radius in points.
-    dims : pair of int, default=(0, 1)
+    dims : pair of int, default=None
+        Two features to show; None: the features of two-feature data, else the plane of
+        the first two discriminant coordinates (see `clusters`).
     title : str
 
     Returns
     -------
     ax : matplotlib Axes
     """
-    values, dims = _two_feature_rows(model, X, dims, "responsibilities")
+    values, dims, view = _two_feature_rows(model, X, dims, "responsibilities")
     ax = axes_or_new(ax, figsize=(8.0, 6.0))
     resp = mixture_of(model).predict_proba(model_input(model, X))
     entropy = mixture_of(model).entropy(model_input(model, X))
@@ -439,7 +451,7 @@ def responsibilities(
             if np.any(labels == k)
         ]
         indices += _separated(values[:, dims], np.argsort(entropy)[::-1], n_uncertain, indices)
-    means, covariances = projected_components(model, dims)
+    means, covariances = view.components(model)
     colors = component_colors(len(means))
     # A noise component's probability is the last column of predict_proba.
     colors += [_NOISE_COLOR] * (resp.shape[1] - len(means))
@@ -466,7 +478,7 @@ def responsibilities(
         loc="upper left",
         fontsize=8,
     )
-    _label_axes(ax, feature_labels(X, model), dims, title)
+    _label_axes(ax, view.labels, dims, title)
     _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
@@ -506,12 +518,12 @@ def _density_1d(model, values, ax, name, title):
 
 
 def density(
-    model, X=None, *, ax=None, dims=(0, 1), resolution=150, levels=15, title="Mixture density"
+    model, X=None, *, ax=None, dims=None, resolution=150, levels=15, title="Mixture density"
 ):
     """Filled density contours with the data (for one feature: density over a histogram).
 
-    For more than two features the density shown is the mixture's exact marginal on
-    ``dims``.
+    For more than two features the density shown is the mixture's exact image in the
+    plane drawn: its marginal on ``dims``, or on the first two discriminant coordinates.
 
     Parameters
     ----------
@@ -519,7 +531,9 @@ def density(
     X : array-like of shape (n_samples, n_features), default=None
         Data drawn over the contours (and spanning the grid); None uses the means.
     ax : matplotlib Axes, default=None
-    dims : pair of int, default=(0, 1)
+    dims : pair of int, default=None
+        Two features to show; None: the features of two-feature data, else the plane of
+        the first two discriminant coordinates (see `clusters`).
     resolution : int, default=150
         Grid points per axis.
     levels : int, default=15
@@ -537,10 +551,12 @@ def density(
     ax = axes_or_new(ax)
     if params.n_features == 1:
         return _density_1d(model, values, ax, names[0], title)
-    dims = _check_dims(dims, params.n_features)
+    dims = None if dims is None else _check_dims(dims, params.n_features)
+    view = plane_view(model, X if X is not None else values, dims)
+    values, dims = view.coordinates(values), [0, 1]
     gx, gy, grid = grid_over(values[:, dims], resolution)
-    z = np.exp(marginal_log_density(model, dims, grid)).reshape(gx.shape)
-    at_data = np.exp(marginal_log_density(model, dims, values[:, dims]))
+    z = np.exp(view.log_density(model, grid)).reshape(gx.shape)
+    at_data = np.exp(view.log_density(model, values))
     contour_levels = _levels_from_data(at_data, levels, z.max())
     norm = BoundaryNorm(contour_levels, ncolors=256)  # one distinct colour per band
     filled = ax.contourf(gx, gy, z, levels=contour_levels, cmap="viridis", norm=norm, alpha=0.85)
@@ -556,13 +572,13 @@ def density(
             linewidths=0.4,
             alpha=0.85,
         )
-    _label_axes(ax, names, dims, title)
+    _label_axes(ax, view.labels, dims, title)
     ax.grid(False)
     return ax
 
 
 def anomalies(
-    detector, X, *, ax=None, dims=(0, 1), resolution=150, title="Anomalies: lowest mixture density"
+    detector, X, *, ax=None, dims=None, resolution=150, title="Anomalies: lowest mixture density"
 ):
     """Inliers and flagged anomalies over density contours, with the threshold contour.
 
@@ -571,7 +587,9 @@ def anomalies(
     detector : fitted AnomalyDetector
     X : array-like of shape (n_samples, n_features)
     ax : matplotlib Axes, default=None
-    dims : pair of int, default=(0, 1)
+    dims : pair of int, default=None
+        Two features to show; None: the features of two-feature data, else the plane of
+        the first two discriminant coordinates (see `clusters`).
     resolution : int, default=150
     title : str
 
@@ -579,15 +597,17 @@ def anomalies(
     -------
     ax : matplotlib Axes
     """
-    values, dims = _two_feature_rows(detector, X, dims, "anomalies")
+    values, dims, view = _two_feature_rows(detector, X, dims, "anomalies")
     ax = axes_or_new(ax)
     flagged = detector.predict(model_input(detector, X)) == -1
     gx, gy, grid = grid_over(values[:, dims], resolution)
-    log_z = marginal_log_density(detector, dims, grid).reshape(gx.shape)
-    at_data = marginal_log_density(detector, dims, values[:, dims])
+    log_z = view.log_density(detector, grid).reshape(gx.shape)
+    at_data = view.log_density(detector, values)
     line_levels = np.unique(np.quantile(at_data, np.linspace(0.02, 0.98, 8)))
     ax.contour(gx, gy, log_z, levels=line_levels, colors="#888888", linewidths=0.8)
-    if values.shape[1] == 2:
+    # The threshold is a level of the full density: a contour of the plane's only in 2-d.
+    two_features = fitted_params(detector).n_features == 2
+    if two_features:
         ax.contour(
             gx,
             gy,
@@ -615,7 +635,7 @@ def anomalies(
         label=f"anomaly ({flagged.sum()})",
     )
     handles, _ = ax.get_legend_handles_labels()
-    if values.shape[1] == 2:
+    if two_features:
         handles.append(
             Line2D(
                 [],
@@ -626,12 +646,12 @@ def anomalies(
             )
         )
     ax.legend(handles=handles, loc="upper left", fontsize=8)
-    _label_axes(ax, feature_labels(X, detector), dims, title)
+    _label_axes(ax, view.labels, dims, title)
     _equal_aspect_if_comparable(ax, values, dims)
     return ax
 
 
-def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
+def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=None):
     """The same data clustered by k-means and by the mixture, side by side.
 
     Parameters
@@ -644,13 +664,15 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
         True labels, shown in a first panel when given.
     axes : sequence of matplotlib Axes, default=None
         Two (or three with ``y_true``) Axes; None creates a figure.
-    dims : pair of int, default=(0, 1)
+    dims : pair of int, default=None
+        Two features to show; None: the features of two-feature data, else the plane of
+        the first two discriminant coordinates (see `clusters`).
 
     Returns
     -------
     figure : matplotlib Figure
     """
-    values, dims = _two_feature_rows(gmm, X, dims, "gmm_vs_kmeans")
+    values, dims, view = _two_feature_rows(gmm, X, dims, "gmm_vs_kmeans")
     n_panels = 3 if y_true is not None else 2
     if axes is None:
         figure, grid = new_figure(1, n_panels)
@@ -660,24 +682,23 @@ def gmm_vs_kmeans(X, gmm, kmeans, *, y_true=None, axes=None, dims=(0, 1)):
         if len(axes) != n_panels:
             raise ValueError(f"gmm_vs_kmeans needs {n_panels} Axes here; got {len(axes)}.")
         figure = axes[0].figure
-    names = feature_labels(X, gmm)
     panels = []
     if y_true is not None:
         panels.append(("True clusters", np.asarray(y_true), None))
-    panels.append(("k-means (hard, spherical)", kmeans.predict(values), "kmeans"))
+    panels.append(("k-means (hard, spherical)", kmeans.predict(as_array(X)), "kmeans"))
     panels.append(("Gaussian mixture (soft, elliptical)", gmm.predict(model_input(gmm, X)), "gmm"))
     for ax, (title, labels, kind) in zip(axes, panels, strict=True):
         codes = np.unique(labels, return_inverse=True)[1]
         colors = np.array(component_colors(codes.max() + 1))
         ax.scatter(values[:, dims[0]], values[:, dims[1]], c=colors[codes], **_POINT_STYLE)
         if kind == "kmeans":
-            centres = np.asarray(kmeans.cluster_centers_)[:, dims]
+            centres = view.project_means(np.asarray(kmeans.cluster_centers_))
             _mark_centres(ax, centres, component_colors(len(centres)))
         if kind == "gmm":
-            means, covariances = projected_components(gmm, dims)
+            means, covariances = view.components(gmm)
             draw_ellipses(ax, means, covariances, component_colors(len(means)), n_std=[2])
             _mark_centres(ax, means, component_colors(len(means)))
-        _label_axes(ax, names, dims, title)
+        _label_axes(ax, view.labels, dims, title)
         _equal_aspect_if_comparable(ax, values, dims)
     return figure
 
@@ -715,8 +736,10 @@ def pairs(model, X, *, features=None, n_std=(2,), max_features=8, title=None):
     d = len(chosen)
     if d > max_features:
         raise ValueError(
-            f"pairs draws a {d}x{d} grid; pass at most max_features={max_features} columns "
-            "(choose them with features=[...], or raise max_features)."
+            f"plot.pairs would draw a {d}x{d} grid, more than max_features={max_features} "
+            "columns; choose some with features=[...] (or raise max_features), or see all "
+            "columns at once with plot.clusters(model, X), which shows the directions that "
+            "best separate the components (plot.cluster_projection)."
         )
     all_names = feature_labels(X, model)
     names = [all_names[f] for f in chosen]

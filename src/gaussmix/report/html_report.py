@@ -20,6 +20,7 @@ from .. import plotting as plot
 from ..estimators.html_repr import HTML_STYLE, mixture_html
 from ..io import atomic_output
 from ..plotting import model_input
+from ..plotting.projection import plane_view
 
 __all__ = ["Figure", "build_report", "write_report"]
 
@@ -194,23 +195,54 @@ def _cluster_section(model, X: pd.DataFrame) -> str:
         if X.shape[1] > 2:
             shown = min(X.shape[1], MAX_PAIRS_FEATURES)
             which = "All" if shown == X.shape[1] else f"The first {shown} features'"
-            figures.append(
-                Figure(
-                    f"{which} two-feature projections with each component's 2-sigma ellipse",
-                    plot.pairs(model, X, features=range(shown), max_features=shown),
-                )
+            pairs = Figure(
+                f"{which} two-feature projections with each component's 2-sigma ellipse",
+                plot.pairs(model, X, features=range(shown), max_features=shown),
             )
+            parts.append(_figure_html(pairs))
+        plane, plane_html = _plane_description(model, X)
+        parts.append(plane_html)
         ax = _new_axes()
         plot.clusters(model, X, ax=ax)
-        figures.append(Figure("Clusters with 1-, 2- and 3-sigma ellipses", ax.figure))
+        figures.append(Figure(f"Clusters with 1-, 2- and 3-sigma ellipses{plane}", ax.figure))
         ax = _new_axes()
         plot.uncertainty(model, X, ax=ax)
-        figures.append(Figure("Classification uncertainty (1 − max probability)", ax.figure))
+        figures.append(
+            Figure(f"Classification uncertainty (1 − max probability){plane}", ax.figure)
+        )
         ax = _new_axes()
         plot.density(model, X, ax=ax)
-        figures.append(Figure("Mixture density (marginal on the first two features)", ax.figure))
+        figures.append(
+            Figure(f"Mixture density{plane or ' (marginal on the two features)'}", ax.figure)
+        )
     parts.extend(_figure_html(f) for f in figures)
     return "".join(parts)
+
+
+#: Features listed for each discriminant coordinate in the report.
+_TOP_LOADINGS = 5
+
+
+def _plane_description(model, X: pd.DataFrame) -> tuple[str, str]:
+    """For more than two features, the caption suffix of the figures drawn in the plane that
+    best separates the components, and a paragraph saying which features make its axes."""
+    projection = plane_view(model, X).projection
+    if projection is None:
+        return "", ""
+    rows = []
+    for i in range(2):
+        loadings = projection.loadings(i).iloc[:_TOP_LOADINGS]
+        terms = ", ".join(f"{name} ({value:+.2f})" for name, value in loadings.items())
+        rows.append(f"<li>{escape(projection.axis_label(i))}: {escape(terms)}</li>")
+    paragraph = (
+        f"<p>With {X.shape[1]} features, the figures below show the plane of the two "
+        "directions that best separate the components (gaussmix.plot.cluster_projection: "
+        "the mixture's discriminant coordinates, then directions in which the components "
+        "differ in spread); ellipses are the components' exact projections. The features "
+        "that make each axis, as coefficients on standardised features:</p>"
+        f"<ul>{''.join(rows)}</ul>"
+    )
+    return " (the plane that best separates the components)", paragraph
 
 
 def _anomaly_section(detector, X: pd.DataFrame) -> str:
