@@ -18,6 +18,7 @@ from .figures import (
     responsibilities,
     uncertainty,
 )
+from .toolkit import bootstrap_intervals, density_regions, merged_clusters, merging
 from .variational import variational_weights
 
 __all__ = [
@@ -31,6 +32,10 @@ __all__ = [
     "gmm_vs_kmeans",
     "pairs",
     "variational_weights",
+    "merging",
+    "merged_clusters",
+    "bootstrap_intervals",
+    "density_regions",
     "draw_ellipses",
     "ellipse_geometry",
     "dense_covariances",
