@@ -25,7 +25,7 @@ def check_fitted_mixture(model, tool: str):
             f"{tool} needs a fitted gaussmix mixture (GaussianMixture, "
             f"BayesianGaussianMixture, AnomalyDetector); got {type(model).__name__}."
         )
-    if mixture._params.noise is not None:
+    if getattr(mixture._params, "noise", None) is not None:
         raise ValueError(
             f"{tool} does not support a noise component; refit the mixture with noise=False."
         )

@@ -320,15 +320,14 @@ def bootstrap(
             rows, weights = values[rng.randint(0, n_samples, size=n_samples)], None
         else:
             rows, weights = values, n_samples * rng.dirichlet(np.ones(n_samples))
-        refit = clone(template)
-        try:
+        try:  # every fit starts afresh from the *_init parameters, so one estimator serves
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                refit.fit(model_rows(mixture, rows), sample_weight=weights)
+                template.fit(model_rows(mixture, rows), sample_weight=weights)
         except (ValueError, np.linalg.LinAlgError):
             failed += 1  # a singular covariance or an emptied component in this replicate
             continue
-        replicates.append(_replicate_parameters(refit, fitted_means, fitted_precisions))
+        replicates.append(_replicate_parameters(template, fitted_means, fitted_precisions))
     if len(replicates) < 2:
         raise ValueError(
             f"only {len(replicates)} of {n_bootstrap} bootstrap refits succeeded; the model "
