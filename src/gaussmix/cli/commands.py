@@ -29,6 +29,7 @@ from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
 from ._options import CellProgressBar, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
+from .toolkit_commands import check_merge_input, write_merging
 
 __all__ = ["fit", "predict", "sample", "info"]
 
@@ -121,6 +122,12 @@ def model_frame(model, values: np.ndarray) -> object:
     "columns exceed 1 GiB as float64).",
 )
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Also merge the components into clusters by entropy (mclust's clustCombi): "
+    "merging.csv, merged_clusters.csv, merging.png.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
 def fit(
     data,
@@ -136,6 +143,7 @@ def fit(
     prior,
     out_of_core,
     random_state,
+    merge,
     quiet,
 ):
     """Fit mixtures to DATA (CSV, Parquet or .npy), choose the best, write results to --out.
@@ -163,6 +171,8 @@ def fit(
         inputs = _chunked_inputs(data, parse_columns(columns), missing, standardize, random_state)
     else:
         inputs = _in_memory_inputs(data, parse_columns(columns), missing, standardize)
+    if merge:
+        check_merge_input(inputs.model_input)
     notes = list(inputs.notes)
     if standardize:
         notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
@@ -211,6 +221,9 @@ def fit(
         )
         if result is not None:
             result.table_.copy().to_csv(folder.path("selection.csv"))
+        merged = merge and write_merging(
+            folder, model, inputs.model_input, inputs.report_data.index
+        )
         html = build_report(
             model,
             inputs.report_data,
@@ -228,6 +241,8 @@ def fit(
         for note in notes:
             click.echo(f"Note: {note}")
         click.echo(f"Anomalies: {flagged} of {n_rows} rows (contamination {contamination:g}).")
+        if merged:
+            click.echo(merged)
         click.echo("Wrote:")
         for path in written:
             click.echo(f"  {path}")

@@ -196,16 +196,29 @@ class MixtureBootstrap:
                     )
         return pd.DataFrame(rows)
 
-    def __str__(self) -> str:
+    def to_string(self, level: float = 0.95) -> str:
+        """A header (replicates, failures, relabellings) and the `summary` table as text.
+
+        Parameters
+        ----------
+        level : float, default=0.95
+
+        Returns
+        -------
+        text : str
+        """
         header = (
             f"{self.method.capitalize()} bootstrap: {self.n_replicates_} of "
             f"{self.n_bootstrap} replicates refitted"
             + (f" ({self.n_failed_} failed)" if self.n_failed_ else "")
             + f", {self.n_relabelled_} relabelled to the fitted components; "
-            "95% percentile intervals."
+            f"{100 * level:g}% percentile intervals."
         )
-        table = self.summary().rename(columns={"std_error": "std. error"})
+        table = self.summary(level).rename(columns={"std_error": "std. error"})
         return header + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def __str__(self) -> str:
+        return self.to_string()
 
     def __repr__(self) -> str:
         return (
