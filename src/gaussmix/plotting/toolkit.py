@@ -63,11 +63,13 @@ def merging(result, *, axes=None):
             label="two-segment fit",
         )
         left.axvline(elbow, color=_FIT_COLOR, linestyle=":", linewidth=1.2)
-        left.annotate(
-            f"elbow: {elbow} clusters",
-            (elbow, result.entropy(elbow)),
-            xytext=(8, 12),
-            textcoords="offset points",
+        left.text(
+            elbow,
+            0.97,
+            f" elbow: {elbow} clusters",
+            transform=left.get_xaxis_transform(),
+            va="top",
+            ha="left",
             color=_FIT_COLOR,
             fontsize=9,
         )
@@ -76,7 +78,7 @@ def merging(result, *, axes=None):
     left.set_xticks(n)
     left.set_title("Entropy after each merge")
     left.grid(True, alpha=0.3)
-    left.legend(fontsize=8, loc="upper left")
+    left.legend(fontsize=8, loc="lower right")
     levels = [step.n_clusters for step in result.steps_]
     changes = [step.normalized_entropy_change for step in result.steps_]
     right.bar(levels, changes, color="#56B4E9", edgecolor="#0072B2")
