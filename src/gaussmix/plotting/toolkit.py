@@ -136,7 +136,7 @@ def merged_clusters(result, X, n_clusters, *, ax=None, dims=(0, 1), title=None):
 def _bootstrap_rows(result, max_features: int) -> list[tuple[str, str, int | None]]:
     n_features = result.estimates_["means"].shape[1]
     shown = range(min(n_features, max_features))
-    rows = [("weights", "weight", None)]
+    rows: list[tuple[str, str, int | None]] = [("weights", "weight", None)]
     for name, label in (("means", "mean"), ("variances", "variance")):
         rows += [(name, f"{label} of {result.feature_names[j]}", j) for j in shown]
     return rows
@@ -169,7 +169,7 @@ def bootstrap_intervals(result, *, level: float = 0.95, max_features: int = 4):
         for k in range(n_components):
             ax = grid[r, k]
             index = (k,) if j is None else (k, j)
-            replicates = result.replicates_[name][(slice(None), *index)]
+            replicates = result.replicates_[name][(slice(None),) + index]
             lower, upper = (float(b[index]) for b in bounds[name])
             ax.axvspan(lower, upper, color=colors[k], alpha=0.15, linewidth=0)
             ax.hist(replicates, bins=20, color="#BBBBBB", edgecolor="white")
