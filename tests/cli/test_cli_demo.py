@@ -71,6 +71,13 @@ def test_demo_merges_the_moons_and_bootstraps_the_chapter_model(demo):
     names = sorted(p.name for p in (out / "figures").iterdir())
     assert any("moons-merged" in n for n in names)
     assert any("moons-entropy" in n for n in names)
+    assert any("density-regions" in n for n in names)
+    region, threshold = re.search(
+        r"95% highest-density region is log-density >= (-?[\d.]+); the 5% anomaly threshold "
+        r"is (-?[\d.]+)",
+        result.stdout,
+    ).groups()
+    assert abs(float(region) - float(threshold)) < 0.05  # same data, (nearly) the same model
     ari = float(re.search(r"adjusted Rand index (\d\.\d\d)", result.stdout).group(1))
     assert ari >= 0.95
     assert "Bootstrap (199 replicates)" in result.stdout

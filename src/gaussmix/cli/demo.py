@@ -210,7 +210,7 @@ def demo(out, quiet):
             "points correctly"
         )
 
-        bootstrap = _toolkit_section(gmm, X, X_moons, y_moons, figures, say)
+        bootstrap = _toolkit_section(gmm, X, detector, X_moons, y_moons, figures, say)
 
         # 11.6 Letting a Dirichlet-process prior choose K
         dp = _dirichlet_process_fit(X)
@@ -281,9 +281,10 @@ def _dirichlet_process_fit(X):
         ).fit(X)
 
 
-def _toolkit_section(gmm, X, X_moons, y_moons, figures, say):
+def _toolkit_section(gmm, X, detector, X_moons, y_moons, figures, say):
     """mclust's toolkit on the chapter's data: the moons fitted by BIC and merged back into
-    two clusters (Baudry et al. 2010), and bootstrap standard errors of the fitted mixture.
+    two clusters (Baudry et al. 2010), the density's highest-density regions, and bootstrap
+    standard errors of the fitted mixture.
 
     Returns the bootstrap result (for the report's table).
     """
@@ -291,7 +292,7 @@ def _toolkit_section(gmm, X, X_moons, y_moons, figures, say):
 
     from .. import plotting as plot
     from ..selection import select_model
-    from ..toolkit import bootstrap, combine_components
+    from ..toolkit import DensityEstimator, bootstrap, combine_components
 
     moons = select_model(X_moons, n_components=range(1, 10), random_state=_SEED)
     many = moons.best_estimator_
@@ -323,6 +324,22 @@ def _toolkit_section(gmm, X, X_moons, y_moons, figures, say):
         "Entropy of the classification after each merge (with its two-segment fit) and the "
         "entropy change per merged row",
         figure,
+    )
+    density = DensityEstimator(
+        range(1, 8), ["full", "tied", "diag", "spherical"], random_state=_SEED
+    ).fit(X)
+    (boundary,) = density.hdr_log_levels(0.95)
+    say(
+        f"     Density regions (mclust's densityMclust): the 95% highest-density region is "
+        f"log-density >= {boundary:.2f}; the 5% anomaly threshold is {detector.threshold_:.2f}"
+    )
+    ax = _new_axes()
+    density.plot(X, probabilities=(0.5, 0.75, 0.95), ax=ax)
+    figures.add(
+        "density-regions",
+        "Highest-density regions holding 50%, 75% and 95% of the data (mclust's "
+        "densityMclust); the 95% boundary is the anomaly threshold",
+        ax.figure,
     )
     result = bootstrap(gmm, X, n_bootstrap=199, random_state=_SEED)
     errors = result.standard_errors_
