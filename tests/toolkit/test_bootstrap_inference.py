@@ -7,6 +7,7 @@ from scipy import stats
 from scipy.optimize import linear_sum_assignment
 
 import gaussmix
+from gaussmix.engine.covariance_models import COVARIANCE_TYPES
 from gaussmix.toolkit.bootstrap_inference import _replicate_parameters, match_components
 
 TRUE_WEIGHTS = np.array([0.4, 0.6])
@@ -244,3 +245,19 @@ def test_coverage_test_would_catch_intervals_half_as_wide(replications):
     centre, half = (lower + upper) / 2, (upper - lower) / 4
     covered = (centre - half <= TRUE_MEANS) & (TRUE_MEANS <= centre + half)
     assert covered.mean() < stats.binom.ppf(0.0005, N_DATA_SETS * 2, 0.95) / (N_DATA_SETS * 2)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_covariance_model_can_be_bootstrapped(three_components, covariance_type):
+    """The refit starts from precisions_ in the model's own shape (tied (d, d), diag (K, d),
+    spherical (K,), an mclust code (K, d, d)); replicates keep the model's constraint."""
+    X, _ = three_components
+    model = gaussmix.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    result = gaussmix.bootstrap(model, X, n_bootstrap=4, random_state=0)
+    assert result.n_replicates_ == 4
+    dense = result.replicates_["covariances"]
+    if covariance_type in ("tied", "EEE"):
+        np.testing.assert_allclose(dense[:, 0], dense[:, 1])
+    if covariance_type in ("spherical", "VII", "EII"):
+        np.testing.assert_allclose(dense[:, :, 0, 0], dense[:, :, 1, 1])
+        np.testing.assert_allclose(dense[:, :, 0, 1], 0.0)

@@ -272,7 +272,8 @@ def bootstrap(
     model : fitted GaussianMixture (or an AnomalyDetector around one)
         The model whose parameters are assessed; without a noise component.
     X : array-like of shape (n_samples, n_features)
-        The data it was fitted to.
+        The data it was fitted to (rows with equal weight: a model fitted with
+        ``sample_weight`` is refitted here without those weights).
     n_bootstrap : int, default=199
         Number of replicates.
     method : {"nonparametric", "weighted"}, default="nonparametric"
