@@ -296,44 +296,17 @@ def bootstrap(
     >>> result.standard_errors_["means"].shape
     (2, 2)
     """
-    from ..estimators import GaussianMixture
-
-    mixture = check_fitted_mixture(model, "bootstrap")
-    if not isinstance(mixture, GaussianMixture):
-        raise ValueError(
-            f"bootstrap refits a GaussianMixture; got a {type(mixture).__name__}. Fit a "
-            "GaussianMixture (e.g. select_model's best_estimator_)."
-        )
+    mixture = _bootstrappable(model)
     method = _checked_method(method)
     n_bootstrap = _checked_count(n_bootstrap)
-    allow_missing = getattr(mixture, "missing", "error") == "marginalize"
-    values = check_array(
-        X, dtype=np.float64, ensure_all_finite="allow-nan" if allow_missing else True
-    )
-    if values.shape[1] != mixture.n_features_in_:
-        raise ValueError(
-            f"X has {values.shape[1]} features but the model was fitted on "
-            f"{mixture.n_features_in_}; pass the data the model was fitted to."
-        )
+    values = _checked_rows(mixture, X)
     rng = check_random_state(random_state)
     fitted_means = np.asarray(mixture.means_, dtype=np.float64)
     fitted_precisions = _dense(mixture, "precisions")
-    template = clone(mixture).set_params(
-        weights_init=np.asarray(mixture.weights_, dtype=np.float64),
-        means_init=fitted_means,
-        precisions_init=np.asarray(mixture.precisions_, dtype=np.float64),
-        n_init=1,
-        warm_start=False,
-        verbose=0,
-        random_state=0,
-    )
-    n_samples = values.shape[0]
+    template = _refit_template(mixture)
     replicates, failed = [], 0
     for _ in range(n_bootstrap):
-        if method == "nonparametric":
-            rows, weights = values[rng.randint(0, n_samples, size=n_samples)], None
-        else:
-            rows, weights = values, n_samples * rng.dirichlet(np.ones(n_samples))
+        rows, weights = _resampled(method, values, rng)
         try:  # every fit starts afresh from the *_init parameters, so one estimator serves
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -348,20 +321,16 @@ def bootstrap(
             "is too close to singular for this data (try fewer components or a constrained "
             "covariance model)."
         )
-    covariances = np.stack([r.covariances for r in replicates])
-    stacked = {
-        "weights": np.stack([r.weights for r in replicates]),
-        "means": np.stack([r.means for r in replicates]),
-        "covariances": covariances,
-        "variances": np.diagonal(covariances, axis1=2, axis2=3).copy(),
-    }
-    fitted_covariances = _dense(mixture, "covariances")
-    estimates = {
-        "weights": np.asarray(mixture.weights_, dtype=np.float64),
-        "means": fitted_means,
-        "covariances": fitted_covariances,
-        "variances": np.diagonal(fitted_covariances, axis1=1, axis2=2).copy(),
-    }
+    stacked = _parameters(
+        np.stack([r.weights for r in replicates]),
+        np.stack([r.means for r in replicates]),
+        np.stack([r.covariances for r in replicates]),
+    )
+    estimates = _parameters(
+        np.asarray(mixture.weights_, dtype=np.float64),
+        fitted_means,
+        _dense(mixture, "covariances"),
+    )
     names = getattr(mixture, "feature_names_in_", None)
     if names is None:
         names = [f"x{j + 1}" for j in range(values.shape[1])]
@@ -371,3 +340,64 @@ def bootstrap(
         sum(not r.converged for r in replicates),
     )
     return MixtureBootstrap(estimates, stacked, method, n_bootstrap, counts, names)
+
+
+def _bootstrappable(model):
+    """The GaussianMixture inside ``model``, or a ValueError saying why not."""
+    from ..estimators import GaussianMixture
+
+    mixture = check_fitted_mixture(model, "bootstrap")
+    if not isinstance(mixture, GaussianMixture):
+        raise ValueError(
+            f"bootstrap refits a GaussianMixture; got a {type(mixture).__name__}. Fit a "
+            "GaussianMixture (e.g. select_model's best_estimator_)."
+        )
+    return mixture
+
+
+def _checked_rows(mixture, X) -> np.ndarray:
+    """X as a float array with the model's number of features (NaN only if the model
+    marginalises missing values)."""
+    allow_missing = getattr(mixture, "missing", "error") == "marginalize"
+    values = check_array(
+        X, dtype=np.float64, ensure_all_finite="allow-nan" if allow_missing else True
+    )
+    if values.shape[1] != mixture.n_features_in_:
+        raise ValueError(
+            f"X has {values.shape[1]} features but the model was fitted on "
+            f"{mixture.n_features_in_}; pass the data the model was fitted to."
+        )
+    return values
+
+
+def _refit_template(mixture):
+    """An unfitted copy of the model that starts EM from its fitted parameters."""
+    return clone(mixture).set_params(
+        weights_init=np.asarray(mixture.weights_, dtype=np.float64),
+        means_init=np.asarray(mixture.means_, dtype=np.float64),
+        precisions_init=np.asarray(mixture.precisions_, dtype=np.float64),
+        n_init=1,
+        warm_start=False,
+        verbose=0,
+        random_state=0,
+    )
+
+
+def _resampled(method: str, values: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray | None]:
+    """One replicate's rows and weights: rows drawn with replacement (nonparametric), or
+    every row with weights n * Dirichlet(1, ..., 1) (weighted likelihood bootstrap)."""
+    n_samples = values.shape[0]
+    if method == "nonparametric":
+        return values[rng.randint(0, n_samples, size=n_samples)], None
+    return values, n_samples * rng.dirichlet(np.ones(n_samples))
+
+
+def _parameters(weights, means, covariances) -> dict:
+    """The summarised parameters, with the variances read off the covariances' diagonals
+    (the last two axes)."""
+    return {
+        "weights": weights,
+        "means": means,
+        "covariances": covariances,
+        "variances": np.diagonal(covariances, axis1=-2, axis2=-1).copy(),
+    }

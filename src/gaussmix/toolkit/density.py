@@ -80,7 +80,7 @@ class DensityEstimator(DensityMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = np.concatenate([rng.normal(0, 1, 300), rng.normal(5, 0.5, 100)])[:, None]
     >>> density = DensityEstimator(n_components=range(1, 4), random_state=0).fit(X)
-    >>> density.in_region(X, 0.95).mean()
+    >>> float(density.in_region(X, 0.95).mean())
     0.95
     """
 
