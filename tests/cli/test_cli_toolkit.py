@@ -163,3 +163,11 @@ def test_missing_rows_can_be_dropped(runner, tmp_path, faithful_csv, merged_fit)
     result = _invoke(runner, "bootstrap", merged_fit[0] / "model.json", holes, "--out",
                      tmp_path / "b", "--n-bootstrap", "5", "--missing", "drop", "--quiet")
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("command", ["bootstrap", "density"])
+def test_new_commands_have_help_and_are_listed(runner, command):
+    result = _invoke(runner, command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert command in _invoke(runner, "--help").output
+    assert "--merge" in _invoke(runner, "fit", "--help").output
