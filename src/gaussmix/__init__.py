@@ -11,10 +11,14 @@ __all__ = [
     "AnomalyDetector",
     "BayesianGaussianMixture",
     "ConjugatePrior",
+    "DensityEstimator",
     "GaussianMixture",
     "MixtureClassifier",
     "ParquetSource",
+    "bootstrap",
     "bootstrap_lrt",
+    "combine_components",
+    "density_estimate",
     "load",
     "save",
     "select_model",
@@ -22,8 +26,15 @@ __all__ = [
 ]
 
 _LAZY_MODULES = {"plot": ".plotting", "datasets": ".datasets"}
-#: Public functions whose modules import pandas/joblib, loaded on first use.
-_LAZY_FUNCTIONS = {"select_model": ".selection", "bootstrap_lrt": ".selection"}
+#: Public names whose modules import pandas/joblib, loaded on first use.
+_LAZY_FUNCTIONS = {
+    "select_model": ".selection",
+    "bootstrap_lrt": ".selection",
+    "combine_components": ".toolkit",
+    "bootstrap": ".toolkit",
+    "density_estimate": ".toolkit",
+    "DensityEstimator": ".toolkit",
+}
 
 
 def __getattr__(name):

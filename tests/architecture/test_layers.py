@@ -4,6 +4,11 @@ The layer order is written here and in docs/architecture.md, nowhere else. A mod
 import from its own package and from any package in a lower layer; packages on one line
 are peers and do not import each other. A name starting with ``_`` (a private module or
 a private function) may only be imported from within its own package.
+
+One exception, pandas' ``DataFrame.plot`` pattern: a result's convenience ``.plot()``
+method may import the public figures of `gaussmix.plotting` inside the function (never at
+module level), so ``result.plot()`` and ``gaussmix.plot.<figure>(result)`` are one figure
+drawn in one place.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"cli"},
     {"report"},
     {"plotting"},
-    {"classification"},
+    {"classification", "toolkit"},
     {"selection"},
     {"estimators"},
     {"checks"},
@@ -32,6 +37,9 @@ LAYERS: list[set[str]] = [
     {"engine.data"},
     {"io", "datasets", "version"},
 ]
+
+#: Packages any layer may import inside a function (see the module docstring).
+LAZY_UPWARD = {"plotting"}
 
 #: Modules of the top package itself (``gaussmix/__init__.py``, ``__main__``) sit above all.
 TOP_MODULES = {"gaussmix", "gaussmix.__main__", "gaussmix.engine"}
@@ -61,12 +69,20 @@ def _modules() -> list[tuple[str, Path]]:
     return found
 
 
-def _imports(module: str, path: Path) -> list[tuple[str, list[str], int]]:
-    """``(absolute module, imported names, line)`` for every gaussmix import in a module."""
+def _imports(module: str, path: Path) -> list[tuple[str, list[str], int, bool]]:
+    """``(absolute module, imported names, line, inside a function)`` for every gaussmix
+    import in a module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    in_function = {
+        id(node)
+        for function in ast.walk(tree)
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(function)
+    }
     found = []
     for node in ast.walk(tree):
+        lazy = id(node) in in_function
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
@@ -76,11 +92,11 @@ def _imports(module: str, path: Path) -> list[tuple[str, list[str], int]]:
             names = [alias.name for alias in node.names]
             if node.module is None:  # ``from . import x``: x may be a module
                 for name in names:
-                    found.append((f"{target}.{name}", [], node.lineno))
+                    found.append((f"{target}.{name}", [], node.lineno, lazy))
                 continue
-            found.append((target, names, node.lineno))
+            found.append((target, names, node.lineno, lazy))
         elif isinstance(node, ast.Import):
-            found.extend((alias.name, [], node.lineno) for alias in node.names)
+            found.extend((alias.name, [], node.lineno, lazy) for alias in node.names)
     return [entry for entry in found if entry[0].split(".")[0] == "gaussmix"]
 
 
@@ -93,7 +109,7 @@ def _violations() -> list[str]:
         if own is None:
             problems.append(f"{module}: in no layer; add its package to LAYERS")
             continue
-        for target, names, line in _imports(module, path):
+        for target, names, line, lazy in _imports(module, path):
             theirs = _layer_of(target)
             if theirs is None:
                 if target not in TOP_MODULES:
@@ -103,7 +119,7 @@ def _violations() -> list[str]:
                 continue
             if theirs[1] == own[1]:
                 continue
-            if theirs[0] <= own[0]:
+            if theirs[0] <= own[0] and not (lazy and theirs[1] in LAZY_UPWARD):
                 problems.append(
                     f"{module}:{line} imports {target} (layer of {theirs[1]}, not below {own[1]})"
                 )
@@ -146,3 +162,19 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     problems = _violations()
     assert any("not below engine.core" in problem for problem in problems)
     assert any("private _base, _helper" in problem for problem in problems)
+
+
+def test_only_function_level_imports_of_the_figures_may_point_up(tmp_path, monkeypatch):
+    fake_root = tmp_path / "gaussmix"
+    (fake_root / "selection").mkdir(parents=True)
+    (fake_root / "plotting").mkdir()
+    (fake_root / "plotting" / "figures.py").write_text("", encoding="utf-8")
+    (fake_root / "selection" / "result.py").write_text(
+        "from ..plotting.figures import top\n\n\ndef plot():\n"
+        "    from ..plotting.figures import criterion\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(__import__(__name__), "PACKAGE_ROOT", fake_root)
+    problems = _violations()
+    assert any("result:1 imports gaussmix.plotting.figures" in problem for problem in problems)
+    assert not any("result:5" in problem for problem in problems)

@@ -64,3 +64,22 @@ def test_demo_model_and_data_are_the_chapter(demo):
     true_means = np.array([[0.0, 0.0], [3.0, 3.0], [-2.0, 3.0]])
     distances = np.linalg.norm(true_means[:, None] - model.means_[None], axis=2)
     assert distances.min(axis=1).max() < 0.5  # every true mean is recovered
+
+
+def test_demo_merges_the_moons_and_bootstraps_the_chapter_model(demo):
+    out, result = demo
+    names = sorted(p.name for p in (out / "figures").iterdir())
+    assert any("moons-merged" in n for n in names)
+    assert any("moons-entropy" in n for n in names)
+    assert any("density-regions" in n for n in names)
+    region, threshold = re.search(
+        r"95% highest-density region is log-density >= (-?[\d.]+); the 5% anomaly threshold "
+        r"is (-?[\d.]+)",
+        result.stdout,
+    ).groups()
+    assert abs(float(region) - float(threshold)) < 0.05  # same data, (nearly) the same model
+    ari = float(re.search(r"adjusted Rand index (\d\.\d\d)", result.stdout).group(1))
+    assert ari >= 0.95
+    assert "Bootstrap (199 replicates)" in result.stdout
+    html = (out / "report.html").read_text()
+    assert 'id="bootstrap"' in html and "std. error" in html

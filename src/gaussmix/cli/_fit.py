@@ -34,6 +34,7 @@ from ._errors import CLIError
 from ._model_file import Preparation, save_model_file
 from ._options import CellProgressBar, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
+from .toolkit_commands import check_merge_input, write_merging
 
 __all__ = [
     "FitPlan",
@@ -107,6 +108,7 @@ class FitPlan:
     estimator_params: dict[str, str]
     out_of_core: bool | None
     random_state: int
+    merge: bool
     quiet: bool
 
     @classmethod
@@ -126,6 +128,7 @@ class FitPlan:
         prior,
         out_of_core,
         random_state,
+        merge,
         quiet,
     ) -> FitPlan:
         """The plan of ``gaussmix fit`` with these options (keyword per option).
@@ -164,6 +167,7 @@ class FitPlan:
             estimator_params=estimator_params,
             out_of_core=out_of_core,
             random_state=random_state,
+            merge=merge,
             quiet=quiet,
         )
 
@@ -360,6 +364,8 @@ def run_fit(plan: FitPlan) -> FitOutcome:
     from ..estimators import AnomalyDetector
 
     inputs = read_fit_inputs(plan)
+    if plan.merge:
+        check_merge_input(inputs.model_input)
     notes = list(inputs.notes)
     if plan.standardize:
         notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
@@ -392,6 +398,7 @@ class FitWritten:
     paths: list
     n_rows: int
     n_flagged: int
+    merging: str | None = None
 
 
 def write_fit_outputs(outcome: FitOutcome, plan: FitPlan) -> FitWritten:
@@ -417,6 +424,11 @@ def write_fit_outputs(outcome: FitOutcome, plan: FitPlan) -> FitWritten:
         )
         if selection is not None:
             selection.table_.copy().to_csv(folder.path("selection.csv"))
+        merging = None
+        if plan.merge:
+            merging = write_merging(
+                folder, model, outcome.inputs.model_input, outcome.inputs.report_data.index
+            )
         html = build_report(
             model,
             outcome.inputs.report_data,
@@ -428,7 +440,7 @@ def write_fit_outputs(outcome: FitOutcome, plan: FitPlan) -> FitWritten:
         )
         write_report(html, folder.path("report.html"))
         paths = [folder.final(name) for name in folder.names]
-    return FitWritten(paths, n_rows, flagged)
+    return FitWritten(paths, n_rows, flagged, merging)
 
 
 def print_fit_summary(outcome: FitOutcome, written: FitWritten, plan: FitPlan) -> None:
@@ -443,6 +455,8 @@ def print_fit_summary(outcome: FitOutcome, written: FitWritten, plan: FitPlan) -
         f"Anomalies: {written.n_flagged} of {written.n_rows} rows "
         f"(contamination {plan.contamination:g})."
     )
+    if written.merging:
+        click.echo(written.merging)
     click.echo("Wrote:")
     for path in written.paths:
         click.echo(f"  {path}")

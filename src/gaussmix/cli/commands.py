@@ -103,6 +103,12 @@ def model_frame(model, values: np.ndarray) -> object:
     "columns exceed 1 GiB as float64).",
 )
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Also merge the components into clusters by entropy (mclust's clustCombi): "
+    "merging.csv, merged_clusters.csv, merging.png.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
 def fit(**options):
     """Fit mixtures to DATA (CSV, Parquet or .npy), choose the best, write results to --out.

@@ -210,6 +210,8 @@ def demo(out, quiet):
             "points correctly"
         )
 
+        bootstrap = _toolkit_section(gmm, X, detector, X_moons, y_moons, figures, say)
+
         # 11.6 Letting a Dirichlet-process prior choose K
         dp = _dirichlet_process_fit(X)
         kept = int((dp.weights_ >= _KEPT_WEIGHT).sum())
@@ -242,6 +244,7 @@ def demo(out, quiet):
             pd.DataFrame(X, columns=["x1", "x2"]),
             selection=result,
             detector=detector,
+            bootstrap=bootstrap,
             figures=figures.items,
             command="gaussmix demo --out " + str(out),
             title="gaussmix demo: the Gaussian mixture chapter",
@@ -276,3 +279,73 @@ def _dirichlet_process_fit(X):
             n_init=5,
             random_state=_SEED,
         ).fit(X)
+
+
+def _toolkit_section(gmm, X, detector, X_moons, y_moons, figures, say):
+    """mclust's toolkit on the chapter's data: the moons fitted by BIC and merged back into
+    two clusters (Baudry et al. 2010), the density's highest-density regions, and bootstrap
+    standard errors of the fitted mixture.
+
+    Returns the bootstrap result (for the report's table).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from .. import plotting as plot
+    from ..selection import select_model
+    from ..toolkit import DensityEstimator, bootstrap, combine_components
+
+    moons = select_model(X_moons, n_components=range(1, 10), random_state=_SEED)
+    many = moons.best_estimator_
+    merging = combine_components(many, X_moons)
+    agreement = adjusted_rand_score(y_moons, merging.labels(2))
+    say(
+        f"     Merging: BIC fits the moons with {many.n_components} components "
+        f"({moons.best_params_['covariance_type']}); merged pairwise by entropy into 2 "
+        f"clusters they are the moons (adjusted Rand index {agreement:.2f})"
+    )
+    figure, axes = _panels(2)
+    plot.clusters(many, X_moons, ax=axes[0], n_std=(2,),
+                  title=f"Moons: {many.n_components} components chosen by BIC")
+    plot.merged_clusters(merging, X_moons, 2, ax=axes[1],
+                         title=f"Merged by entropy into 2 clusters (ARI {agreement:.2f})")
+    axes[1].set_xlim(axes[0].get_xlim())
+    axes[1].set_ylim(axes[0].get_ylim())
+    axes[1].set_aspect(axes[0].get_aspect())
+    figures.add(
+        "moons-merged",
+        "Merging components (mclust's clustCombi): the BIC mixture's components, and the "
+        "two clusters the entropy criterion merges them into",
+        figure,
+    )
+    figure, axes = _panels(2, size=(5.2, 4.0))
+    plot.merging(merging, axes=axes)
+    figures.add(
+        "moons-entropy",
+        "Entropy of the classification after each merge (with its two-segment fit) and the "
+        "entropy change per merged row",
+        figure,
+    )
+    density = DensityEstimator(
+        range(1, 8), ["full", "tied", "diag", "spherical"], random_state=_SEED
+    ).fit(X)
+    (boundary,) = density.hdr_log_levels(0.95)
+    say(
+        f"     Density regions (mclust's densityMclust): the 95% highest-density region is "
+        f"log-density >= {boundary:.2f}; the 5% anomaly threshold is {detector.threshold_:.2f}"
+    )
+    ax = _new_axes()
+    density.plot(X, probabilities=(0.5, 0.75, 0.95), ax=ax)
+    figures.add(
+        "density-regions",
+        "Highest-density regions holding 50%, 75% and 95% of the data (mclust's "
+        "densityMclust); the 95% boundary is the anomaly threshold",
+        ax.figure,
+    )
+    result = bootstrap(gmm, X, n_bootstrap=199, random_state=_SEED)
+    errors = result.standard_errors_
+    say(
+        f"     Bootstrap ({result.n_replicates_} replicates): standard errors of the weights "
+        f"{', '.join(f'{v:.3f}' for v in errors['weights'])}; of the means up to "
+        f"{errors['means'].max():.3f}"
+    )
+    return result

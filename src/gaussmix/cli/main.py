@@ -8,6 +8,7 @@ from ..version import __version__
 from ._errors import OneLineErrorGroup
 from .commands import fit, info, predict, sample
 from .demo import demo
+from .toolkit_commands import bootstrap, density
 
 
 @click.group(
@@ -22,7 +23,7 @@ def cli() -> None:
     """
 
 
-for _command in (demo, fit, predict, sample, info):
+for _command in (demo, fit, predict, sample, info, bootstrap, density):
     cli.add_command(_command)
 
 

@@ -21,6 +21,7 @@ from .figures import (
     uncertainty,
 )
 from .projection import ClusterProjection, PlaneView, cluster_projection, separating_directions
+from .toolkit import bootstrap_intervals, density_regions, merged_clusters, merging
 from .variational import variational_weights
 
 __all__ = [
@@ -38,6 +39,10 @@ __all__ = [
     "ClusterProjection",
     "PlaneView",
     "variational_weights",
+    "merging",
+    "merged_clusters",
+    "bootstrap_intervals",
+    "density_regions",
     "draw_ellipses",
     "ellipse_geometry",
     "dense_covariances",

@@ -52,8 +52,8 @@ import numpy as np
 import scipy.linalg
 from scipy.special import logsumexp
 
-from ..engine.forms import FullForm
-from ..engine.params import MixtureParams
+from ..engine.core.params import MixtureParams
+from ..engine.covariance.forms import FullForm
 from ._common import dense_covariances, feature_labels, fitted_params
 
 __all__ = [

@@ -272,6 +272,7 @@ def build_report(
     *,
     selection=None,
     detector=None,
+    bootstrap=None,
     figures=(),
     command=None,
     title="gaussmix report",
@@ -289,6 +290,8 @@ def build_report(
         Adds the selection table and the criterion plot.
     detector : fitted AnomalyDetector, default=None
         Adds the anomaly section.
+    bootstrap : MixtureBootstrap, default=None
+        Adds the bootstrap standard errors and intervals (`gaussmix.bootstrap`).
     figures : sequence of Figure, default=()
         Extra figures (e.g. the demo's), shown in their own section.
     command : str, default=None
@@ -324,6 +327,13 @@ def build_report(
     sections.append(("clusters", "Clusters", _cluster_section(model, X)))
     if detector is not None:
         sections.append(("anomalies", "Anomalies", _anomaly_section(detector, X)))
+    if bootstrap is not None:
+        from ._toolkit_sections import bootstrap_section
+
+        html = bootstrap_section(
+            bootstrap, _table_html, lambda caption, fig: _figure_html(Figure(caption, fig))
+        )
+        sections.append(("bootstrap", "Bootstrap inference", html))
     if figures:
         sections.append(("figures", "More figures", "".join(_figure_html(f) for f in figures)))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

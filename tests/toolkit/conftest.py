@@ -1,0 +1,15 @@
+"""Headless plotting for the toolkit's figures: the Agg backend, every figure closed after
+each test."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
