@@ -3,11 +3,11 @@ errors against the asymptotic ones, label switching, outputs and errors."""
 
 import numpy as np
 import pytest
-from gaussmix.engine.covariance.models import COVARIANCE_TYPES
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
 
 import gaussmix
+from gaussmix.engine.covariance.models import COVARIANCE_TYPES
 from gaussmix.toolkit.bootstrap_inference import _replicate_parameters, match_components
 
 TRUE_WEIGHTS = np.array([0.4, 0.6])
