@@ -64,3 +64,19 @@ def test_demo_model_and_data_are_the_chapter(demo):
     true_means = np.array([[0.0, 0.0], [3.0, 3.0], [-2.0, 3.0]])
     distances = np.linalg.norm(true_means[:, None] - model.means_[None], axis=2)
     assert distances.min(axis=1).max() < 0.5  # every true mean is recovered
+
+
+def test_demo_console_numbers_components_by_weight(demo):
+    out, result = demo
+    model = gaussmix.load(out / "model.json")
+    lines = [line for line in result.stdout.splitlines() if line.strip().startswith("component ")]
+    weights = [float(re.search(r"weight (\d\.\d+);", line)[1]) for line in lines]
+    assert [line.split()[1] for line in lines] == ["1:", "2:", "3:"]
+    assert weights == pytest.approx(np.sort(model.weights_)[::-1], abs=0.006)
+
+
+def test_default_demo_folder_is_ignored_by_git():
+    from pathlib import Path
+
+    ignore = Path(__file__).parents[2] / ".gitignore"
+    assert "gaussmix-demo/" in ignore.read_text().splitlines()

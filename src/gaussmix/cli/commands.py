@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ..estimators.display import component_order, display_labels
 from ..io._json import atomic_output
 from ._bayesian_options import fit_bayesian, map_covariance_types
 from ._chunked import (
@@ -24,11 +25,12 @@ from ._chunked import (
     reads_in_chunks,
     write_assignments_in_batches,
 )
-from ._data import MISSING_CHOICES, parse_columns, read_table
+from ._data import MISSING_CHOICES, CsvLayout, csv_layout_options, parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
 from ._options import CellProgressBar, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
+from ._summary import single_model_summary
 
 __all__ = ["fit", "predict", "sample", "info"]
 
@@ -121,6 +123,7 @@ def model_frame(model, values: np.ndarray) -> object:
     "columns exceed 1 GiB as float64).",
 )
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the fits.")
+@csv_layout_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
 def fit(
     data,
@@ -136,6 +139,8 @@ def fit(
     prior,
     out_of_core,
     random_state,
+    header,
+    skip_rows,
     quiet,
 ):
     """Fit mixtures to DATA (CSV, Parquet or .npy), choose the best, write results to --out.
@@ -159,10 +164,13 @@ def fit(
             "--missing marginalize, or --missing drop."
         )
     missing_params = {"missing": "marginalize"} if missing == "marginalize" else {}
+    layout = CsvLayout(header, skip_rows)
     if reads_in_chunks(data, out_of_core):
+        if not layout.is_default:  # a Parquet file names its columns itself
+            raise CLIError("--header and --skip-rows describe CSV/TSV files; drop them here.")
         inputs = _chunked_inputs(data, parse_columns(columns), missing, standardize, random_state)
     else:
-        inputs = _in_memory_inputs(data, parse_columns(columns), missing, standardize)
+        inputs = _in_memory_inputs(data, parse_columns(columns), missing, standardize, layout)
     notes = list(inputs.notes)
     if standardize:
         notes.append("features standardised to mean 0, sd 1 (model parameters are in those units)")
@@ -223,10 +231,13 @@ def fit(
         write_report(html, folder.path("report.html"))
         written = [folder.final(name) for name in folder.names]
     if not quiet:
+        for note in notes:  # first: a dropped column or row changes what the summary means
+            click.echo(f"Note: {note}")
         if result is not None:
             click.echo(result.summary())
-        for note in notes:
-            click.echo(f"Note: {note}")
+        else:  # one Bayesian fit: no selection table, but the same summary of its model
+            n_rows_total = inputs.n_values // model.n_features_in_
+            click.echo(single_model_summary(model, inputs.report_data, n_rows_total))
         click.echo(f"Anomalies: {flagged} of {n_rows} rows (contamination {contamination:g}).")
         click.echo("Wrote:")
         for path in written:
@@ -260,8 +271,8 @@ class _FitInputs:
     write_assignments: Callable[..., tuple[int, int]]
 
 
-def _in_memory_inputs(data, columns, missing, standardize) -> _FitInputs:
-    table = read_table(data, columns, missing)
+def _in_memory_inputs(data, columns, missing, standardize, layout) -> _FitInputs:
+    table = read_table(data, columns, missing, layout)
     preparation = Preparation.fit(table.data, standardize)
     frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
 
@@ -327,18 +338,24 @@ def _chunked_inputs(data, columns, missing, standardize, random_state) -> _FitIn
     help="Read a Parquet file in row batches and write --out (.csv) batch by batch "
     "(default: when its numeric columns exceed 1 GiB as float64).",
 )
+@csv_layout_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def predict(model_path, data, out, missing, out_of_core, quiet):
+def predict(model_path, data, out, missing, out_of_core, header, skip_rows, quiet):
     """Assign the rows of DATA with a MODEL written by gaussmix fit (same columns as
     assignments.csv)."""
     loaded = load_model_file(model_path)
     preparation = loaded.preparation
+    layout = CsvLayout(header, skip_rows)
     if reads_in_chunks(data, out_of_core):
+        if not layout.is_default:
+            raise CLIError("--header and --skip-rows describe CSV/TSV files; drop them here.")
         n_rows = _predict_in_batches(loaded, data, out, missing)
         if not quiet:
             click.echo(f"Wrote {n_rows} assignments to {out}")
         return
-    table = read_table(data, None if preparation.positional else preparation.columns, missing)
+    table = read_table(
+        data, None if preparation.positional else preparation.columns, missing, layout
+    )
     values = loaded.preparation.transform(table.data)
     if values.shape[1] != loaded.model.n_features_in_:
         raise CLIError(
@@ -424,7 +441,7 @@ def sample(model_path, n_samples, out, random_state, quiet):
         columns=loaded.preparation.columns,
     )
     if not out.lower().endswith(".npy"):
-        frame["component"] = labels + 1
+        frame["component"] = display_labels(labels, component_order(model)) + 1  # by weight
     write_table(frame, out)
     if not quiet:
         click.echo(f"Wrote {n_samples} rows to {out}")
@@ -450,8 +467,9 @@ def info(model_path):
     if loaded.threshold is not None:
         lines.append(f"Anomaly threshold (log-density): {loaded.threshold:.4f}")
     lines.append("")
+    order = component_order(model)  # numbered by weight, as the report and assignments
     weights = pd.DataFrame(
-        np.column_stack([model.weights_, model.means_]),
+        np.column_stack([model.weights_, model.means_])[order],
         columns=["weight"] + [f"mean {c}" for c in loaded.preparation.columns],
         index=pd.Index(range(1, model.n_components + 1), name="component"),
     )

@@ -1,4 +1,4 @@
-"""Safe persistence of fitted models: JSON with a format version, never pickle.
+"""Safe persistence of fitted models: JSON files with a format version, never pickle files.
 
 `save` writes atomically (a temporary file in the same folder, then a rename), so a
 crash never leaves a half-written model. `load` treats the file as untrusted input: it
