@@ -475,10 +475,14 @@ def criterion(result, *, ax=None, ylabel=None, title=None, sign="gaussmix"):
             label=str(column),
             **style,
         )
-    # Triangles after every model line, so that get_lines() begins with one line per model.
-    for i in np.flatnonzero(off_scale.any(axis=0)):
+    # Triangles after every model line, so that get_lines() begins with one line per model;
+    # side by side at each K, so that each off-scale model's colour shows.
+    off_models = np.flatnonzero(off_scale.any(axis=0))
+    step = np.min(np.diff(ks)) if len(ks) > 1 else 1.0
+    for m, i in enumerate(off_models):
+        shift = 0.12 * step * (m - (len(off_models) - 1) / 2)
         ax.plot(
-            ks[off_scale[:, i]],
+            ks[off_scale[:, i]] + shift,
             np.full(off_scale[:, i].sum(), factor * edge),
             marker="^" if factor > 0 else "v",
             color=_criterion_style(i)["color"],
@@ -586,8 +590,8 @@ def uncertainty(model, X, *, ax=None, dims=(0, 1), title="Classification uncerta
         edgecolors="black",
         linewidths=0.2,
     )
-    bound = f"at most 1 − 1/{n_columns}" if n_columns > 1 else "always 0 with one component"
-    ax.figure.colorbar(points, ax=ax, label=f"uncertainty  1 − max probability  ({bound})")
+    bound = f"≤ 1 − 1/{n_columns}" if n_columns > 1 else "0: one component"
+    ax.figure.colorbar(points, ax=ax, label=f"uncertainty: 1 − max probability ({bound})")
     means, covariances = projected_components(model, dims)
     draw_ellipses(ax, means, covariances, ["#444444"] * len(means), n_std=[2], linewidth=1.2)
     _label_axes(ax, feature_labels(X, model), dims, title)

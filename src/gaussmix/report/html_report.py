@@ -26,7 +26,7 @@ __all__ = ["Figure", "build_report", "write_report"]
 
 _PAGE_STYLE = """
 body {margin: 0; background: #fff}
-main.gaussmix {margin: 24px auto; padding: 0 20px; max-width: 1000px; font-size: 14px}
+main.gaussmix {margin: 24px auto; padding: 0 20px; max-width: 1200px; font-size: 14px}
 .gaussmix h1 {font-size: 24px; margin-bottom: 4px}
 .gaussmix h2 {font-size: 18px; border-bottom: 2px solid #0072B2; padding-bottom: 3px;
   margin-top: 28px}
