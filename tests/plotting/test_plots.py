@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
+from matplotlib.legend import Legend
 from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.patches import Ellipse
 from sklearn.cluster import KMeans
@@ -100,6 +101,9 @@ def test_true_ellipses_are_added_and_ax_is_returned(model, X):
     for ellipse, covariance in zip(ellipses[3:], CHAPTER_COVARIANCES):
         _assert_ellipse_matches(ellipse, covariance, 2)
         assert ellipse.get_linestyle() == "--"
+    # The legend says which sigma the dashed ellipses show.
+    key = [t.get_text() for legend in ax.findobj(Legend) for t in legend.get_texts()]
+    assert "true components: 2σ" in key
 
 
 def test_pairs_projects_the_covariances(five_d_data):
