@@ -80,7 +80,14 @@ def test_fit_writes_every_output(fitted, faithful_csv):
     assert list(selection.index) == [1, 2, 3]
     assert list(selection.columns) == ["VVI", "VVV"]
     model = gaussmix.load(out / "model.json")
-    np.testing.assert_array_equal(model.predict(data) + 1, rows["component"])
+    # Components are numbered by weight, heaviest first, as in the summary and report:
+    # at EM's fixed point a component's mean responsibility is its weight.
+    np.testing.assert_allclose(
+        probabilities.mean(axis=0), np.sort(model.weights_)[::-1], atol=1e-3
+    )
+    heaviest_first = np.argsort(-model.weights_, kind="stable")
+    rank = np.argsort(heaviest_first)
+    np.testing.assert_array_equal(rank[model.predict(data)] + 1, rows["component"])
     # the chosen model is the table's minimum
     best = selection.stack().idxmin()
     assert (model.n_components, model._model.name) == (best[0], best[1])
@@ -105,6 +112,11 @@ def test_info_describes_the_model(runner, fitted):
     assert f"{model.n_components} component(s), 2 feature(s)" in result.output
     assert "Features: eruptions, waiting" in result.output
     assert "Anomaly threshold" in result.output and "Made by: gaussmix" in result.output
+    # The weights table lists components heaviest first, as the report does.
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["weight", "mean"])
+    weights = [float(lines[i].split()[1]) for i in range(start + 2, start + 2 + model.n_components)]
+    assert weights == pytest.approx(np.sort(model.weights_)[::-1], rel=1e-3)
 
 
 def test_standardize_columns_and_sample_in_original_units(runner, diabetes_csv, tmp_path):
@@ -189,6 +201,76 @@ def test_non_numeric_columns_are_dropped_with_a_note(runner, faithful_csv, tmp_p
     )
     assert result.exit_code == 0
     assert "Note: dropped non-numeric column(s): label" in result.output
+    # Printed before the summary, where it is read, not after it.
+    lines = result.output.splitlines()
+    note = lines.index("Note: dropped non-numeric column(s): label")
+    assert note < lines.index("Gaussian finite mixture model fitted by EM algorithm")
+
+
+def _raw_iris(tmp_path):
+    """scikit-learn's raw iris.csv: a first line of counts and class names, no header."""
+    from importlib.resources import files
+
+    path = tmp_path / "iris.csv"
+    path.write_bytes(files("sklearn.datasets").joinpath("data", "iris.csv").read_bytes())
+    return path
+
+
+def test_numeric_looking_header_is_refused_with_the_fix(runner, tmp_path):
+    iris = _raw_iris(tmp_path)
+    assert iris.read_text().startswith("150,4,setosa,versicolor,virginica\n")
+    result = runner.invoke(cli, ["fit", str(iris), "--out", str(tmp_path / "o"), *QUICK])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "line 1" in line and "'150,4,setosa,versicolor,virginica'" in line
+    assert "--skip-rows 1" in line and "--header none" in line
+    assert not (tmp_path / "o").exists()
+    # The fix it names works: four measurements, 150 rows, the class code left out.
+    result = _invoke(
+        runner, "fit", iris, "--out", tmp_path / "o", "--skip-rows", "1", "--header", "none",
+        "--columns", "x1,x2,x3,x4", *QUICK,
+    )
+    assert result.exit_code == 0, result.output
+    model = gaussmix.load(tmp_path / "o" / "model.json")
+    assert model.n_features_in_ == 4
+    assert len(pd.read_csv(tmp_path / "o" / "assignments.csv")) == 150
+    # Numbers that really are names are kept on request.
+    years = tmp_path / "years.csv"
+    pd.DataFrame(np.random.default_rng(0).normal(size=(40, 2)), columns=["2019", "2020"]).to_csv(
+        years, index=False
+    )
+    assert runner.invoke(cli, ["fit", str(years), "--out", str(tmp_path / "y"), *QUICK]).exit_code == 1
+    result = _invoke(runner, "fit", years, "--out", tmp_path / "y", "--header", "names", *QUICK)
+    assert result.exit_code == 0, result.output
+    assert list(gaussmix.load(tmp_path / "y" / "model.json").feature_names_in_) == ["2019", "2020"]
+
+
+def test_header_options_are_refused_for_files_with_their_own_names(runner, chapter_npy, tmp_path):
+    result = runner.invoke(
+        cli, ["fit", str(chapter_npy), "--out", str(tmp_path / "o"), "--skip-rows", "1", *QUICK]
+    )
+    assert result.exit_code == 1
+    assert "--header and --skip-rows" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_dirichlet_process_fit_prints_a_summary_with_cluster_sizes(runner, faithful_csv, tmp_path):
+    result = _invoke(
+        runner, "fit", faithful_csv, "--out", tmp_path / "o", "--method", "dp",
+        "--components", "6", "--covariance-types", "full",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Note: Dirichlet-process mixture with 6 components")
+    assert "Gaussian finite mixture model fitted by EM algorithm" in lines
+    header = lines[lines.index("Clustering table:") + 1].split()
+    sizes = [int(v) for v in lines[lines.index("Clustering table:") + 2].split()]
+    model = gaussmix.load(tmp_path / "o" / "model.json")
+    assert header == [str(j + 1) for j in range(model.n_components)]
+    data = pd.read_csv(faithful_csv)
+    assert sum(sizes) == len(data)
+    rows = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    assert sizes == rows["component"].value_counts().sort_index().tolist()
+    assert f"{model.bic(data):.3f}" in result.output
 
 
 def test_missing_values_dropped_on_request(runner, faithful_csv, tmp_path):

@@ -83,3 +83,17 @@ def test_demo_merges_the_moons_and_bootstraps_the_chapter_model(demo):
     assert "Bootstrap (199 replicates)" in result.stdout
     html = (out / "report.html").read_text()
     assert 'id="bootstrap"' in html and "std. error" in html
+def test_demo_console_numbers_components_by_weight(demo):
+    out, result = demo
+    model = gaussmix.load(out / "model.json")
+    lines = [line for line in result.stdout.splitlines() if line.strip().startswith("component ")]
+    weights = [float(re.search(r"weight (\d\.\d+);", line)[1]) for line in lines]
+    assert [line.split()[1] for line in lines] == ["1:", "2:", "3:"]
+    assert weights == pytest.approx(np.sort(model.weights_)[::-1], abs=0.006)
+
+
+def test_default_demo_folder_is_ignored_by_git():
+    from pathlib import Path
+
+    ignore = Path(__file__).parents[2] / ".gitignore"
+    assert "gaussmix-demo/" in ignore.read_text().splitlines()

@@ -111,6 +111,21 @@ def test_never_unpickles(tmp_path):
         gaussmix.load(path)
 
 
+def test_estimators_pickle_in_memory_as_scikit_learn_requires():
+    """The docs promise JSON model files, not unpicklable estimators: pickling in memory
+    (joblib workers, GridSearchCV(n_jobs=2)) is scikit-learn's contract and works."""
+    from sklearn.model_selection import GridSearchCV
+
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    model = gaussmix.GaussianMixture(2, random_state=0).fit(X)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))
+    search = GridSearchCV(
+        gaussmix.GaussianMixture(random_state=0), {"n_components": [1, 2]}, cv=2, n_jobs=2
+    ).fit(X)
+    assert search.best_params_["n_components"] in (1, 2)
+
+
 def _corrupt(document, mutate):
     document = json.loads(json.dumps(document))
     mutate(document)

@@ -41,3 +41,23 @@ def test_names_are_escaped(chapter_data):
     html = GaussianMixture(2, random_state=0).fit(frame)._repr_html_()
     assert "<b>a</b>" not in html and "&lt;b&gt;a&lt;/b&gt;" in html and "b&amp;c" in html
     assert np.isfinite(float(re.search(r"per sample</th><td class=\"name\">([^<]+)<", html)[1]))
+
+
+def test_component_table_lists_components_by_weight(fitted):
+    html = fitted._repr_html_()
+    weights = [float(w) for w in re.findall(r"</span>\d+</td><td>([^<]+)</td>", html)]
+    assert weights == pytest.approx(np.sort(fitted.weights_)[::-1], rel=1e-3)
+    numbers = re.findall(r'</span>(\d+)</td>', html)
+    assert numbers == ["1", "2", "3"]
+    assert '<div class="scroll"><table>' in html  # wide tables scroll, not overflow
+
+
+def test_sparkline_leaves_an_absurd_first_value_out():
+    from gaussmix.estimators.html_repr import sparkline_svg
+
+    trace = [-1.8e6, -3.69, -3.65, -3.62, -3.61]
+    svg = sparkline_svg(trace, width=260, height=60)
+    points = [tuple(map(float, p.split(","))) for p in re.search(r'points="([^"]+)"', svg)[1].split()]
+    assert len(points) == 4
+    ys = [y for _, y in points]
+    assert max(ys) - min(ys) > 40  # the climb from -3.69 to -3.61 fills the 60-pixel box

@@ -131,6 +131,76 @@ def test_report_figures_sample_large_data_and_cap_the_pairs_grid():
     assert "12000 rows, 10 feature(s)" in html  # the tables still describe every row
 
 
+def test_report_numbers_components_by_weight(report):
+    html, _, model, _, X = report
+    section = html[html.index('<section id="clusters">') :]
+    rows = re.findall(r'<tr><td class="name">(\d+)</td><td>(\d+)</td><td>([^<]+)</td>', section)
+    assert [int(r[0]) for r in rows[:3]] == [1, 2, 3]
+    weights = [float(r[2]) for r in rows[:3]]
+    assert weights == pytest.approx(np.sort(model.weights_)[::-1], rel=1e-3)
+    counts = np.bincount(model.predict(X), minlength=3)[np.argsort(-model.weights_)]
+    assert [int(r[1]) for r in rows[:3]] == counts.tolist()
+
+
+def test_every_report_table_scrolls_inside_the_page(report):
+    html, *_ = report
+    assert html.count("<table") == html.count('<div class="scroll"><table')
+    assert ".gaussmix .scroll {overflow-x: auto" in html
+
+
+class WideSelection:
+    """The 14-model table of a wine-sized sweep, with realistic numbers."""
+
+    criterion = "bic"
+
+    def __init__(self):
+        from gaussmix.engine.covariance.models import MODELS
+
+        ks = np.arange(1, 10)
+        self.table_ = pd.DataFrame(
+            {name: 6839.78311 + 97.1234 * ks + i for i, name in enumerate(MODELS)},
+            index=pd.Index(ks, name="n_components"),
+        )
+
+    def summary(self):
+        return "14 models"
+
+
+@pytest.fixture(scope="module")
+def wide_report(tmp_path_factory):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).data
+    model = GaussianMixture(3, random_state=0).fit(wine)
+    detector = AnomalyDetector.from_fitted_mixture(model, wine, contamination=0.05)
+    html = build_report(model, wine, selection=WideSelection(), detector=detector)
+    path = tmp_path_factory.mktemp("wide") / "report.html"
+    write_report(html, path)
+    return html, path
+
+
+@needs_chromium
+def test_wide_report_fits_a_1400_pixel_window(wide_report, tmp_path):
+    """Wine: 13 features and 14 models. Measured by the browser: a copy of the report
+    with a script that writes the page's scroll width into its title."""
+    html, _ = wide_report
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        html.replace(
+            "</body>",
+            "<script>document.title = 'width=' + document.documentElement.scrollWidth"
+            " + ' tables=' + Math.max(...[...document.querySelectorAll('table')]"
+            ".map(t => t.getBoundingClientRect().width));</script></body>",
+        )
+    )
+    result = _run_chromium(tmp_path, probe.as_uri(), "--window-size=1400,1000", "--dump-dom")
+    measured = re.search(r"<title>width=(\d+) tables=([\d.]+)</title>", result.stdout)
+    assert measured, result.stderr[-2000:]
+    page_width, widest_table = int(measured[1]), float(measured[2])
+    assert page_width <= 1400
+    assert widest_table > 600  # the tables are there (and wide)
+
+
 def _run_chromium(tmp_path, url, *extra):
     profile = tmp_path / "profile"
     command = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 
@@ -14,11 +15,14 @@ from ._errors import CLIError
 
 __all__ = [
     "MISSING_CHOICES",
+    "HEADER_CHOICES",
+    "CsvLayout",
     "Table",
     "read_table",
     "parse_columns",
     "feature_columns",
     "parquet_module",
+    "csv_layout_options",
 ]
 
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
@@ -105,7 +109,60 @@ def feature_columns(names: list[str], path: Path, columns: list[str] | None,
     return kept
 
 
-def _read_npy(path: Path) -> pd.DataFrame:
+#: ``--header`` values: how the first line (after ``--skip-rows``) of a CSV is read.
+HEADER_CHOICES = ("auto", "names", "none")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where a text table's column names and rows start (``--header``, ``--skip-rows``).
+
+    Attributes
+    ----------
+    header : {"auto", "names", "none"}
+        ``auto``: the first line holds the column names, and a line that looks like
+        data (a name that is a number) is refused; ``names``: it holds the names,
+        whatever they look like; ``none``: there are no names (columns x1, x2, ...).
+    skip_rows : int
+        Lines to skip before it (a title, counts, comments).
+    """
+
+    header: str = "auto"
+    skip_rows: int = 0
+
+    @property
+    def is_default(self) -> bool:
+        """Whether neither option was given (the only layout non-text files accept)."""
+        return self == CsvLayout()
+
+
+def _looks_like_a_number(name: str) -> bool:
+    try:
+        float(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(path: Path, frame: pd.DataFrame, layout: CsvLayout) -> None:
+    """Refuse a first line that holds numbers where column names belong (``--header
+    auto``): it is data or metadata, e.g. scikit-learn's raw iris.csv, whose first line
+    ``150,4,setosa,versicolor,virginica`` would make the class label a feature."""
+    numbers = [str(c) for c in frame.columns if _looks_like_a_number(str(c))]
+    if layout.header != "auto" or not numbers:
+        return
+    line = ",".join(str(c) for c in frame.columns)
+    line = line if len(line) <= 60 else line[:57] + "..."
+    line_number = layout.skip_rows + 1
+    raise CLIError(
+        f"{path.name}: line {line_number}, {line!r}, has numbers where column names belong "
+        f"({', '.join(numbers[:3])}); if it is not a header pass --skip-rows "
+        f"{line_number} to skip it and --header none if the file has no names (columns "
+        "become x1, x2, ...), or --header names to keep it as names."
+    )
+
+
+def _read_npy(path: Path, layout: CsvLayout) -> pd.DataFrame:
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -123,7 +180,7 @@ def _read_npy(path: Path) -> pd.DataFrame:
     return pd.DataFrame(array, columns=[f"x{i + 1}" for i in range(array.shape[1])])
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, layout: CsvLayout) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except ImportError:
@@ -132,13 +189,23 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise CLIError(f"{path} is not a readable Parquet file ({exc}).") from None
 
 
-def _read_text_table(path: Path) -> pd.DataFrame:
+def _read_text_table(path: Path, layout: CsvLayout) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, sep=_CSV_SUFFIXES[path.suffix.lower()], engine="python")
+        frame = pd.read_csv(
+            path,
+            sep=_CSV_SUFFIXES[path.suffix.lower()],
+            engine="python",
+            skiprows=layout.skip_rows,
+            header=None if layout.header == "none" else 0,
+        )
     except UnicodeDecodeError:
         raise CLIError(f"{path} is not a text table (it is not UTF-8); pass a CSV file.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CLIError(f"{path} is not a readable table ({_first_line(exc)}).") from None
+    if layout.header == "none":
+        frame.columns = [f"x{i + 1}" for i in range(frame.shape[1])]
+    _check_header(path, frame, layout)
+    return frame
 
 
 #: File extension -> reader of the whole file.
@@ -149,7 +216,7 @@ _READERS = {
 }
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
+def _read_raw(path: Path, layout: CsvLayout) -> pd.DataFrame:
     suffix = path.suffix.lower()
     reader = _READERS.get(suffix)
     if reader is None:
@@ -157,15 +224,25 @@ def _read_raw(path: Path) -> pd.DataFrame:
             f"cannot tell the format of {path} from its extension {suffix or '(none)'!r}; use "
             ".csv, .tsv, .txt, .parquet or .npy."
         )
-    return reader(path)
+    if suffix not in _CSV_SUFFIXES and not layout.is_default:
+        raise CLIError(
+            f"--header and --skip-rows describe text tables (.csv, .tsv, .txt); {path.name} "
+            "has its own column names: drop those options."
+        )
+    return reader(path, layout)
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def read_table(path, columns: list[str] | None = None, missing: str = "error") -> Table:
+def read_table(
+    path, columns: list[str] | None = None, missing: str = "error", layout: CsvLayout | None = None
+) -> Table:
     """Load DATA and keep its numeric columns.
+
+    ``layout`` says where a text table's names and rows start; a first line with
+    numbers where names belong is refused unless ``layout`` says how to read it.
 
     Non-numeric columns are dropped with a note unless ``columns`` names them, which
     is an error. Missing values are an error unless ``missing="drop"`` (rows with any
@@ -180,7 +257,7 @@ def read_table(path, columns: list[str] | None = None, missing: str = "error") -
         raise CLIError(f"{str(path)!r} is not a file; pass a CSV, Parquet or .npy file.")
     if missing not in MISSING_CHOICES:
         raise CLIError(f"--missing must be one of {', '.join(MISSING_CHOICES)}.")
-    raw = _read_raw(path)
+    raw = _read_raw(path, layout or CsvLayout())
     raw.columns = [str(c) for c in raw.columns]
     notes = []
     names = feature_columns(
@@ -236,3 +313,22 @@ def _keep_missing_values(data: pd.DataFrame, row_ids: np.ndarray, notes: list[st
             "from their observed values)"
         )
     return data, row_ids
+
+
+def csv_layout_options(command):
+    """The ``--header`` and ``--skip-rows`` options of a command that reads DATA."""
+    command = click.option(
+        "--skip-rows",
+        type=click.IntRange(0, None),
+        default=0,
+        show_default=True,
+        help="Lines to skip at the top of a CSV/TSV file (before its column names).",
+    )(command)
+    return click.option(
+        "--header",
+        type=click.Choice(HEADER_CHOICES),
+        default="auto",
+        show_default=True,
+        help="CSV/TSV first line: auto = column names, refused if it looks like data; "
+        "names = column names whatever they look like; none = no names (x1, x2, ...).",
+    )(command)

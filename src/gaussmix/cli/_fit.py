@@ -29,11 +29,12 @@ from threadpoolctl import threadpool_limits
 
 from ._bayesian_options import fit_bayesian, map_covariance_types
 from ._chunked import numbered_sample, open_chunked, reads_in_chunks, write_assignments_in_batches
-from ._data import parse_columns, read_table
+from ._data import CsvLayout, parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, save_model_file
 from ._options import CellProgressBar, parse_components, parse_covariance_types, status
 from ._outputs import StagedFolder, assignments, write_table
+from ._summary import single_model_summary
 from .toolkit_commands import check_merge_input, write_merging
 
 __all__ = [
@@ -109,6 +110,7 @@ class FitPlan:
     out_of_core: bool | None
     random_state: int
     merge: bool
+    layout: CsvLayout
     quiet: bool
 
     @classmethod
@@ -129,6 +131,8 @@ class FitPlan:
         out_of_core,
         random_state,
         merge,
+        header,
+        skip_rows,
         quiet,
     ) -> FitPlan:
         """The plan of ``gaussmix fit`` with these options (keyword per option).
@@ -168,6 +172,7 @@ class FitPlan:
             out_of_core=out_of_core,
             random_state=random_state,
             merge=merge,
+            layout=CsvLayout(header, skip_rows),
             quiet=quiet,
         )
 
@@ -204,14 +209,16 @@ def read_fit_inputs(plan: FitPlan) -> FitInputs:
     """The plan's data: read whole, or opened for reading in batches (big Parquet files)."""
     columns = None if plan.columns is None else list(plan.columns)
     if reads_in_chunks(plan.data, plan.out_of_core):
+        if not plan.layout.is_default:  # a Parquet file names its columns itself
+            raise CLIError("--header and --skip-rows describe CSV/TSV files; drop them here.")
         return _chunked_inputs(
             plan.data, columns, plan.missing, plan.standardize, plan.random_state
         )
-    return _in_memory_inputs(plan.data, columns, plan.missing, plan.standardize)
+    return _in_memory_inputs(plan.data, columns, plan.missing, plan.standardize, plan.layout)
 
 
-def _in_memory_inputs(data, columns, missing, standardize) -> FitInputs:
-    table = read_table(data, columns, missing)
+def _in_memory_inputs(data, columns, missing, standardize, layout) -> FitInputs:
+    table = read_table(data, columns, missing, layout)
     preparation = Preparation.fit(table.data, standardize)
     frame = pd.DataFrame(preparation.transform(table.data), columns=preparation.columns)
 
@@ -447,10 +454,13 @@ def print_fit_summary(outcome: FitOutcome, written: FitWritten, plan: FitPlan) -
     """The summary after a fit: the selection table, notes, anomalies, files written."""
     if plan.quiet:
         return
+    for note in outcome.notes:  # first: a dropped column or row changes what the summary means
+        click.echo(f"Note: {note}")
     if outcome.selection is not None:
         click.echo(outcome.selection.summary())
-    for note in outcome.notes:
-        click.echo(f"Note: {note}")
+    else:  # one Bayesian fit: no selection table, but the same summary of its model
+        n_rows = outcome.inputs.n_values // outcome.model.n_features_in_
+        click.echo(single_model_summary(outcome.model, outcome.inputs.report_data, n_rows))
     click.echo(
         f"Anomalies: {written.n_flagged} of {written.n_rows} rows "
         f"(contamination {plan.contamination:g})."

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..estimators.display import component_order
 from ..io import atomic_output
 from ._errors import CLIError
 
@@ -98,8 +99,15 @@ def write_table(frame: pd.DataFrame, path) -> None:
 
 def assignments(model, X: np.ndarray, row_ids, threshold: float | None) -> pd.DataFrame:
     """One row per data row: component (1-based), probabilities, uncertainty, log-density,
-    anomaly flag (1 = log-density below the threshold)."""
+    anomaly flag (1 = log-density below the threshold).
+
+    Components are numbered by weight, heaviest first, as in the summary, the report and
+    the figures: ``prob_1`` is the heaviest component's probability. A noise component's
+    probability stays the last column.
+    """
     log_density, resp = model._log_density_and_responsibilities(X)  # one pass over X
+    order = component_order(model)
+    resp = resp[:, np.concatenate([order, np.arange(len(order), resp.shape[1])])]
     table = pd.DataFrame({"row": np.asarray(row_ids), "component": resp.argmax(axis=1) + 1})
     for k in range(resp.shape[1]):
         table[f"prob_{k + 1}"] = resp[:, k]

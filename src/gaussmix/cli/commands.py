@@ -8,6 +8,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from ..estimators.display import component_order, display_labels
 from ..io import atomic_output
 from ._chunked import (
     missing_values_in_cli_terms,
@@ -15,7 +16,7 @@ from ._chunked import (
     reads_in_chunks,
     write_assignments_in_batches,
 )
-from ._data import MISSING_CHOICES, read_table
+from ._data import MISSING_CHOICES, CsvLayout, csv_layout_options, read_table
 from ._errors import CLIError
 from ._fit import FitPlan, print_fit_summary, run_fit, write_fit_outputs
 from ._model_file import load_model_file
@@ -109,6 +110,7 @@ def model_frame(model, values: np.ndarray) -> object:
     help="Also merge the components into clusters by entropy (mclust's clustCombi): "
     "merging.csv, merged_clusters.csv, merging.png.",
 )
+@csv_layout_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress output and no summary.")
 def fit(**options):
     """Fit mixtures to DATA (CSV, Parquet or .npy), choose the best, write results to --out.
@@ -135,18 +137,24 @@ def fit(**options):
     help="Read a Parquet file in row batches and write --out (.csv) batch by batch "
     "(default: when its numeric columns exceed 1 GiB as float64).",
 )
+@csv_layout_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def predict(model_path, data, out, missing, out_of_core, quiet):
+def predict(model_path, data, out, missing, out_of_core, header, skip_rows, quiet):
     """Assign the rows of DATA with a MODEL written by gaussmix fit (same columns as
     assignments.csv)."""
     loaded = load_model_file(model_path)
     preparation = loaded.preparation
+    layout = CsvLayout(header, skip_rows)
     if reads_in_chunks(data, out_of_core):
+        if not layout.is_default:
+            raise CLIError("--header and --skip-rows describe CSV/TSV files; drop them here.")
         n_rows = _predict_in_batches(loaded, data, out, missing)
         if not quiet:
             click.echo(f"Wrote {n_rows} assignments to {out}")
         return
-    table = read_table(data, None if preparation.positional else preparation.columns, missing)
+    table = read_table(
+        data, None if preparation.positional else preparation.columns, missing, layout
+    )
     values = loaded.preparation.transform(table.data)
     if values.shape[1] != loaded.model.n_features_in_:
         raise CLIError(
@@ -232,7 +240,7 @@ def sample(model_path, n_samples, out, random_state, quiet):
         columns=loaded.preparation.columns,
     )
     if not out.lower().endswith(".npy"):
-        frame["component"] = labels + 1
+        frame["component"] = display_labels(labels, component_order(model)) + 1  # by weight
     write_table(frame, out)
     if not quiet:
         click.echo(f"Wrote {n_samples} rows to {out}")
@@ -258,8 +266,9 @@ def info(model_path):
     if loaded.threshold is not None:
         lines.append(f"Anomaly threshold (log-density): {loaded.threshold:.4f}")
     lines.append("")
+    order = component_order(model)  # numbered by weight, as the report and assignments
     weights = pd.DataFrame(
-        np.column_stack([model.weights_, model.means_]),
+        np.column_stack([model.weights_, model.means_])[order],
         columns=["weight"] + [f"mean {c}" for c in loaded.preparation.columns],
         index=pd.Index(range(1, model.n_components + 1), name="component"),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import click
 import numpy as np
@@ -56,6 +58,24 @@ def _panels(n: int, size=(5.2, 4.4)):
     return figure, figure.subplots(1, n)
 
 
+@dataclass
+class _Chapter:
+    """What the chapter's sections share: where they write, and what they fitted."""
+
+    folder: StagedFolder
+    figures: _Figures
+    say: Callable[..., None]
+    quiet: bool
+    X: np.ndarray = field(default=None, repr=False)
+    y_true: np.ndarray = field(default=None, repr=False)
+    gmm: object = None
+    selection: object = None
+    detector: object = None
+    X_moons: np.ndarray = field(default=None, repr=False)
+    y_moons: np.ndarray = field(default=None, repr=False)
+    bootstrap: object = None
+
+
 @click.command()
 @click.option(
     "--out",
@@ -76,190 +96,258 @@ def demo(out, quiet):
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    from sklearn.cluster import KMeans
-    from sklearn.datasets import make_moons
     from threadpoolctl import threadpool_limits
-
-    from .. import plotting as plot
-    from ..datasets import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS, make_gmm_data
-    from ..estimators import AnomalyDetector, GaussianMixture
-    from ..estimators.persistence import save
-    from ..report import build_report, write_report
-    from ..selection import select_model
 
     start = time.perf_counter()
     say = (lambda *a, **k: None) if quiet else click.echo
     # Tiny data: one BLAS/OpenMP thread is fastest (many threads oversubscribe a busy machine).
     with threadpool_limits(limits=1), StagedFolder(out) as folder:
-        figures = _Figures(folder)
-
-        # 11.1 Data from a known mixture
-        X, y_true = make_gmm_data(300, random_state=_SEED)
-        data = pd.DataFrame(X, columns=["x1", "x2"]).assign(component=y_true + 1)
-        write_table(data, folder.path("data.csv"))
-        say("11.1 Data: 300 points from 3 Gaussians, weights 0.3/0.4/0.3")
-
-        # 11.2 EM from random starting points, with its log-likelihood trace
-        status("Fitting the mixture by EM...", quiet)
-        gmm = GaussianMixture(
-            3, init_params="random_from_data", tol=1e-6, max_iter=500, random_state=_SEED
-        ).fit(X)
-        order = _matched(CHAPTER_MEANS, gmm.means_)
-        say(
-            f"11.2 EM: {'converged' if gmm.converged_ else 'stopped'} after {gmm.n_iter_} "
-            f"iterations, log-likelihood per point {gmm.lower_bound_:.4f}"
-        )
-        for k, j in enumerate(order):
-            say(
-                f"     component {k + 1}: true mean {CHAPTER_MEANS[k]}, learned "
-                f"{np.round(gmm.means_[j], 2)}, true weight {CHAPTER_WEIGHTS[k]:.1f}, learned "
-                f"{gmm.weights_[j]:.2f}"
-            )
-        ax = _new_axes((7.0, 4.0))
-        plot.convergence(gmm, ax=ax, title="EM convergence (random starting points)")
-        figures.add("convergence", "EM log-likelihood at every iteration", ax.figure)
-        ax = _new_axes()
-        plot.clusters(
-            gmm,
-            X,
-            ax=ax,
-            true_means=CHAPTER_MEANS,
-            true_covariances=CHAPTER_COVARIANCES,
-            title="True (dashed) vs fitted",
-        )
-        figures.add(
-            "true-vs-fitted",
-            "Fitted components with 1-, 2-, 3-sigma ellipses; "
-            "dashed: the true components (3 sigma)",
-            ax.figure,
-        )
-
-        # 11.3 Soft vs hard clustering
-        kmeans = KMeans(3, random_state=_SEED, n_init=10).fit(X)
-        figure, axes = _panels(2)
-        plot.gmm_vs_kmeans(X, gmm, kmeans, axes=axes)
-        figures.add("kmeans-vs-gmm", "Hard (k-means) vs soft (mixture) clustering", figure)
-        ax = _new_axes()
-        plot.uncertainty(gmm, X, ax=ax)
-        figures.add("uncertainty", "Points sized and coloured by uncertainty", ax.figure)
-        ax = _new_axes((8.0, 6.0))
-        plot.responsibilities(gmm, X, ax=ax)
-        figures.add(
-            "responsibilities",
-            "Responsibilities as pies: confident and uncertain points",
-            ax.figure,
-        )
-        entropy = gmm.entropy(X)
-        uncertain = int((gmm.uncertainty(X) > 0.2).sum())
-        most = int(np.argmax(entropy))
-        say(
-            f"11.3 Soft vs hard: {uncertain} points have uncertainty > 0.2; the most uncertain, "
-            f"{np.round(X[most], 2)}, has probabilities {np.round(gmm.predict_proba(X)[most], 2)}"
-        )
-
-        # 11.4 Choosing K
-        with CellProgressBar(7 * 4, "Model selection over K = 1..7", quiet) as bar:
-            result = select_model(
-                X,
-                n_components=range(1, 8),
-                covariance_types=["full", "tied", "diag", "spherical"],
-                random_state=_SEED,
-                progress=bar.callback,
-            )
-        best = result.best_params_
-        say(
-            f"11.4 Model selection: BIC prefers {best['covariance_type']} with K = "
-            f"{best['n_components']} (lower BIC is better)"
-        )
-        ax = _new_axes((7.5, 4.8))
-        plot.criterion(result, ax=ax)
-        figures.add("bic", "BIC against K for four covariance models", ax.figure)
-        aic = result.aic_table_ if hasattr(result, "aic_table_") else None
-        if aic is not None:
-            ax = _new_axes((7.5, 4.8))
-            plot.criterion(aic, ax=ax, ylabel="AIC (lower is better)", title="AIC against K")
-            figures.add("aic", "AIC against K", ax.figure)
-
-        # 11.5 Density estimation, anomalies, and the moons limitation
-        detector = AnomalyDetector.from_fitted_mixture(gmm, X, contamination=0.05)
-        flagged = int((detector.predict(X) == -1).sum())
-        say(
-            f"11.5 Anomalies: {flagged} points below the 5% log-density quantile "
-            f"({detector.threshold_:.2f})"
-        )
-        ax = _new_axes()
-        plot.density(gmm, X, ax=ax)
-        figures.add("density", "Mixture density", ax.figure)
-        ax = _new_axes()
-        plot.anomalies(detector, X, ax=ax)
-        figures.add("anomalies", "Anomalies: the 5% least likely points", ax.figure)
-        X_moons, y_moons = make_moons(300, noise=0.1, random_state=_SEED)
-        gmm_moons = GaussianMixture(2, random_state=_SEED).fit(X_moons)
-        kmeans_moons = KMeans(2, random_state=_SEED, n_init=10).fit(X_moons)
-        figure, axes = _panels(3)
-        plot.gmm_vs_kmeans(X_moons, gmm_moons, kmeans_moons, y_true=y_moons, axes=axes)
-        figures.add(
-            "moons", "Two moons: both k-means and the mixture fail on non-Gaussian clusters", figure
-        )
-        agreement = max(
-            np.mean(gmm_moons.predict(X_moons) == y_moons),
-            np.mean(gmm_moons.predict(X_moons) != y_moons),
-        )
-        say(
-            f"     Two moons: the 2-component mixture labels only {100 * agreement:.0f}% of "
-            "points correctly"
-        )
-
-        bootstrap = _toolkit_section(gmm, X, detector, X_moons, y_moons, figures, say)
-
-        # 11.6 Letting a Dirichlet-process prior choose K
-        dp = _dirichlet_process_fit(X)
-        kept = int((dp.weights_ >= _KEPT_WEIGHT).sum())
-        say(
-            f"11.6 Dirichlet process: of {dp.n_components} components, {kept} keep weight "
-            f">= {_KEPT_WEIGHT:g} (the others are emptied by the prior)"
-        )
-        ax = _new_axes((7.0, 4.2))
-        plot.variational_weights(
-            dp,
-            threshold=_KEPT_WEIGHT,
-            ax=ax,
-            title="Dirichlet-process mixture: weight per component",
-        )
-        figures.add(
-            "dirichlet-process-weights",
-            f"Dirichlet-process fit with {dp.n_components} components: weight per component "
-            f"({kept} above {_KEPT_WEIGHT:g}, the rest grey)",
-            ax.figure,
-        )
-        ax = _new_axes()
-        plot.clusters(dp, X, ax=ax, n_std=(2,), title=f"Dirichlet-process mixture, {kept} used")
-        figures.add(
-            "dirichlet-process", f"Dirichlet-process fit: the {kept} components it kept", ax.figure
-        )
-
-        save(gmm, folder.path("model.json"))
-        html = build_report(
-            gmm,
-            pd.DataFrame(X, columns=["x1", "x2"]),
-            selection=result,
-            detector=detector,
-            bootstrap=bootstrap,
-            figures=figures.items,
-            command="gaussmix demo --out " + str(out),
-            title="gaussmix demo: the Gaussian mixture chapter",
-            notes=["300 points generated from the chapter's three-component mixture (seed 42)"],
-        )
-        write_report(html, folder.path("report.html"))
-        figure_folder = folder.final("figures")
-        report_path = folder.final("report.html")
-        model_path = folder.final("model.json")
-        data_path = folder.final("data.csv")
-    click.echo(f"Figures:  {figure_folder}/ ({len(figures.items)} PNG files)")
-    click.echo(f"Data:     {data_path}")
-    click.echo(f"Model:    {model_path}")
-    click.echo(f"Report:   {report_path}")
+        chapter = _Chapter(folder, _Figures(folder), say, quiet)
+        for section in _SECTIONS:
+            section(chapter)
+        _write_model_and_report(chapter, out)
+    click.echo(f"Figures:  {folder.final('figures')}/ ({len(chapter.figures.items)} PNG files)")
+    click.echo(f"Data:     {folder.final('data.csv')}")
+    click.echo(f"Model:    {folder.final('model.json')}")
+    click.echo(f"Report:   {folder.final('report.html')}")
     say(f"Done in {time.perf_counter() - start:.1f} s. Open the report in a browser.")
+
+
+def _data_from_a_known_mixture(chapter: _Chapter) -> None:
+    """11.1: 300 points from the chapter's three Gaussians, written to data.csv."""
+    from ..datasets import make_gmm_data
+
+    chapter.X, chapter.y_true = make_gmm_data(300, random_state=_SEED)
+    data = pd.DataFrame(chapter.X, columns=["x1", "x2"]).assign(component=chapter.y_true + 1)
+    write_table(data, chapter.folder.path("data.csv"))
+    chapter.say("11.1 Data: 300 points from 3 Gaussians, weights 0.3/0.4/0.3")
+
+
+def _em_from_random_starts(chapter: _Chapter) -> None:
+    """11.2: EM from random starting points; its trace; true against fitted ellipses."""
+    from .. import plotting as plot
+    from ..datasets import CHAPTER_COVARIANCES, CHAPTER_MEANS, CHAPTER_WEIGHTS
+    from ..estimators import GaussianMixture
+    from ..estimators.display import component_order
+
+    status("Fitting the mixture by EM...", chapter.quiet)
+    gmm = chapter.gmm = GaussianMixture(
+        3, init_params="random_from_data", tol=1e-6, max_iter=500, random_state=_SEED
+    ).fit(chapter.X)
+    chapter.say(
+        f"11.2 EM: {'converged' if gmm.converged_ else 'stopped'} after {gmm.n_iter_} "
+        f"iterations, log-likelihood per point {gmm.lower_bound_:.4f}"
+    )
+    true_of = np.argsort(_matched(CHAPTER_MEANS, gmm.means_))  # fitted k -> true component
+    for j, k in enumerate(component_order(gmm)):  # numbered by weight, as the figures
+        t = true_of[k]
+        chapter.say(
+            f"     component {j + 1}: learned mean {np.round(gmm.means_[k], 2)}, weight "
+            f"{gmm.weights_[k]:.2f}; true mean {CHAPTER_MEANS[t]}, weight "
+            f"{CHAPTER_WEIGHTS[t]:.1f}"
+        )
+    figure, (trace_ax, steps_ax) = _panels(2, size=(5.4, 4.0))
+    plot.convergence(
+        gmm, ax=trace_ax, steps_ax=steps_ax, title="EM convergence (random starting points)"
+    )
+    chapter.figures.add(
+        "convergence",
+        "EM log-likelihood at every iteration, and its increase per iteration (log scale)",
+        figure,
+    )
+    ax = _new_axes()
+    plot.clusters(
+        gmm,
+        chapter.X,
+        ax=ax,
+        true_means=CHAPTER_MEANS,
+        true_covariances=CHAPTER_COVARIANCES,
+        title="True (dashed, 3σ) vs fitted",
+    )
+    chapter.figures.add(
+        "true-vs-fitted",
+        "Fitted components with 1-, 2-, 3-sigma ellipses; "
+        "dashed: the true components (3 sigma)",
+        ax.figure,
+    )
+
+
+def _soft_versus_hard(chapter: _Chapter) -> None:
+    """11.3: k-means against the mixture, uncertainty, responsibilities as pies."""
+    from sklearn.cluster import KMeans
+
+    from .. import plotting as plot
+    from ..estimators.display import component_order
+
+    X, gmm = chapter.X, chapter.gmm
+    kmeans = KMeans(3, random_state=_SEED, n_init=10).fit(X)
+    figure, axes = _panels(2)
+    plot.gmm_vs_kmeans(X, gmm, kmeans, axes=axes)
+    chapter.figures.add("kmeans-vs-gmm", "Hard (k-means) vs soft (mixture) clustering", figure)
+    ax = _new_axes()
+    plot.uncertainty(gmm, X, ax=ax)
+    chapter.figures.add("uncertainty", "Points sized and coloured by uncertainty", ax.figure)
+    ax = _new_axes((8.0, 6.0))
+    plot.responsibilities(gmm, X, ax=ax)
+    chapter.figures.add(
+        "responsibilities",
+        "Responsibilities as pies: confident and uncertain points",
+        ax.figure,
+    )
+    entropy = gmm.entropy(X)
+    uncertain = int((gmm.uncertainty(X) > 0.2).sum())
+    most = int(np.argmax(entropy))
+    probabilities = gmm.predict_proba(X)[most, component_order(gmm)]
+    chapter.say(
+        f"11.3 Soft vs hard: {uncertain} points have uncertainty > 0.2; the most uncertain, "
+        f"{np.round(X[most], 2)}, has probabilities {np.round(probabilities, 2)}"
+    )
+
+
+def _choosing_k(chapter: _Chapter) -> None:
+    """11.4: BIC (and AIC) over K = 1..7 and four covariance models."""
+    from .. import plotting as plot
+    from ..selection import select_model
+
+    with CellProgressBar(7 * 4, "Model selection over K = 1..7", chapter.quiet) as bar:
+        result = chapter.selection = select_model(
+            chapter.X,
+            n_components=range(1, 8),
+            covariance_types=["full", "tied", "diag", "spherical"],
+            random_state=_SEED,
+            progress=bar.callback,
+        )
+    best = result.best_params_
+    chapter.say(
+        f"11.4 Model selection: BIC prefers {best['covariance_type']} with K = "
+        f"{best['n_components']} (lower BIC is better)"
+    )
+    ax = _new_axes((8.5, 4.8))
+    plot.criterion(result, ax=ax)
+    chapter.figures.add("bic", "BIC against K for four covariance models", ax.figure)
+    ax = _new_axes((8.5, 4.8))
+    plot.criterion(result.aic_table_, ax=ax, ylabel="AIC (lower is better)", title="AIC against K")
+    chapter.figures.add("aic", "AIC against K", ax.figure)
+
+
+def _density_anomalies_and_moons(chapter: _Chapter) -> None:
+    """11.5: density, the 5% least likely points, and the two-moons limitation."""
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_moons
+
+    from .. import plotting as plot
+    from ..estimators import AnomalyDetector, GaussianMixture
+
+    X, gmm = chapter.X, chapter.gmm
+    detector = chapter.detector = AnomalyDetector.from_fitted_mixture(gmm, X, contamination=0.05)
+    flagged = int((detector.predict(X) == -1).sum())
+    chapter.say(
+        f"11.5 Anomalies: {flagged} points below the 5% log-density quantile "
+        f"({detector.threshold_:.2f})"
+    )
+    ax = _new_axes()
+    plot.density(gmm, X, ax=ax)
+    chapter.figures.add("density", "Mixture density", ax.figure)
+    ax = _new_axes()
+    plot.anomalies(detector, X, ax=ax)
+    chapter.figures.add("anomalies", "Anomalies: the 5% least likely points", ax.figure)
+    X_moons, y_moons = make_moons(300, noise=0.1, random_state=_SEED)
+    chapter.X_moons, chapter.y_moons = X_moons, y_moons
+    gmm_moons = GaussianMixture(2, random_state=_SEED).fit(X_moons)
+    kmeans_moons = KMeans(2, random_state=_SEED, n_init=10).fit(X_moons)
+    figure, axes = _panels(3)
+    plot.gmm_vs_kmeans(X_moons, gmm_moons, kmeans_moons, y_true=y_moons, axes=axes)
+    chapter.figures.add(
+        "moons", "Two moons: both k-means and the mixture fail on non-Gaussian clusters", figure
+    )
+    agreement = max(
+        np.mean(gmm_moons.predict(X_moons) == y_moons),
+        np.mean(gmm_moons.predict(X_moons) != y_moons),
+    )
+    chapter.say(
+        f"     Two moons: the 2-component mixture labels only {100 * agreement:.0f}% of "
+        "points correctly"
+    )
+
+
+def _dirichlet_process_chooses_k(chapter: _Chapter) -> None:
+    """11.6: ten components under a Dirichlet-process prior; the data keep three."""
+    from .. import plotting as plot
+
+    dp = _dirichlet_process_fit(chapter.X)
+    kept = int((dp.weights_ >= _KEPT_WEIGHT).sum())
+    chapter.say(
+        f"11.6 Dirichlet process: of {dp.n_components} components, {kept} keep weight "
+        f">= {_KEPT_WEIGHT:g} (the others are emptied by the prior)"
+    )
+    ax = _new_axes((7.0, 4.2))
+    plot.variational_weights(
+        dp,
+        threshold=_KEPT_WEIGHT,
+        ax=ax,
+        title="Dirichlet-process mixture: weight per component",
+    )
+    chapter.figures.add(
+        "dirichlet-process-weights",
+        f"Dirichlet-process fit with {dp.n_components} components: weight per component "
+        f"({kept} above {_KEPT_WEIGHT:g}, the rest grey)",
+        ax.figure,
+    )
+    ax = _new_axes()
+    plot.clusters(
+        dp,
+        chapter.X,
+        ax=ax,
+        n_std=(2,),
+        min_weight=_KEPT_WEIGHT,
+        title=f"Dirichlet-process mixture: {kept} of {dp.n_components} components used",
+    )
+    chapter.figures.add(
+        "dirichlet-process",
+        f"Dirichlet-process fit: the {kept} components with weight >= {_KEPT_WEIGHT:g} "
+        "(2-sigma ellipses)",
+        ax.figure,
+    )
+
+
+#: The chapter's sections, in order; each reads and extends the shared `_Chapter`.
+def _mclust_toolkit(chapter: _Chapter) -> None:
+    """Merging the moons' components, highest-density regions, bootstrap standard errors."""
+    chapter.bootstrap = _toolkit_section(
+        chapter.gmm, chapter.X, chapter.detector, chapter.X_moons, chapter.y_moons,
+        chapter.figures, chapter.say,
+    )
+
+
+_SECTIONS = (
+    _data_from_a_known_mixture,
+    _em_from_random_starts,
+    _soft_versus_hard,
+    _choosing_k,
+    _density_anomalies_and_moons,
+    _mclust_toolkit,
+    _dirichlet_process_chooses_k,
+)
+
+
+def _write_model_and_report(chapter: _Chapter, out) -> None:
+    """model.json and report.html (with every figure of the chapter)."""
+    from ..estimators.persistence import save
+    from ..report import build_report, write_report
+
+    save(chapter.gmm, chapter.folder.path("model.json"))
+    html = build_report(
+        chapter.gmm,
+        pd.DataFrame(chapter.X, columns=["x1", "x2"]),
+        selection=chapter.selection,
+        detector=chapter.detector,
+        bootstrap=chapter.bootstrap,
+        figures=chapter.figures.items,
+        command="gaussmix demo --out " + str(out),
+        title="gaussmix demo: the Gaussian mixture chapter",
+        notes=["300 points generated from the chapter's three-component mixture (seed 42)"],
+    )
+    write_report(html, chapter.folder.path("report.html"))
 
 
 #: Components of the Dirichlet-process fit with at least this weight count as used.

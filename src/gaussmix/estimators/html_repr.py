@@ -9,6 +9,8 @@ from html import escape
 
 import numpy as np
 
+from .display import component_order, informative_start
+
 __all__ = ["mixture_html", "sparkline_svg", "HTML_STYLE"]
 
 #: Shared CSS of gaussmix tables (scoped by the ``gaussmix`` class).
@@ -16,6 +18,8 @@ HTML_STYLE = """
 .gaussmix {font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 13px;
   color: #222; max-width: 980px}
 .gaussmix table {border-collapse: collapse; margin: 6px 0 12px 0}
+.gaussmix .scroll {overflow-x: auto; max-width: 100%}
+.gaussmix .scroll table {white-space: nowrap}
 .gaussmix th, .gaussmix td {border: 1px solid #d0d0d0; padding: 3px 8px; text-align: right}
 .gaussmix th {background: #f2f2f2}
 .gaussmix td.name, .gaussmix th.name {text-align: left}
@@ -33,8 +37,13 @@ def _number(value: float) -> str:
 
 
 def sparkline_svg(values, width: int = 260, height: int = 60) -> str:
-    """An inline SVG line of ``values`` (e.g. the log-likelihood at each EM iteration)."""
+    """An inline SVG line of ``values`` (e.g. the log-likelihood at each EM iteration).
+
+    Leading values far below the rest (EM's first iterations from random starting
+    points) are left out, as in `gaussmix.plot.convergence`, so that the climb shows.
+    """
     values = np.asarray(values, dtype=float)
+    values = values[informative_start(values) :] if values.size else values
     values = values[np.isfinite(values)]
     if values.size == 0:
         return '<span class="note">no iterations recorded</span>'
@@ -68,14 +77,15 @@ def _components_table(model) -> str:
     header = "".join(f"<th>mean {escape(n)}</th>" for n in names)
     header += "".join(f"<th>sd {escape(n)}</th>" for n in names)
     rows = []
-    for k in range(n_components):
-        color = _PALETTE[k % len(_PALETTE)]
+    # Numbered by weight, heaviest first, with the figures' colours (display.py).
+    for position, k in enumerate(component_order(params.weights)):
+        color = _PALETTE[position % len(_PALETTE)]
         cells = "".join(f"<td>{_number(v)}</td>" for v in params.means[k, :shown])
         sds = np.sqrt(np.clip(np.diagonal(dense[k])[:shown], 0, None))
         cells += "".join(f"<td>{_number(v)}</td>" for v in sds)
         rows.append(
             f'<tr><td class="name"><span class="swatch" style="background:{color}"></span>'
-            f"{k + 1}</td><td>{_number(params.weights[k])}</td>{cells}</tr>"
+            f"{position + 1}</td><td>{_number(params.weights[k])}</td>{cells}</tr>"
         )
     noise = getattr(params, "noise", None)
     if noise is not None:  # the uniform component: its weight, no mean or spread
@@ -90,8 +100,8 @@ def _components_table(model) -> str:
         else ""
     )
     return (
-        f'<table><tr><th class="name">component</th><th>weight</th>{header}</tr>'
-        f"{''.join(rows)}</table>{note}"
+        f'<div class="scroll"><table><tr><th class="name">component</th><th>weight</th>'
+        f"{header}</tr>{''.join(rows)}</table></div>{note}"
     )
 
 
@@ -130,7 +140,7 @@ def mixture_html(model) -> str:
     return (
         f'<div class="gaussmix"><style>{HTML_STYLE}</style>'
         f"<strong>{escape(type(model).__name__)}</strong>"
-        f"<table>{summary_rows}</table>"
+        f'<div class="scroll"><table>{summary_rows}</table></div>'
         f"{_components_table(model)}"
         f'<div class="note">Log-likelihood per sample at each EM iteration:</div>'
         f"{sparkline_svg(history)}</div>"

@@ -164,7 +164,7 @@ _ENCODERS = {GaussianMixture: _encode_gaussian_mixture, AnomalyDetector: _encode
 
 
 def save(model, path, *, metadata=None) -> None:
-    """Save a fitted model as JSON (never pickle), atomically.
+    """Save a fitted model as a JSON file (gaussmix never writes pickle files), atomically.
 
     Parameters
     ----------

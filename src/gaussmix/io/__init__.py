@@ -1,4 +1,4 @@
-"""Safe JSON files: size-checked, plain-JSON reading and atomic writing, never pickle.
+"""Safe JSON files: size-checked, plain-JSON reading and atomic writing; never pickle files.
 
 `write_json_atomic` writes a temporary file in the same folder and renames it, so a
 crash never leaves a half-written file; `read_json` treats the file as untrusted input

@@ -19,7 +19,8 @@ def variational_weights(
     ax=None,
     title: str = "Variational mixture: weight per component",
 ):
-    """Bar chart of a fitted mixture's weights, components below ``threshold`` greyed.
+    """Bar chart of a fitted mixture's weights, heaviest first, those below ``threshold``
+    greyed.
 
     With a `BayesianGaussianMixture` (Dirichlet process or Dirichlet prior) the bars show
     which of the ``n_components`` the data use; grey bars are those ``prune(threshold)``
@@ -39,9 +40,12 @@ def variational_weights(
     -------
     ax : matplotlib Axes
     """
-    weights = np.asarray(model.weights_, dtype=np.float64)
+    from ..estimators.display import component_order
+
     if not 0 <= threshold < 1:
         raise ValueError(f"threshold={threshold!r} must be in [0, 1): a minimum weight.")
+    # Bars by weight, heaviest first: bar j is "component j" of every other figure.
+    weights = np.asarray(model.weights_, dtype=np.float64)[component_order(model)]
     ax = axes_or_new(ax)
     kept = weights >= threshold
     colors = np.where(kept, component_colors(len(weights)), PRUNED_COLOR)
@@ -61,7 +65,7 @@ def variational_weights(
             textcoords="offset points",
         )
     ax.set_xticks(positions)
-    ax.set_xlabel("component")
+    ax.set_xlabel("component (numbered by weight)")
     ax.set_ylabel("weight")
     ax.set_ylim(0, max(weights.max() * 1.15, threshold * 2))
     ax.set_title(f"{title}\n{int(kept.sum())} of {len(weights)} components kept")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import plotting as plot
+from ..estimators.display import component_order, display_labels
 from ..estimators.html_repr import HTML_STYLE, mixture_html
 from ..io import atomic_output
 from ..plotting import model_input
@@ -26,7 +27,7 @@ __all__ = ["Figure", "build_report", "write_report"]
 
 _PAGE_STYLE = """
 body {margin: 0; background: #fff}
-main.gaussmix {margin: 24px auto; padding: 0 20px; max-width: 1000px; font-size: 14px}
+main.gaussmix {margin: 24px auto; padding: 0 20px; max-width: 1200px; font-size: 14px}
 .gaussmix h1 {font-size: 24px; margin-bottom: 4px}
 .gaussmix h2 {font-size: 18px; border-bottom: 2px solid #0072B2; padding-bottom: 3px;
   margin-top: 28px}
@@ -101,7 +102,8 @@ def _table_html(frame: pd.DataFrame, best=None, float_format="{:.4g}") -> str:
             css = ' class="best"' if best is not None and (label, column) == best else ""
             cells.append(f"<td{css}>{escape(text)}</td>")
         rows.append(f'<tr><td class="name">{escape(str(label))}</td>{"".join(cells)}</tr>')
-    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+    # Wide tables (14 covariance models, many features) scroll inside the page.
+    return f'<div class="scroll"><table><tr>{header}</tr>{"".join(rows)}</table></div>'
 
 
 def _data_section(X: pd.DataFrame, notes) -> str:
@@ -141,7 +143,7 @@ def _selection_section(selection) -> str:
     summary = getattr(selection, "summary", None)
     if callable(summary):
         parts.append(f"<pre>{escape(str(summary()))}</pre>")
-    ax = _new_axes((7.5, 4.6))
+    ax = _new_axes((9.0, 4.8))  # the legend sits right of the axes
     plot.criterion(selection, ax=ax)
     parts.append(
         _figure_html(Figure(f"{criterion} against K for each covariance model", ax.figure))
@@ -165,16 +167,17 @@ def _plotted_rows(X: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
 
 def _cluster_section(model, X: pd.DataFrame) -> str:
-    labels = model.predict(model_input(model, X))
-    counts = np.bincount(labels, minlength=model.n_components)
+    order = component_order(model)  # numbered by weight, as every figure and table
+    labels = display_labels(model.predict(model_input(model, X)), order)
+    counts = np.bincount(labels[labels >= 0], minlength=model.n_components)
     uncertainty = model.uncertainty(model_input(model, X))
     sizes = pd.DataFrame(
         {
             "rows (hard assignment)": counts,
-            "weight": model.weights_,
+            "weight": np.asarray(model.weights_)[order],
             "mean uncertainty": [
-                uncertainty[labels == k].mean() if counts[k] else np.nan
-                for k in range(model.n_components)
+                uncertainty[labels == j].mean() if counts[j] else np.nan
+                for j in range(model.n_components)
             ],
         },
         index=pd.Index(range(1, model.n_components + 1), name="component"),
@@ -315,13 +318,21 @@ def build_report(
     sections = [("data", "Data", _data_section(X, notes))]
     sections.append(("selection", "Model selection", _selection_section(selection)))
     sections.append(("model", "Chosen model", mixture_html(model)))
-    ax = _new_axes((7.0, 3.8))
-    plot.convergence(model, ax=ax)
+    from matplotlib.figure import Figure as MatplotlibFigure
+
+    trace = MatplotlibFigure(figsize=(10.0, 3.8), layout="constrained")
+    trace_ax, steps_ax = trace.subplots(1, 2)
+    plot.convergence(model, ax=trace_ax, steps_ax=steps_ax)
     sections.append(
         (
             "convergence",
             "Convergence",
-            _figure_html(Figure("EM log-likelihood by iteration", ax.figure)),
+            _figure_html(
+                Figure(
+                    "EM log-likelihood by iteration, and its increase per iteration (log scale)",
+                    trace,
+                )
+            ),
         )
     )
     sections.append(("clusters", "Clusters", _cluster_section(model, X)))

@@ -6,6 +6,7 @@ emptied component) comes back with NaN values and the reason, and the sweep goes
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -165,7 +166,14 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
 
 
 def _short_reason(exc: Exception) -> str:
+    """One reason per kind of failure, short enough for a summary line (the same text
+    for every cell that failed the same way, so that a summary can group them)."""
     message = str(exc)
+    if "single point or a flat set" in message:
+        return (
+            "a component holds its weight on (almost) a single point or a flat set; use "
+            "fewer components or a larger reg_covar"
+        )
     if "not positive definite" in message or "singular" in message.lower():
         return "singular covariance (a component collapsed); increase reg_covar or use fewer components"
-    return message.split(". ")[0]
+    return re.split(r"(?<!e\.g)(?<!i\.e)\. ", message)[0]

@@ -8,19 +8,27 @@ import numpy as np
 import pandas as pd
 
 from ..engine.covariance.models import MODELS
+from ..estimators.display import component_order
 from ._cells import FAILED, Cell
 
 __all__ = ["ModelSelectionResult"]
 
-#: Okabe & Ito's colour-blind-safe colours, combined with line styles for 14 models.
-_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
-_LINESTYLES = ("-", "--")
-_MARKERS = "osD^v<>ph*XP8d"
 _SIGNS = ("gaussmix", "mclust")
 
 
 def _format_cell(value: float) -> str:
     return "—" if np.isnan(value) else f"{value:.2f}"
+
+
+def _compact_ks(ks) -> str:
+    """``[1, 2, 3, 5]`` -> ``"1-3,5"``."""
+    runs: list[list[int]] = []
+    for k in sorted(int(k) for k in ks):
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in runs)
 
 
 def _check_sign(sign: str) -> int:
@@ -183,9 +191,11 @@ class ModelSelectionResult:
     def summary(self, sign: str = "gaussmix") -> str:
         """mclust-style text: best model in words, its fit, cluster sizes, top three.
 
-        Components in the clustering table are numbered from 1 (as in mclust, the
-        command line and the HTML report); component ``j`` there is index ``j - 1``
-        of ``predict`` and ``weights_``.
+        Components in the clustering table are numbered from 1 by weight, heaviest
+        first, as in every figure, the command line and the HTML report; component
+        ``j`` there is index ``component_order(best_estimator_)[j - 1]`` of ``predict``
+        and ``weights_`` (`gaussmix.estimators.display.component_order`). Cells that
+        could not be fitted are listed with their reasons.
 
         Parameters
         ----------
@@ -213,10 +223,11 @@ class ModelSelectionResult:
                 "ICL": [f"{factor * best.icl:.3f}"],
             }
         ).to_string(index=False)
-        # Human-facing text numbers components from 1, as mclust, the CLI and the report;
-        # Python indices (predict, weights_[k]) stay 0-based.
+        # Human-facing text numbers components from 1 by weight (heaviest first), as the
+        # figures, the CLI and the report; Python indices (predict, weights_[k]) do not.
+        order = component_order(best.estimator)
         sizes = pd.DataFrame(
-            [best.cluster_sizes], columns=[str(i + 1) for i in range(k)]
+            [np.asarray(best.cluster_sizes)[order]], columns=[str(i + 1) for i in range(k)]
         )
         if best.noise_size is not None:  # a noise component's rows, as mclust's column 0
             sizes["noise"] = best.noise_size
@@ -243,9 +254,22 @@ class ModelSelectionResult:
             f"{fit_table}\n\nClustering table:\n{sizes}\n\n"
             f"Top {len(top)} models by {label}:\n{top_table}\n"
             f"{status}"
-            f"\n{len(self.errors_)} of {len(self._cells)} cells could not be fitted"
-            f"{' (see errors_)' if len(self.errors_) else ''}."
+            f"\n{self._failures_text()}"
         )
+
+    def _failures_text(self) -> str:
+        """How many cells failed, and why: one line per reason, naming the cells."""
+        n_failed, n_cells = len(self.errors_), len(self._cells)
+        if not n_failed:
+            return f"0 of {n_cells} cells could not be fitted."
+        lines = [f"{n_failed} of {n_cells} cells could not be fitted:"]
+        for reason, rows in self.errors_.groupby("reason", sort=False):
+            cells = "; ".join(
+                f"{name} K={_compact_ks(group['n_components'])}"
+                for name, group in rows.groupby("covariance_type", sort=False)
+            )
+            lines.append(f"  {cells}: {reason}")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
@@ -281,6 +305,8 @@ class ModelSelectionResult:
     def plot(self, ax=None, sign: str = "gaussmix"):
         """The criterion against K, one line per covariance model (mclust's BIC plot).
 
+        The same figure as ``gaussmix.plot.criterion(result)``, which draws it.
+
         Parameters
         ----------
         ax : matplotlib Axes, default=None
@@ -292,42 +318,7 @@ class ModelSelectionResult:
         -------
         ax : matplotlib Axes
         """
-        factor = _check_sign(sign)
-        if ax is None:
-            import matplotlib.pyplot as plt
+        _check_sign(sign)
+        from ..plotting import criterion  # figures live in plotting, above this layer
 
-            _, ax = plt.subplots(figsize=(7.5, 4.8))
-        table = factor * self.table_
-        ks = table.index.to_numpy()
-        for i, name in enumerate(table.columns):
-            ax.plot(
-                ks,
-                table[name].to_numpy(dtype=float),
-                color=_COLORS[i % len(_COLORS)],
-                linestyle=_LINESTYLES[(i // len(_COLORS)) % len(_LINESTYLES)],
-                marker=_MARKERS[i % len(_MARKERS)],
-                markersize=5,
-                linewidth=1.4,
-                label=name,
-            )
-        k, name = self.best_params_["n_components"], self.best_params_["covariance_type"]
-        ax.plot(
-            [k],
-            [factor * self.best_score_],
-            marker="o",
-            markersize=14,
-            fillstyle="none",
-            color="#D55E00",
-            markeredgewidth=2,
-            linestyle="none",
-            label=f"best: {name}, K={k}",
-        )
-        label = self.criterion.upper()
-        direction = "lower is better" if factor > 0 else "mclust's sign, higher is better"
-        ax.set_xlabel("number of components K")
-        ax.set_ylabel(f"{label} ({direction})")
-        ax.set_xticks(ks)
-        ax.set_title(f"Model selection by {label}")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, ncol=2, loc="best")
-        return ax
+        return criterion(self, ax=ax, sign=sign)
