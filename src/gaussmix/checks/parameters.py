@@ -10,6 +10,7 @@ import numbers
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -29,9 +30,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Rule:
-    """A named constraint on one parameter value."""
+    """A named constraint on one parameter value.
 
-    accepts: Callable[[object], bool]
+    ``accepts`` may answer with a NumPy bool: comparing a NumPy scalar gives one.
+    """
+
+    accepts: Callable[[object], bool | np.bool_]
     expected: str | Callable[[], str]
 
     def check(self, name: str, value: object) -> None:
@@ -41,12 +45,12 @@ class Rule:
             raise ValueError(f"Invalid {name}={value!r}: expected {expected}.")
 
 
-def is_int(value) -> bool:
+def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
     """Whether ``value`` is an integer (not a bool)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def is_real(value) -> bool:
+def is_real(value: object) -> TypeGuard[float | np.integer[Any] | np.floating[Any]]:
     """Whether ``value`` is a real number (not a bool)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 

@@ -15,6 +15,7 @@ training weight); a row is assigned to the class with the largest ``pi_c p(x | c
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import logsumexp
@@ -25,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..checks.parameters import (
     check_sample_weight,
     integer,
+    is_int,
     one_of,
     real,
     seed_like,
@@ -40,6 +42,9 @@ from ..engine.covariance.models import (
     canonical_name,
     get_covariance_model,
 )
+
+if TYPE_CHECKING:
+    from ..estimators import GaussianMixture
 
 __all__ = ["MixtureClassifier"]
 
@@ -68,9 +73,7 @@ def _components_grid(n_components) -> list[int]:
         values = _as_list(n_components)
     except TypeError:
         values = None
-    if not values or not all(
-        isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1 for k in values
-    ):
+    if not values or not all(is_int(k) and k >= 1 for k in values):
         raise ValueError(
             f"Invalid n_components={n_components!r}: expected an integer >= 1 or a list of them."
         )
@@ -281,9 +284,9 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         n_classes, n_features = len(self.classes_), X.shape[1]
         self._edda_params = params
         self._present = np.flatnonzero(self.class_prior_ > 0)
-        self.covariance_types_ = [canonical_name(name)] * n_classes
+        self.covariance_types_: list[str | None] = [canonical_name(name)] * n_classes
         self.n_components_ = np.ones(n_classes, dtype=int)
-        self.estimators_ = []
+        self.estimators_: list[GaussianMixture | None] = []
         self.means_ = np.full((n_classes, n_features), np.nan)
         self.means_[self._present] = params.means
         self.covariances_ = np.full((n_classes, n_features, n_features), np.nan)

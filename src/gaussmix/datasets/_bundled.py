@@ -12,7 +12,7 @@ DIABETES_CLASSES = ("Normal", "Chemical", "Overt")
 
 
 def _read_bundled_csv(name: str) -> pd.DataFrame:
-    with resources.files(__package__).joinpath("data", name).open("rb") as handle:
+    with resources.files(__package__).joinpath("data").joinpath(name).open("rb") as handle:
         return pd.read_csv(handle)
 
 

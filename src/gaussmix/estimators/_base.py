@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -25,7 +26,7 @@ from ..checks.parameters import (
     real,
     seed_like,
 )
-from ..engine.core.em import EMMonitor, EMResult, best_of_restarts
+from ..engine.core.em import EMMonitor, ResultT, best_of_restarts
 from ..engine.core.estep import log_responsibilities
 from ..engine.core.initialization import INITIALIZERS
 from ..engine.core.memory import check_parameter_memory
@@ -151,14 +152,16 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             self.__dict__.update(previous_state)
             raise
 
-    def _best_of_runs(self, run, warm: bool, monitor: EMMonitor | None) -> EMResult:
+    def _best_of_runs(
+        self, run: Callable[[int], ResultT], warm: bool, monitor: EMMonitor | None
+    ) -> ResultT:
         """The best of ``n_init`` calls of ``run(run_index) -> EMResult`` (one when ``warm``).
 
         Reports each run to ``monitor``, turns a singular covariance into a ValueError and
         warns (ConvergenceWarning, at the caller's caller) when the best did not converge.
         """
 
-        def observed_run(run_index: int) -> EMResult:
+        def observed_run(run_index: int) -> ResultT:
             if monitor:
                 monitor.run_started(run_index)
             result = run(run_index)

@@ -102,6 +102,11 @@ class IncompleteDataMixin:
     ``missing="marginalize"``.
     """
 
+    # Parameters of the estimator that mixes this in (declared for type checkers only).
+    missing: str
+    n_components: int
+    batch_size: int | None
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "marginalize"

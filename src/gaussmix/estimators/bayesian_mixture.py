@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..checks.parameters import (
     Rule,
     check_initial_array,
+    is_real,
     one_of,
     optional_array,
     validate_parameters,
@@ -44,13 +45,8 @@ _POOLED_INITIALIZERS = frozenset({"kmeans"})
 DEFAULT_PRUNE_THRESHOLD = 0.01
 
 
-def _positive_or_none(value) -> bool:
-    return value is None or (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and np.isfinite(value)
-        and value > 0
-    )
+def _positive_or_none(value: object) -> bool | np.bool_:
+    return value is None or (is_real(value) and np.isfinite(value) and value > 0)
 
 
 def _positive_number_or_none() -> Rule:
@@ -352,8 +348,8 @@ default="dirichlet_process"
             covariance=self.covariance_prior_,
         )
 
-    def _store_fit(self, result: EMResult, model, dtype) -> None:
-        posterior: VariationalPosterior = result.params
+    def _store_fit(self, result: EMResult[VariationalPosterior], model, dtype) -> None:
+        posterior = result.params
         self._store_em_result(result, model, dtype, dense_covariances=False)
         self.weight_concentration_ = posterior.weight_concentration
         self.mean_precision_ = posterior.mean_precision

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,13 @@ def _check_sign(sign: str) -> int:
             f"(2 log L - penalty, higher is better); got {sign!r}."
         )
     return 1 if sign == "gaussmix" else -1
+
+
+class _BestParams(TypedDict):
+    """`ModelSelectionResult.best_params_`: the best cell's keyword arguments."""
+
+    n_components: int
+    covariance_type: str
 
 
 class ModelSelectionResult:
@@ -110,7 +118,7 @@ class ModelSelectionResult:
                 "standardise the data."
             )
         best = ranking.iloc[0]
-        self.best_params_ = {
+        self.best_params_: _BestParams = {
             "n_components": int(best["n_components"]),
             "covariance_type": str(best["covariance_type"]),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -53,7 +54,7 @@ class CellDone:
 
 
 def _checked_components(n_components) -> list[int]:
-    values = [n_components] if np.isscalar(n_components) else list(n_components)
+    values: list[Any] = [n_components] if np.isscalar(n_components) else list(n_components)
     if not values or not all(
         isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in values
     ):

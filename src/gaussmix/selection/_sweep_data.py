@@ -74,7 +74,7 @@ class SweepData:
 
     def criteria_terms(self, estimator) -> CriteriaTerms:
         """`CriteriaTerms` of a fitted estimator over all of the data."""
-        if self.in_memory:
+        if self.fit_weight is not None:  # in memory
             log_density, resp = estimator._log_density_and_responsibilities(self.fit_input)
             return _terms(log_density, resp, self.fit_weight)
         params = estimator._inference_params()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
@@ -41,6 +42,7 @@ from ..data.chunks import summed_over_chunks
 
 __all__ = [
     "NormalWishartPrior",
+    "WeightModel",
     "DirichletWeights",
     "StickBreakingWeights",
     "WEIGHT_PRIORS",
@@ -78,6 +80,27 @@ class NormalWishartPrior:
     mean: np.ndarray
     degrees_of_freedom: float
     covariance: np.ndarray | float
+
+
+class WeightModel(Protocol):
+    """The prior and posterior of the mixing weights, as `DirichletWeights` (the class
+    itself, whose methods are static) or `StickBreakingWeights` give them.
+
+    A concentration is whatever the model's ``posterior`` returns (an array for the
+    Dirichlet, a pair of arrays for the sticks); only that model reads it.
+    """
+
+    def posterior(self, counts: np.ndarray, prior_concentration: float) -> Any:
+        """Posterior concentration from the expected counts ``N_k``."""
+
+    def expected_log_weights(self, concentration: Any) -> np.ndarray:
+        """``E[log pi_k]`` under the posterior."""
+
+    def mean_weights(self, concentration: Any) -> np.ndarray:
+        """Posterior mean of the weights."""
+
+    def log_normaliser(self, concentration: Any) -> float:
+        """The posterior's log-normaliser term of the lower bound."""
 
 
 class DirichletWeights:
@@ -142,7 +165,9 @@ class StickBreakingWeights:
 
 
 #: ``weight_concentration_prior_type`` values and their weight models.
-WEIGHT_PRIORS = {prior.name: prior for prior in (DirichletWeights, StickBreakingWeights)}
+WEIGHT_PRIORS: dict[str, WeightModel] = {
+    prior.name: prior for prior in (DirichletWeights, StickBreakingWeights)
+}
 
 
 # ---------------------------------------------------------------------------- posterior
@@ -178,7 +203,7 @@ class VariationalPosterior:
         ``(nu_k W_k)^-1``: the inverse posterior mean precisions.
     """
 
-    weight_prior: type
+    weight_prior: WeightModel
     weight_concentration: np.ndarray | tuple[np.ndarray, np.ndarray]
     mean_precision: np.ndarray
     means: np.ndarray
@@ -244,7 +269,7 @@ def variational_update(
     stats: Stats,
     prior: NormalWishartPrior,
     model: CovarianceModel,
-    weight_prior: type,
+    weight_prior: WeightModel,
     reg_covar: float,
 ) -> VariationalPosterior:
     """The conjugate (variational M-step) update of q from an E-step's statistics.

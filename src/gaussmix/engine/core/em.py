@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
-from .params import MixtureParams
+from .params import ComponentParams
 from .stats import Stats
 
 __all__ = ["EMResult", "EMMonitor", "run_em", "best_of_restarts"]
 
 
+#: What an EM run iterates: `MixtureParams`, or a variational posterior.
+ParamsT = TypeVar("ParamsT", bound=ComponentParams)
+
+
 @dataclass(frozen=True, eq=False)
-class EMResult:
+class EMResult(Generic[ParamsT]):
     """Outcome of one EM run.
 
     Parameters
     ----------
-    params : MixtureParams
+    params : MixtureParams or VariationalPosterior
         Parameters after the last M-step.
     lower_bounds : ndarray of shape (n_iter,)
         Mean log-likelihood of the parameters entering each iteration.
@@ -29,7 +34,7 @@ class EMResult:
         Iterations run.
     """
 
-    params: MixtureParams
+    params: ParamsT
     lower_bounds: np.ndarray
     converged: bool
     n_iter: int
@@ -54,21 +59,21 @@ class EMMonitor:
 
 
 def run_em(
-    params: MixtureParams,
-    e_step: Callable[[MixtureParams], Stats],
-    m_step: Callable[[Stats, MixtureParams], MixtureParams],
+    params: ParamsT,
+    e_step: Callable[[ParamsT], Stats],
+    m_step: Callable[[Stats, ParamsT], ParamsT],
     *,
     tol: float,
     max_iter: int,
     lower_bound: float = -np.inf,
     monitor: EMMonitor | None = None,
-    objective: Callable[[Stats, MixtureParams], float] | None = None,
-) -> EMResult:
+    objective: Callable[[Stats, ParamsT], float] | None = None,
+) -> EMResult[ParamsT]:
     """Iterate E- and M-steps until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
     ----------
-    params : MixtureParams
+    params : MixtureParams or VariationalPosterior
         Starting parameters.
     e_step : callable
         ``e_step(params) -> Stats`` over all the data.
@@ -104,12 +109,16 @@ def run_em(
     return EMResult(params, np.asarray(lower_bounds), converged, len(lower_bounds))
 
 
-def best_of_restarts(n_init: int, run: Callable[[int], EMResult]) -> EMResult:
+#: An `EMResult` or a subclass carrying more of the run's state.
+ResultT = TypeVar("ResultT", bound="EMResult")
+
+
+def best_of_restarts(n_init: int, run: Callable[[int], ResultT]) -> ResultT:
     """Run ``run(i)`` for ``i < n_init`` and keep the result with the highest lower bound.
 
     Ties keep the earliest run.
     """
-    best: EMResult | None = None
+    best: ResultT | None = None
     for run_index in range(n_init):
         result = run(run_index)
         if best is None or result.lower_bound > best.lower_bound:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..covariance.forms import SQUARES, centred_columns, moment_rows, reference_point
 from ..covariance.scatter import Scatter
 from ..data.chunks import concatenated_over_chunks, default_chunk_rows, summed_over_chunks
-from .params import MixtureParams
+from .params import ComponentParams, MixtureParams
 from .stats import Stats
 
 __all__ = [
@@ -175,7 +176,7 @@ def statistics_from_responsibilities(
     shift = np.asarray(shift, dtype=np.float64)
     n_components, n_features = shift.shape
     block_rows = default_chunk_rows(n_features, n_components)
-    stats = None
+    stats: Stats | None = None
     for start in range(0, X.shape[0], block_rows):
         rows = slice(start, start + block_rows)
         block = _statistics_float64(
@@ -187,6 +188,7 @@ def statistics_from_responsibilities(
             0.0,
         )
         stats = block if stats is None else stats + block
+    assert stats is not None, "X has no rows"
     return Stats(
         counts=stats.counts,
         first=stats.first,
@@ -269,7 +271,7 @@ def chunk_statistics(
                               params, scatter)
 
 
-def kernel_chunk_rows(X: np.ndarray, params: MixtureParams) -> int:
+def kernel_chunk_rows(X: np.ndarray, params: ComponentParams) -> int:
     """Most rows the E-step kernels process at once for ``params``' covariance form."""
     return default_chunk_rows(
         X.shape[1], params.n_components, X.itemsize,
@@ -338,15 +340,16 @@ def _log_mixing_weights(params: MixtureParams) -> np.ndarray:
 
 
 def prepared_params(
-    params: MixtureParams,
+    params: ComponentParams,
     dtype,
-    component_log_terms: Callable[[MixtureParams], np.ndarray] = _log_mixing_weights,
+    component_log_terms: Callable[[Any], np.ndarray] = _log_mixing_weights,
 ) -> _PreparedParams:
     """The per-E-step constants of ``params`` for chunks of ``dtype`` (memoised).
 
     ``component_log_terms(params)`` gives the per-component constant added to
-    ``log N(x | mu_k, Sigma_k)`` (``log pi_k`` by default; the variational E-step adds
-    its expected-log terms). One ``params`` object must always use the same function.
+    ``log N(x | mu_k, Sigma_k)`` (``log pi_k`` by default, which needs `MixtureParams`;
+    the variational E-step adds its posterior's expected-log terms). One ``params``
+    object must always use the same function.
     """
     dtype = np.dtype(dtype)
     try:

@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ..covariance.forms import CovarianceForm
 from .noise import NoiseComponent
 
-__all__ = ["MixtureParams"]
+__all__ = ["MixtureParams", "ComponentParams"]
+
+
+class ComponentParams(Protocol):
+    """What the E-step kernels read from a mixture's components.
+
+    `MixtureParams` has it, and so has the variational posterior, whose E-step runs
+    through the same kernels.
+    """
+
+    @property
+    def means(self) -> np.ndarray:
+        """Component means, shape (n_components, n_features)."""
+
+    @property
+    def covariance(self) -> CovarianceForm:
+        """Component covariances and precision factors in their storage form."""
+
+    @property
+    def n_components(self) -> int:
+        """Number of components."""
 
 
 @dataclass(frozen=True, eq=False)

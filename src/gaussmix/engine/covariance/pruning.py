@@ -49,12 +49,13 @@ def projection_blocks(factors: np.ndarray) -> list[tuple[int, int]]:
 def block_distances(products, augmented, n_components) -> np.ndarray:
     """Squared norms (K, n) of the projections on every block of every component."""
     n_samples = augmented.shape[1]
-    distances = None
+    distances: np.ndarray | None = None
     for width, operand in products:
         used = operand.shape[1]
         projected = (operand @ augmented[:used]).reshape(n_components, width, n_samples)
         part = np.einsum("kdn,kdn->kn", projected, projected)
         distances = part if distances is None else np.add(distances, part, out=distances)
+    assert distances is not None, "no products"
     return distances
 
 
@@ -179,10 +180,11 @@ def _too_many_in_question(bounds, exact, negligible) -> bool:
 
 def _component_norms(products, columns, component) -> np.ndarray:
     """Squared norms of one component's projection of the given columns, every block."""
-    total = None
+    total: np.ndarray | None = None
     for width, operand in products:
         used = operand.shape[1]
         projected = operand[component * width : (component + 1) * width] @ columns[:used]
         part = np.einsum("dn,dn->n", projected, projected)
         total = part if total is None else np.add(total, part, out=total)
+    assert total is not None, "no products"
     return total

@@ -177,7 +177,7 @@ class ArrayData:
         if n_threads <= 1:
             return functools.reduce(operator.add, (func(X, w) for X, w in self.chunks()))
         context = contextvars.copy_context()
-        total = None
+        total: T | None = None
         pending: collections.deque = collections.deque()
         with _single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
             for X, w in self.chunks():
@@ -186,6 +186,7 @@ class ArrayData:
                     total = _add(total, pending.popleft().result())
             while pending:
                 total = _add(total, pending.popleft().result())
+        assert total is not None, "n_threads > 1 means at least two chunks"
         return total
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

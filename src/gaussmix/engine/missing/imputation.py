@@ -69,18 +69,19 @@ class PatternConditionals:
     ----------
     weighted_log_prob : ndarray of shape (n_rows, n_components)
         ``log pi_k + log N(x_o | mu_ko, Sigma_koo)``.
-    completed : ndarray of shape (n_components, n_rows, n_features)
+    completed : ndarray of shape (n_components, n_rows, n_features) or None
         The rows with each missing value replaced by its conditional expectation under
-        component ``k``.
-    factors : ndarray of shape (n_components, n_missing, n_features)
+        component ``k``; None if conditionals were not asked for.
+    factors : ndarray of shape (n_components, n_missing, n_features) or None
         Rows ``b_j`` (zero on observed coordinates) with ``sum_j b_j b_j^T`` equal to the
         conditional covariance of the missing coordinates under component ``k``,
-        embedded in a (n_features, n_features) matrix.
+        embedded in a (n_features, n_features) matrix; None if conditionals were not
+        asked for.
     """
 
     weighted_log_prob: np.ndarray
-    completed: np.ndarray
-    factors: np.ndarray
+    completed: np.ndarray | None
+    factors: np.ndarray | None
 
 
 def pattern_conditionals(
@@ -175,6 +176,7 @@ def draw_imputations(
             terms = pattern_conditionals(X[rows], observed, params, dense)
             resp, _ = kernels._responsibilities(terms.weighted_log_prob, None)
             completed, factors = terms.completed, terms.factors
+            assert completed is not None and factors is not None  # conditionals were asked for
         else:
             resp = np.broadcast_to(params.weights, (rows.size, params.n_components))
             completed = np.broadcast_to(

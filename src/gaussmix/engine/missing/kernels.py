@@ -168,7 +168,7 @@ class _PrecisionTerms:
 
     def moments(self, weighted_resp: np.ndarray, scatter: Scatter):
         """First and second moments about the means, from ``w r`` of shape (K, n)."""
-        differences = self.differences
+        differences = self._conditional_differences()
         n_components, n_features, _ = differences.shape
         first = np.matmul(differences, weighted_resp[:, :, np.newaxis])[:, :, 0]
         roots = _covariance_root_rows(self._pooled_conditional_covariances(weighted_resp))
@@ -181,7 +181,7 @@ class _PrecisionTerms:
 
     def _pooled_conditional_covariances(self, weighted_resp: np.ndarray) -> np.ndarray:
         """``sum_n w r_nk C_nk`` (embedded in d x d): one term per pattern and component."""
-        n_components, n_features, _ = self.differences.shape
+        n_components, n_features, _ = self._conditional_differences().shape
         size = n_features * n_features
         pooled = np.zeros(n_components * size)
         component_offsets = (np.arange(n_components) * size)[:, np.newaxis]
@@ -205,7 +205,12 @@ class _PrecisionTerms:
 
     def expectation(self, resp: np.ndarray) -> np.ndarray:
         """``sum_k r_nk xhat_nk`` for responsibilities of shape (K, n): shape (n, d)."""
-        return np.einsum("kn,kdn->nd", resp, self.differences) + resp.T @ self.means
+        return np.einsum("kn,kdn->nd", resp, self._conditional_differences()) + resp.T @ self.means
+
+    def _conditional_differences(self) -> np.ndarray:
+        """`differences`, which these terms hold when conditionals were asked for."""
+        assert self.differences is not None, "terms computed without conditionals"
+        return self.differences
 
 
 def _observed_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -271,7 +271,7 @@ class QuadraticModel:
 def _cayley(step: np.ndarray, n_features: int) -> np.ndarray:
     """The orthogonal ``(I - Omega/2)^{-1} (I + Omega/2)`` for pair coordinates ``step``."""
     layout = _pair_layout(n_features)
-    half = np.zeros(n_features * n_features)
+    half: np.ndarray = np.zeros(n_features * n_features)
     half[layout.upper] = 0.5 * step
     half[layout.lower] = -0.5 * step
     half = half.reshape(n_features, n_features)
