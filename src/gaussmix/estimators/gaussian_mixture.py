@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..engine.core import criteria
+from ..engine.core.candidates import LikelihoodJudge, partition_start
 from ..engine.core.em import EMResult, run_em
 from ..engine.core.estep import statistics_about_data_mean
 from ..engine.core.initialization import initial_responsibilities
@@ -61,10 +62,16 @@ class GaussianMixture(IncompleteDataMixin, MixtureBase):
         Maximum number of EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the one with the highest final log-likelihood is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
-default="kmeans"
-        How the initial responsibilities are chosen. ``"hierarchical"`` cuts mclust's
-        model-based agglomerative tree at ``n_components`` clusters.
+    init_params : {"best-of-kmeans", "kmeans", "k-means++", "random", "random_from_data", \
+"hierarchical"}, default="best-of-kmeans"
+        How the initial responsibilities are chosen. ``"best-of-kmeans"`` runs k-means 10
+        times on a sample of at most 10,000 rows and starts from the partition whose
+        mixture has the highest log-likelihood (on every row; see
+        ``docs/benchmarks-init.md``): a single k-means run often ends in a partition
+        that merges two clusters. ``"kmeans"`` is scikit-learn's default (one k-means run
+        on every in-memory row): with it, the same ``random_state`` starts exactly where
+        scikit-learn starts. ``"hierarchical"`` cuts mclust's model-based agglomerative
+        tree at ``n_components`` clusters.
     weights_init : array-like of shape (n_components,), default=None
         Initial mixing weights.
     means_init : array-like of shape (n_components, n_features), default=None
@@ -191,7 +198,7 @@ default="kmeans"
         reg_covar=1e-6,
         max_iter=100,
         n_init=1,
-        init_params="kmeans",
+        init_params="best-of-kmeans",
         weights_init=None,
         means_init=None,
         precisions_init=None,
@@ -316,7 +323,7 @@ ParquetSource of shape (n_samples, n_features)
                 data = training_source(self, X, sample_weight)
             rows = data.in_memory()
             if rows is not None:  # in memory: cheap to check
-                check_magnitude(rows[0])
+                check_magnitude(rows[0], getattr(self, "feature_names_in_", None))
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
         return data
@@ -362,7 +369,9 @@ ParquetSource of shape (n_samples, n_features)
             start = (
                 self._params
                 if warm
-                else self._initial_params(X, weights, model, initial, random_state, labels, noise)
+                else self._initial_params(
+                    X, weights, model, initial, random_state, labels, noise, source=data
+                )
             )
             result = (
                 minibatch(start, monitor)
@@ -430,12 +439,13 @@ ParquetSource of shape (n_samples, n_features)
         return FullForm
 
     def _initial_params(
-        self, X, weights, model, initial, random_state, labels=None, noise=None
+        self, X, weights, model, initial, random_state, labels=None, noise=None, source=None
     ) -> MixtureParams:
         """Parameters from the initial responsibilities, overridden by user-given ones.
 
         With a noise component (``noise``, a `NoiseStart`), the Gaussians start from the
-        rows outside the initial noise and share their weight with it.
+        rows outside the initial noise and share their weight with it. ``source`` (all
+        training rows) lets ``"best-of-kmeans"`` score its candidates on every row.
         """
         if noise is not None:
             gaussian_rows = ~noise.mask
@@ -446,8 +456,12 @@ ParquetSource of shape (n_samples, n_features)
         if labels is None and initial.keys() >= {"weights", "means", "covariance"}:
             # Every parameter is given: initial responsibilities (n x K) would be discarded.
             return MixtureParams(**initial)
+        judge = LikelihoodJudge(
+            partition_start(self._m_step, model, self.reg_covar),
+            source if self.missing != "marginalize" else None,  # NaN rows: the sample only
+        )
         resp = initial_responsibilities(
-            self.init_params, X, weights, self.n_components, random_state
+            self.init_params, X, weights, self.n_components, random_state, judge
         )
         resp = self._seeded_responsibilities(resp, labels)
         stats = statistics_about_data_mean(X, weights, resp, model.scatter)
