@@ -52,7 +52,7 @@ __all__ = [
 
 #: k-means runs whose partitions compete for the start.
 N_CANDIDATES = 10
-#: Candidates scored again on every row when the data has more rows than the sample.
+#: Candidates scored again on every row (the candidates themselves see only a subsample).
 N_FINALISTS = 3
 #: Most rows each k-means candidate is run on (at least 200 per component).
 CANDIDATE_ROWS = 10_000

@@ -336,7 +336,8 @@ class ParquetSource:
 
 def _columns_with(source: ParquetSource, X_bad: np.ndarray, w_bad: np.ndarray) -> list[str]:
     """Names of the columns (features, then the weight column) where a mask holds."""
-    names = [name for name, bad in zip(source.columns, X_bad.any(axis=0), strict=True) if bad]
+    bad_columns = np.flatnonzero(X_bad.any(axis=0))
+    names = [source.columns[int(j)] for j in bad_columns]
     if source.weight_column is not None and w_bad.any():
         names.append(source.weight_column)
     return names

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def magnitude_limit(dtype, n_samples: int, n_features: int) -> float:
     return float(np.sqrt(np.finfo(dtype).max / max(n_samples * n_features, 1)) / 2)
 
 
-def _column_name(index: int, feature_names: Sequence | None) -> str:
+def _column_name(index: int, feature_names: Any) -> str:
     if feature_names is not None and len(feature_names) > index:
         return repr(str(feature_names[index]))
     return f"{index} (0-based)"
@@ -40,7 +41,7 @@ def _column_name(index: int, feature_names: Sequence | None) -> str:
 def check_magnitude(
     X: np.ndarray,
     n_samples: int | None = None,
-    feature_names: Sequence | None = None,
+    feature_names: Sequence[str] | np.ndarray | None = None,
     where: str = "X",
 ) -> None:
     """Refuse values whose second moments would overflow X's floating-point type.
@@ -67,6 +68,9 @@ def check_magnitude(
     n_samples = X.shape[0] if n_samples is None else int(n_samples)
     n_features = X.shape[1]
     limit = magnitude_limit(X.dtype, n_samples, n_features)
+    highest, lowest = float(X.max()), float(X.min())  # no temporaries: the common case
+    if np.isfinite(highest) and np.isfinite(lowest) and max(highest, -lowest) <= limit:
+        return
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         largest = np.nanmax(np.where(np.isinf(X), np.nan, np.abs(X)), axis=0)
