@@ -7,12 +7,13 @@ Each rule says what is wrong and what to do instead; estimators run them in ``fi
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import numpy as np
+
+from ..engine.data.values import check_magnitude as check_values
 
 __all__ = [
     "Rule",
@@ -152,30 +153,10 @@ def check_initial_array(name: str, value, expected_shape: tuple[int, ...]) -> np
     return array
 
 
-def check_magnitude(X: np.ndarray) -> None:
+def check_magnitude(X: np.ndarray, feature_names=None) -> None:
     """Refuse data whose second moments would overflow X's floating-point type.
 
-    EM sums squares of (centred) values over rows and features; with values beyond
-    ``sqrt(max_float / (n_samples * n_features)) / 2`` those sums can overflow. float32
-    reaches that around 1e17, float64 around 1e150.
+    The check every data source makes (`gaussmix.engine.data.values.check_magnitude`),
+    here for rows held in memory; ``feature_names`` name the offending column.
     """
-    if X.size == 0 or X.dtype.kind != "f":
-        return
-    with warnings.catch_warnings():  # all-NaN data (missing="marginalize") is checked later
-        warnings.simplefilter("ignore", RuntimeWarning)
-        largest = max(abs(float(np.nanmax(X))), abs(float(np.nanmin(X))))
-    if not np.isfinite(largest):  # NaN or infinity: refused (or marginalised) elsewhere
-        return
-    n_samples, n_features = X.shape
-    limit = np.sqrt(np.finfo(X.dtype).max / (n_samples * n_features)) / 2
-    if largest > limit:
-        advice = (
-            "pass float64 data (X.astype(numpy.float64)) or rescale it"
-            if X.dtype == np.float32
-            else "rescale it (e.g. divide by a constant or use StandardScaler)"
-        )
-        raise ValueError(
-            f"X has values up to {largest:.3g}; sums of their squares over {n_samples} rows "
-            f"and {n_features} features would overflow {X.dtype} (limit about {limit:.3g}): "
-            f"{advice}."
-        )
+    check_values(X, feature_names=feature_names)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.core.candidates import LikelihoodJudge, partition_start
 from ..engine.core.em import EMMonitor, EMResult, run_em
 from ..engine.core.estep import statistics_about_data_mean
 from ..engine.core.initialization import initial_responsibilities
@@ -79,6 +80,8 @@ class FitPlan:
         Progress printer (``verbose``).
     minibatch : MinibatchRunner or None
         Runs mini-batch EM; None for full EM.
+    source : DataSource or None
+        Every training row: ``"best-of-kmeans"`` scores its finalists on it.
     """
 
     estimator: Any
@@ -94,6 +97,7 @@ class FitPlan:
     warm: bool
     monitor: EMMonitor | None
     minibatch: MinibatchRunner | None
+    source: Any = None
 
     def run(self, run_index: int) -> FitRun:
         """One EM run (full or mini-batch) from `start`; ``run_index`` counts restarts."""
@@ -147,8 +151,12 @@ class FitPlan:
             # Every parameter is given: initial responsibilities (n x K) would be discarded.
             return MixtureParams(**initial)
         estimator = self.estimator
+        judge = LikelihoodJudge(
+            partition_start(self.m_step, self.model, estimator.reg_covar),
+            self.source if estimator.missing != "marginalize" else None,  # NaN: sample only
+        )
         resp = initial_responsibilities(
-            estimator.init_params, X, weights, estimator.n_components, self.random_state
+            estimator.init_params, X, weights, estimator.n_components, self.random_state, judge
         )
         resp = estimator._seeded_responsibilities(resp, labels)
         stats = statistics_about_data_mean(X, weights, resp, self.model.scatter)

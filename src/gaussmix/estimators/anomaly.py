@@ -94,7 +94,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         reg_covar=1e-6,
         max_iter=100,
         n_init=1,
-        init_params="kmeans",
+        init_params="best-of-kmeans",
         random_state=None,
     ):
         self.contamination = contamination

@@ -53,10 +53,16 @@ class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
         Maximum number of EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the one with the highest final log-likelihood is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
-default="kmeans"
-        How the initial responsibilities are chosen. ``"hierarchical"`` cuts mclust's
-        model-based agglomerative tree at ``n_components`` clusters.
+    init_params : {"best-of-kmeans", "kmeans", "k-means++", "random", "random_from_data", \
+"hierarchical"}, default="best-of-kmeans"
+        How the initial responsibilities are chosen. ``"best-of-kmeans"`` runs k-means 10
+        times on a sample of at most 10,000 rows and starts from the partition whose
+        mixture has the highest log-likelihood (on every row; see
+        ``docs/benchmarks-init.md``): a single k-means run often ends in a partition
+        that merges two clusters. ``"kmeans"`` is scikit-learn's default (one k-means run
+        on every in-memory row): with it, the same ``random_state`` starts exactly where
+        scikit-learn starts. ``"hierarchical"`` cuts mclust's model-based agglomerative
+        tree at ``n_components`` clusters.
     weights_init : array-like of shape (n_components,), default=None
         Initial mixing weights.
     means_init : array-like of shape (n_components, n_features), default=None
@@ -183,7 +189,7 @@ default="kmeans"
         reg_covar=1e-6,
         max_iter=100,
         n_init=1,
-        init_params="kmeans",
+        init_params="best-of-kmeans",
         weights_init=None,
         means_init=None,
         precisions_init=None,
@@ -308,7 +314,7 @@ ParquetSource of shape (n_samples, n_features)
                 data = self._training_source(X, sample_weight)
             rows = data.in_memory()
             if rows is not None:  # in memory: cheap to check
-                check_magnitude(rows[0])
+                check_magnitude(rows[0], getattr(self, "feature_names_in_", None))
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
         return data
@@ -356,6 +362,7 @@ ParquetSource of shape (n_samples, n_features)
             warm=warm,
             monitor=monitor,
             minibatch=minibatch,
+            source=data,
         )
 
     def _continues_previous_fit(self, n_features: int) -> bool:

@@ -2,8 +2,10 @@
 
 Each function maps ``(X, sample_weight, n_components, random_state)`` to an
 (n_samples, n_components) array of initial responsibilities; the first M-step turns
-them into parameters. The sequence of random draws matches scikit-learn's, so the
-same ``random_state`` starts both libraries from the same place.
+them into parameters. For scikit-learn's four names the sequence of random draws matches
+scikit-learn's, so the same ``random_state`` starts both libraries from the same place.
+``"best-of-kmeans"`` (gaussmix's default) keeps the most likely of several k-means
+partitions (see `gaussmix.engine.core.candidates`); it alone takes a ``judge``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
+from .candidates import Judge, best_of_kmeans
 from .hierarchical import hierarchical
 
-__all__ = ["INITIALIZERS", "initial_responsibilities"]
+__all__ = ["INITIALIZERS", "JUDGED_INITIALIZERS", "initial_responsibilities"]
 
 Initializer = Callable[[np.ndarray, np.ndarray, int, np.random.RandomState], np.ndarray]
 
@@ -64,13 +67,17 @@ def random_from_data(X, sample_weight, n_components, random_state):
 
 
 #: ``init_params`` values and their functions.
-INITIALIZERS: dict[str, Initializer] = {
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {  # judged ones take a judge too
     "kmeans": kmeans,
     "k-means++": kmeans_plus_plus,
     "random": random,
     "random_from_data": random_from_data,
     "hierarchical": hierarchical,
+    "best-of-kmeans": best_of_kmeans,
 }
+
+#: Initialisers that compare candidate starts with a ``judge`` (see `candidates`).
+JUDGED_INITIALIZERS = frozenset({"best-of-kmeans"})
 
 
 def initial_responsibilities(
@@ -79,6 +86,13 @@ def initial_responsibilities(
     sample_weight: np.ndarray,
     n_components: int,
     random_state: np.random.RandomState,
+    judge: Judge | None = None,
 ) -> np.ndarray:
-    """Initial responsibilities by the named method (see `INITIALIZERS`)."""
+    """Initial responsibilities by the named method (see `INITIALIZERS`).
+
+    ``judge`` scores candidate partitions for the methods in `JUDGED_INITIALIZERS`
+    (ignored by the others).
+    """
+    if method in JUDGED_INITIALIZERS:
+        return INITIALIZERS[method](X, sample_weight, n_components, random_state, judge)
     return INITIALIZERS[method](X, sample_weight, n_components, random_state)

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, ArraySource, MemmapSource
-from .parquet import MissingValuesError, ParquetSource
+from .parquet import CorruptParquetError, MissingValuesError, ParquetSource
 from .protocol import DataSource, missing_members
+from .values import ValueMagnitudeError
 
 __all__ = [
     "DataSource",
@@ -36,6 +37,8 @@ __all__ = [
     "MemmapSource",
     "ParquetSource",
     "MissingValuesError",
+    "CorruptParquetError",
+    "ValueMagnitudeError",
 ]
 
 def _loaded_type(module: str, name: str) -> type | None:

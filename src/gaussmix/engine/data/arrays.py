@@ -15,6 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from .chunks import _MIN_CHUNK_ROWS, default_chunk_rows
+from .values import check_magnitude
 
 __all__ = [
     "ArrayData",
@@ -275,7 +276,16 @@ class MemmapSource(ArraySource):
         """None: a memory map reads its rows from disk."""
         return None
 
+    def _checked(self, X: np.ndarray) -> np.ndarray:
+        """Rows as read, refused if they hold values that are not data (see `values`)."""
+        check_magnitude(X, self.n_samples)
+        return X
+
+    def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
+        """``func(X_chunk, w_chunk)`` summed over all chunks, each checked as it is read."""
+        return self._data.map_reduce(lambda X, w: func(self._checked(X), w))
+
     def initialization_sample(self, random_state: np.random.RandomState):
         """A bounded random sample of rows (all rows if there are few)."""
         rows = sample_row_indices(self.n_samples, INITIALIZATION_ROWS, random_state)
-        return np.asarray(self.X[rows]), self.sample_weight[rows]
+        return self._checked(np.asarray(self.X[rows])), self.sample_weight[rows]

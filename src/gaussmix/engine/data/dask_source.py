@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,13 +21,124 @@ import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, sample_row_indices
 from .columns import can_be_feature
+from .values import check_magnitude
 
-__all__ = ["DaskSource", "as_dask_rows", "lazy_rowwise", "tree_reduce"]
+__all__ = [
+    "DaskSource",
+    "WorkersLostError",
+    "as_dask_rows",
+    "compute",
+    "lazy_rowwise",
+    "no_workers_timeout",
+    "tree_reduce",
+]
 
 T = TypeVar("T")
 
 #: How many partial results one reduction task adds.
 SPLIT_EVERY = 8
+
+#: Dask configuration key: seconds a fit waits while its cluster has no worker.
+NO_WORKERS_TIMEOUT_KEY = "gaussmix.no-workers-timeout"
+#: The wait when the key is not set.
+DEFAULT_NO_WORKERS_TIMEOUT = 60.0
+#: Seconds between two looks at the cluster while a computation runs.
+_POLL_SECONDS = 0.25
+
+
+class WorkersLostError(RuntimeError):
+    """The Dask cluster of a computation has had no worker for longer than the wait."""
+
+
+def no_workers_timeout() -> float:
+    """Seconds a computation waits while its cluster has no worker.
+
+    Dask's configuration key ``gaussmix.no-workers-timeout`` (seconds, or a duration
+    such as ``"30s"``; also ``DASK_GAUSSMIX__NO_WORKERS_TIMEOUT`` in the environment),
+    by default `DEFAULT_NO_WORKERS_TIMEOUT`.
+    """
+    import dask
+    from dask.utils import parse_timedelta
+
+    value = dask.config.get(NO_WORKERS_TIMEOUT_KEY, None)
+    if value is None:
+        return DEFAULT_NO_WORKERS_TIMEOUT
+    seconds = parse_timedelta(value, default="seconds")
+    if seconds is None or not seconds > 0:
+        raise ValueError(
+            f"Dask configuration {NO_WORKERS_TIMEOUT_KEY!r} must be a positive duration "
+            f"(e.g. 60 or '1 minute'), got {value!r}."
+        )
+    return float(seconds)
+
+
+def _distributed_client():
+    """The ``dask.distributed`` client that ``dask.compute`` would use now, or None."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    import dask
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:  # no client
+        return None
+    scheduler = dask.base.get_scheduler()
+    return client if scheduler == client.get else None
+
+
+def compute(*collections):
+    """``dask.compute(*collections)``, with a bounded wait on a cluster without workers.
+
+    On the threaded (or any local) scheduler this is ``dask.compute``. With a
+    ``dask.distributed`` client, the computation is submitted and watched: if the
+    cluster has no worker for `no_workers_timeout` seconds in a row (every worker
+    killed, the cluster scaled to zero), the computation is cancelled and
+    `WorkersLostError` raised, instead of waiting forever. Killing some of the workers
+    is survived as Dask survives it (their tasks are recomputed elsewhere).
+
+    Raises
+    ------
+    WorkersLostError
+        The cluster had no worker for longer than the wait.
+    """
+    dask, _ = _import_dask()
+    client = _distributed_client()
+    if client is None:
+        return dask.compute(*collections)
+    from distributed import TimeoutError as DistributedTimeout
+    from distributed import wait
+
+    timeout = no_workers_timeout()
+    futures = client.compute(list(collections))
+    finished = False
+    try:
+        no_workers_since = None
+        while True:
+            try:
+                wait(futures, timeout=_POLL_SECONDS)
+                break
+            except (TimeoutError, DistributedTimeout):
+                pass
+            if client.nthreads():
+                no_workers_since = None
+                continue
+            no_workers_since = no_workers_since or time.monotonic()
+            if time.monotonic() - no_workers_since > timeout:
+                raise WorkersLostError(
+                    f"The Dask cluster at {client.scheduler.address} has had no worker for "
+                    f"{timeout:g} s, so the computation was abandoned (a fit leaves the "
+                    "estimator as it was). Start workers (or check why they died) and run "
+                    f"it again; the wait is Dask's configuration {NO_WORKERS_TIMEOUT_KEY!r}."
+                )
+        results = client.gather(futures)
+        finished = True
+        return tuple(results)
+    finally:
+        if not finished:
+            client.cancel(futures)
 
 def _import_dask():
     try:
@@ -78,7 +190,13 @@ def as_dask_rows(X, n_features: int | None = None):
     return X
 
 
-def _check_block(X: np.ndarray, allow_nan: bool = False) -> np.ndarray:
+def _check_block(
+    X: np.ndarray, allow_nan: bool = False, n_samples: int | None = None, feature_names=None
+) -> np.ndarray:
+    """A block's rows, refused if they hold NaN (unless allowed), infinity, or values too
+    large to be data for a fit of ``n_samples`` rows (see `values.check_magnitude`)."""
+    if n_samples is not None:
+        check_magnitude(X, n_samples, feature_names)
     if allow_nan:
         if np.isinf(X).any():
             raise ValueError(
@@ -110,9 +228,9 @@ class _Carried:
         self.value = value
 
 
-def _apply(carried, X, w, allow_nan=False):
+def _apply(carried, X, w, allow_nan=False, n_samples=None, feature_names=None):
     func = carried.value
-    X = _check_block(np.asarray(X), allow_nan)
+    X = _check_block(np.asarray(X), allow_nan, n_samples, feature_names)
     w = np.ones(X.shape[0], dtype=X.dtype) if w is None else _check_weight_block(np.asarray(w))
     return func(X, w)
 
@@ -216,6 +334,9 @@ class DaskSource:
         """Element type of the rows."""
         return self.X.dtype
 
+    def _names(self) -> list[str] | None:
+        return None if self.feature_names is None else [str(n) for n in self.feature_names]
+
     def _delayed_blocks(self):
         blocks = list(self.X.to_delayed().ravel())
         if self.sample_weight is None:
@@ -227,30 +348,35 @@ class DaskSource:
         dask, _ = _import_dask()
         shared_func = dask.delayed(_Carried(func), pure=True, traverse=False)
         parts = [
-            dask.delayed(_apply, pure=True)(shared_func, block, weights, self.allow_nan)
+            dask.delayed(_apply, pure=True)(
+                shared_func, block, weights, self.allow_nan, self.n_samples, self._names()
+            )
             for block, weights in self._delayed_blocks()
         ]
-        (total,) = dask.compute(tree_reduce(parts))
+        (total,) = compute(tree_reduce(parts))
         return total
 
     def initialization_sample(self, random_state: np.random.RandomState):
         """At most `INITIALIZATION_ROWS` random rows (and weights), fetched without the rest."""
-        dask, _ = _import_dask()
         rows = sample_row_indices(self.n_samples, INITIALIZATION_ROWS, random_state)
         X_rows = self.X[rows]
         if self.sample_weight is None:
-            (X_sample,) = dask.compute(X_rows)
-            X_sample = _check_block(np.asarray(X_sample), self.allow_nan)
+            (X_sample,) = compute(X_rows)
+            X_sample = _check_block(
+                np.asarray(X_sample), self.allow_nan, self.n_samples, self._names()
+            )
             return X_sample, np.ones(len(rows), dtype=X_sample.dtype)
-        X_sample, w_sample = dask.compute(X_rows, self.sample_weight[rows])
-        return _check_block(np.asarray(X_sample), self.allow_nan), _check_weight_block(
+        X_sample, w_sample = compute(X_rows, self.sample_weight[rows])
+        X_sample = _check_block(
+            np.asarray(X_sample), self.allow_nan, self.n_samples, self._names()
+        )
+        return X_sample, _check_weight_block(
             np.asarray(w_sample, dtype=X_sample.dtype)
         )
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """``func(block)`` on every block where it lives, concatenated in row order."""
-        dask, _ = _import_dask()
-        (result,) = dask.compute(lazy_rowwise(self.X, func))
+        (result,) = compute(lazy_rowwise(self.X, func))
         return np.asarray(result)
 
     def in_memory(self) -> None:

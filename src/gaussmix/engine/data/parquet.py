@@ -12,8 +12,9 @@ import numpy as np
 
 from .arrays import INITIALIZATION_ROWS, sample_row_indices
 from .columns import can_be_feature
+from .values import check_magnitude
 
-__all__ = ["ParquetSource", "MissingValuesError", "import_parquet"]
+__all__ = ["ParquetSource", "MissingValuesError", "CorruptParquetError", "import_parquet"]
 
 T = TypeVar("T")
 
@@ -24,6 +25,74 @@ _READ_BUFFER_BYTES = 2**20
 
 class MissingValuesError(ValueError):
     """A Parquet file's rows have values its source's ``missing`` rule does not accept."""
+
+
+class CorruptParquetError(ValueError):
+    """A Parquet file, or one of its row groups, cannot be read: the file is damaged."""
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions PyArrow raises on a damaged file (ArrowInvalid, thrift OSErrors)."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError)
+
+
+def _damaged(path: str, what: str, exc: BaseException | str) -> CorruptParquetError:
+    reason = " ".join(str(exc).split())  # PyArrow's messages span lines
+    return CorruptParquetError(
+        f"Parquet file {path!r}: {what} cannot be read ({reason}). The file is damaged "
+        "(truncated or overwritten); write it again from its source, or leave it out."
+    )
+
+
+def _chunk_byte_range(column) -> tuple[int, int]:
+    """First and last-plus-one byte of a column chunk, from the footer's metadata."""
+    offsets = [column.data_page_offset]
+    if column.has_dictionary_page and column.dictionary_page_offset:
+        offsets.append(column.dictionary_page_offset)
+    start = min(offsets)
+    return start, start + column.total_compressed_size
+
+
+def check_layout(path: str, metadata, columns: Sequence[str]) -> None:
+    """Refuse a file whose footer describes rows or bytes the file does not hold.
+
+    Every read column chunk of every row group must lie between the magic bytes at the
+    start and the footer at the end, and the row groups' rows must add up to the
+    file's; a file cut short behind an intact-looking footer, or a footer that lies,
+    is caught here, before any row is read.
+
+    Raises
+    ------
+    CorruptParquetError
+        Naming the file and the first row group that cannot be read.
+    """
+    data_end = os.path.getsize(path) - metadata.serialized_size - 8
+    total_rows = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        if row_group.num_rows < 0:
+            raise _damaged(path, f"row group {group}", f"it claims {row_group.num_rows} rows")
+        total_rows += row_group.num_rows
+        for index in range(row_group.num_columns):
+            column = row_group.column(index)
+            if column.path_in_schema not in columns:
+                continue
+            start, stop = _chunk_byte_range(column)
+            if start < 4 or column.total_compressed_size < 0 or stop > data_end:
+                raise _damaged(
+                    path,
+                    f"row group {group} of {metadata.num_row_groups} (column "
+                    f"{column.path_in_schema!r})",
+                    f"its data would lie at bytes {start}..{stop}, but the file's data "
+                    f"ends at byte {data_end}",
+                )
+    if total_rows != metadata.num_rows:
+        raise _damaged(
+            path, "the footer",
+            f"its row groups hold {total_rows} rows, but it counts {metadata.num_rows}",
+        )
 
 
 def import_parquet():
@@ -109,8 +178,11 @@ class ParquetSource:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
-        file = pq.ParquetFile(self.path)
-        schema = file.schema_arrow
+        try:
+            file = pq.ParquetFile(self.path)
+            schema = file.schema_arrow
+        except _arrow_errors() as exc:
+            raise _damaged(self.path, "the footer (the file's metadata)", exc) from exc
         available = list(schema.names)
         if columns is None:
             columns = [
@@ -131,6 +203,7 @@ class ParquetSource:
                 f"Columns {not_numeric or columns} cannot be fitted: pass numeric columns "
                 "with columns=[...]."
             )
+        check_layout(self.path, file.metadata, self._columns_to_read(columns, weight_column))
         self.columns = columns
         self.weight_column = weight_column
         self.feature_names = np.asarray(columns, dtype=object)
@@ -147,8 +220,12 @@ class ParquetSource:
         """The path and columns, for messages."""
         return f"ParquetSource({self.path!r}, columns={self.columns!r})"
 
+    @staticmethod
+    def _columns_to_read(columns, weight_column) -> list[str]:
+        return [*columns, *([weight_column] if weight_column else [])]
+
     def _read_columns(self) -> list[str]:
-        return [*self.columns, *([self.weight_column] if self.weight_column else [])]
+        return self._columns_to_read(self.columns, self.weight_column)
 
     def _batches_in_order(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, w)`` for consecutive record batches, row group by row group."""
@@ -173,13 +250,27 @@ class ParquetSource:
 
     def _open(self):
         """The file, read through a small buffer (not a whole column chunk at once)."""
-        return import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
-                                             pre_buffer=False)
+        try:
+            return import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
+                                                 pre_buffer=False)
+        except _arrow_errors() as exc:
+            raise _damaged(self.path, "the footer (the file's metadata)", exc) from exc
 
     def _raw_batches(self, file, group: int, batch_rows: int):
-        return file.iter_batches(
+        """The record batches of one row group; a decoding failure names the row group."""
+        batches = file.iter_batches(
             batch_size=batch_rows, row_groups=[group], columns=self._read_columns()
         )
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except _arrow_errors() as exc:
+                raise _damaged(
+                    self.path, f"row group {group} of {self.n_row_groups}", exc
+                ) from exc
+            yield batch
 
     def _row_group_batches(self, file, group: int, batch_rows: int):
         for batch in self._raw_batches(file, group, batch_rows):
@@ -192,6 +283,7 @@ class ParquetSource:
         X = np.empty((batch.num_rows, self.n_features), dtype=self.dtype)
         for j, name in enumerate(self.columns):
             X[:, j] = _column_values(batch.column(name), self.dtype)
+        check_magnitude(X, self.n_samples, self.feature_names, where=repr(self.path))
         if self.weight_column is None:
             w = np.ones(batch.num_rows, dtype=self.dtype)
         else:
@@ -250,11 +342,21 @@ class ParquetSource:
             yield from self._row_group_batches(file, int(group), int(batch_rows))
 
 
+def _columns_with(source: ParquetSource, X_bad: np.ndarray, w_bad: np.ndarray) -> list[str]:
+    """Names of the columns (features, then the weight column) where a mask holds."""
+    bad_columns = np.flatnonzero(X_bad.any(axis=0))
+    names = [source.columns[int(j)] for j in bad_columns]
+    if source.weight_column is not None and w_bad.any():
+        names.append(source.weight_column)
+    return names
+
+
 def _refuse_missing(source: ParquetSource, X, w):
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(w))):
+        columns = _columns_with(source, ~np.isfinite(X), ~np.isfinite(w))
         raise MissingValuesError(
-            f"{source.path!r} has missing, NaN or infinite values in "
-            f"{source._read_columns()}; read it with missing='drop' to leave those rows "
+            f"{source.path!r} has missing, NaN or infinite values in column(s) "
+            f"{columns}; read it with missing='drop' to leave those rows "
             "out or missing='keep' for a model with missing='marginalize', or clean it."
         )
     return X, w, None
@@ -269,8 +371,9 @@ def _drop_missing(source: ParquetSource, X, w):
 
 def _keep_missing(source: ParquetSource, X, w):
     if np.any(np.isinf(X)):
+        columns = _columns_with(source, np.isinf(X), np.zeros(0, dtype=bool))
         raise MissingValuesError(
-            f"{source.path!r} has infinite values in {source.columns}; only missing "
+            f"{source.path!r} has infinite values in column(s) {columns}; only missing "
             "values (null or NaN) can be marginalised: fix or drop those rows."
         )
     if not np.all(np.isfinite(w)):
