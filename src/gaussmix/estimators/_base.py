@@ -25,6 +25,7 @@ from ..engine.forms import FullForm, SingularCovarianceError
 from ..engine.initialization import INITIALIZERS
 from ..engine.params import MixtureParams
 from ._scale import inference_rows, map_rows, row_checker, total_log_likelihood
+from ._sklearn_wording import CONVERGENCE, bad_n_samples, too_few_samples, with_advice
 from ._validation import (
     boolean,
     integer,
@@ -111,8 +112,11 @@ class MixtureBase(DensityMixin, BaseEstimator):
         n_weighted_rows = int(np.count_nonzero(weights))
         if n_weighted_rows < self.n_components:
             raise ValueError(
-                f"Expected at least n_components={self.n_components} rows with positive "
-                f"weight, got {n_weighted_rows}. Use fewer components or more data."
+                with_advice(
+                    too_few_samples(self.n_components, n_weighted_rows),
+                    f"Expected at least n_components={self.n_components} rows with positive "
+                    f"weight, got {n_weighted_rows}. Use fewer components or more data.",
+                )
             )
 
     def _store_em_result(self, result, model, dtype, dense_covariances: bool) -> None:
@@ -121,6 +125,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self._params = result.params
         self._model = model
         self.converged_ = bool(result.converged)
+        # Why EM stopped before max_iter without converging (a component collapsed), or None.
+        self._collapse = result.collapse
         self.n_iter_ = int(result.n_iter)
         self.lower_bounds_ = [float(v) for v in result.lower_bounds]
         self.lower_bound_ = result.lower_bound
@@ -170,11 +176,25 @@ class MixtureBase(DensityMixin, BaseEstimator):
             best = best_of_restarts(1 if warm else self.n_init, observed_run)
         except SingularCovarianceError as exc:
             raise ValueError(str(exc)) from exc
-        if not best.converged and self.max_iter > 0:
+        if best.collapse is not None:
             warnings.warn(
-                f"Best of {self.n_init} initialisation(s) did not converge in "
-                f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter or "
-                "tol, or check the data's scale.",
+                with_advice(
+                    CONVERGENCE,
+                    f"EM stopped at iteration {best.n_iter} (max_iter={self.max_iter}) and kept "
+                    "the parameters entering it, which are not a maximum of the likelihood, "
+                    f"because its M-step failed: {best.collapse}",
+                ),
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif not best.converged and self.max_iter > 0:
+            warnings.warn(
+                with_advice(
+                    CONVERGENCE,
+                    f"Best of {self.n_init} initialisation(s) did not converge in "
+                    f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter "
+                    "or tol, or check the data's scale.",
+                ),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -407,7 +427,13 @@ class MixtureBase(DensityMixin, BaseEstimator):
             component's region (which come first).
         """
         check_is_fitted(self, "converged_")
-        integer(1).check("n_samples", n_samples)
+        if not integer(1).accepts(n_samples):
+            raise ValueError(
+                with_advice(
+                    bad_n_samples(n_samples),
+                    f"Invalid n_samples={n_samples!r}: expected an integer >= 1.",
+                )
+            )
         params = self._params
         rng = check_random_state(self.random_state)
         noise = getattr(params, "noise", None)

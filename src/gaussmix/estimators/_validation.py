@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._sklearn_wording import bad_shape, with_advice
+
 __all__ = [
     "Rule",
     "integer",
@@ -122,17 +124,26 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray:
     return weights.astype(dtype, copy=False)
 
 
-def check_initial_array(name: str, value, expected_shape: tuple[int, ...]) -> np.ndarray:
-    """Convert a user-given initial parameter to a finite float array of the expected shape."""
+def check_initial_array(
+    name: str, value, expected_shape: tuple[int, ...], sklearn_name: str | None = None
+) -> np.ndarray:
+    """Convert a user-given initial parameter to a finite float array of the expected shape.
+
+    ``sklearn_name`` is what scikit-learn calls the parameter in its shape error
+    (``"weights"``, ``"full precision"``, ...); its sentence then comes first.
+    """
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be numeric, got {type(value).__name__}.") from exc
     if array.shape != tuple(expected_shape):
-        raise ValueError(
+        advice = (
             f"{name} has shape {array.shape}; expected {tuple(expected_shape)} "
             "(n_components and n_features must match the data and n_components)."
         )
+        if sklearn_name is not None:
+            advice = with_advice(bad_shape(sklearn_name, tuple(expected_shape), array.shape), advice)
+        raise ValueError(advice)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity; pass finite values.")
     return array

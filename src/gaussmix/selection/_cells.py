@@ -145,6 +145,9 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
         if not np.isfinite(terms.log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
+        if estimator._collapse is not None:  # EM stopped before a singular M-step
+            cell.reason = _short_reason(SingularCovarianceError(estimator._collapse))
+            return cell
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         cell.reason = _short_reason(exc)
         return cell
@@ -166,6 +169,9 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
 
 def _short_reason(exc: Exception) -> str:
     message = str(exc)
-    if "not positive definite" in message or "singular" in message.lower():
+    if any(
+        sign in message.lower()
+        for sign in ("not positive definite", "singular", "ill-defined empirical covariance")
+    ):
         return "singular covariance (a component collapsed); increase reg_covar or use fewer components"
     return message.split(". ")[0]
