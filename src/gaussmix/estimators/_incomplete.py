@@ -35,7 +35,7 @@ from ..engine.missing import (
     incomplete_statistics,
 )
 from ._scale import FLOAT_DTYPES
-from ._validation import integer, one_of
+from ._validation import NAN_SENTENCE, integer, one_of
 
 __all__ = ["MISSING_OPTIONS", "MISSING_RULES", "IncompleteDataMixin", "missing_value_counts"]
 
@@ -46,8 +46,8 @@ MISSING_OPTIONS = ("error", "marginalize")
 MISSING_RULES = {"missing": one_of(MISSING_OPTIONS)}
 
 _NAN_HINT = (
-    "X contains NaN (missing values). Pass missing='marginalize' to fit the mixture to "
-    "the observed values (EM by marginalisation), or impute the values beforehand."
+    f"{NAN_SENTENCE} Pass missing='marginalize' to fit the mixture to the observed values "
+    "(EM by marginalisation), or impute the values beforehand."
 )
 
 

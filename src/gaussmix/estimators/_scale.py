@@ -36,7 +36,14 @@ from ..engine.sources import (
     keeps_missing_values,
 )
 from ..engine.stepwise import blend, run_minibatch_em, step_size
-from ._validation import Rule, check_sample_weight, integer, validate_parameters
+from ._validation import (
+    Rule,
+    check_sample_weight,
+    integer,
+    missing_values_explained,
+    numeric_columns_required,
+    validate_parameters,
+)
 
 __all__ = [
     "STREAMING_RULES",
@@ -110,8 +117,11 @@ def row_checker(estimator, *, reset: bool, **options) -> Callable[[Any], np.ndar
     """
 
     def check_array(values):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return validate_data(estimator, values, dtype=FLOAT_DTYPES, reset=reset, **options)
+        with numeric_columns_required(values), missing_values_explained(estimator):
+            with np.errstate(over="ignore", invalid="ignore"):
+                return validate_data(
+                    estimator, values, dtype=FLOAT_DTYPES, reset=reset, **options
+                )
 
     return check_array
 

@@ -18,7 +18,7 @@ from ..engine import criteria
 from ..engine.estep import log_responsibilities
 from ..engine.sources import is_dask_collection, is_data_source, keeps_missing_values
 from ..estimators._incomplete import _fill_with_column_means, _refuse_infinity
-from ..estimators._validation import check_sample_weight
+from ..estimators._validation import check_sample_weight, numeric_columns_required
 
 __all__ = ["SweepData", "CriteriaTerms", "sweep_data"]
 
@@ -123,17 +123,18 @@ def sweep_data(X, sample_weight, *, marginalize: bool, random_state) -> SweepDat
 
 def _array_sweep(X, sample_weight, marginalize: bool) -> SweepData:
     try:
-        values = check_array(
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-            ensure_all_finite="allow-nan" if marginalize else True,
-        )
+        with numeric_columns_required(X):
+            values = check_array(
+                X,
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=2,
+                ensure_all_finite="allow-nan" if marginalize else True,
+            )
     except ValueError as exc:
         if "NaN" in str(exc) and not marginalize:
             raise ValueError(
-                "X contains NaN (missing values). Pass missing='marginalize' to fit every "
-                "model to the observed values, or impute the values beforehand."
+                "Input X contains NaN. Pass missing='marginalize' to fit every model to the "
+                "observed values, or impute the values beforehand."
             ) from exc
         raise
     if marginalize:
