@@ -311,6 +311,31 @@ def _checked_estimator(estimator_class, params: dict, where: str):
     return estimator
 
 
+def check_fit_history(n_iter: int, lower_bounds: list, n_steps: int) -> None:
+    """Refuse a trace of lower bounds that disagrees with the fit's counters.
+
+    A fit records one bound per EM iteration (``n_iter``, full passes of a mini-batch
+    fit included) and each later ``partial_fit`` step appends one, counted in ``n_steps``
+    (which also counts mini-batch steps). So ``n_iter <= len(lower_bounds) <= n_iter +
+    n_steps``; anything else (e.g. an emptied trace with ``n_iter`` 2, which would give
+    ``lower_bound_ = -inf``) is a corrupt file.
+
+    Raises
+    ------
+    ValueError
+        Naming the disagreeing fields (the loader adds the file name).
+    """
+    if not n_iter <= len(lower_bounds) <= n_iter + n_steps:
+        expected = (
+            f"exactly {n_iter}" if n_steps == 0 else f"between {n_iter} and {n_iter + n_steps}"
+        )
+        raise _Invalid(
+            f"lower_bounds has {len(lower_bounds)} entries but n_iter is {n_iter} and n_steps "
+            f"{n_steps}: a fit records one bound per iteration and per partial_fit step, so "
+            f"{expected} were expected"
+        )
+
+
 def _decode_gaussian_mixture(body) -> GaussianMixture:
     if _field(body, "class", "model") != "GaussianMixture":
         raise _Invalid(f"expected a GaussianMixture entry, found {body.get('class')!r:.60}")
@@ -388,6 +413,7 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
         name: _integer(fitted.get(name, 0), name, 0, 2**62)
         for name in ("n_steps", "n_missing_values")
     }
+    check_fit_history(n_iter, lower_bounds, counts["n_steps"])
     return GaussianMixture._from_fitted(
         init,
         params,
