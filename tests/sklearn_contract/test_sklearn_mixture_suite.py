@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,8 +98,6 @@ def test_scikit_learns_mixture_tests_pass_with_gaussmix(tmp_path):
     for name in TEST_FILES:
         text = (source_folder / name).read_text(encoding="utf-8")
         (tmp_path / name).write_text(rewritten(text, name), encoding="utf-8")
-    (tmp_path / "conftest.py").write_text("", encoding="utf-8")  # rootdir marker only
-    shutil.rmtree(tmp_path / "__pycache__", ignore_errors=True)
 
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "sklearn.conftest",
