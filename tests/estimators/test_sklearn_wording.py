@@ -219,3 +219,12 @@ def test_variational_fit_on_linearly_dependent_columns_names_the_cause():
         ValueError, match=r"^Fitting the mixture model failed because.*linear combinations"
     ):
         gaussmix.BayesianGaussianMixture(n_components=8, random_state=0).fit(X)
+
+
+def test_a_collapse_whose_start_cannot_be_shown_in_float32_stays_an_error():
+    # Two float32 values ~1e-30 apart: the start's precision (~1e61) has no float32 value,
+    # so there are no parameters to keep when the first M-step collapses.
+    X = np.array([[4.9654626e-31], [1.2690738e-30]], dtype=np.float32)
+    model = gaussmix.GaussianMixture(1, covariance_type="EEE", reg_covar=0.0, max_iter=1)
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        model.fit(X)

@@ -82,6 +82,17 @@ def _most_probable_component(X: np.ndarray, params) -> np.ndarray:
     return labels
 
 
+def _representable(params: MixtureParams, dtype) -> bool:
+    """Whether every public parameter of ``params`` is finite in ``dtype``."""
+    form = params.covariance
+    arrays = (params.weights, params.means, form.covariances, form.precisions_cholesky)
+    with np.errstate(all="ignore"):
+        return all(
+            np.all(np.isfinite(np.asarray(array).astype(dtype)))
+            for array in (*arrays, form.precisions)
+        )
+
+
 class MixtureBase(DensityMixin, BaseEstimator):
     """Validation of the shared parameters and the inference methods of a fitted mixture.
 
@@ -157,11 +168,15 @@ class MixtureBase(DensityMixin, BaseEstimator):
             self.__dict__.update(previous_state)
             raise
 
-    def _best_of_runs(self, run, warm: bool, monitor: EMMonitor | None) -> EMResult:
+    def _best_of_runs(
+        self, run, warm: bool, monitor: EMMonitor | None, dtype=np.float64
+    ) -> EMResult:
         """The best of ``n_init`` calls of ``run(run_index) -> EMResult`` (one when ``warm``).
 
         Reports each run to ``monitor``, turns a singular covariance into a ValueError and
         warns (ConvergenceWarning, at the caller's caller) when the best did not converge.
+        A run that stopped before a singular M-step is kept only if its parameters can be
+        shown in the data's ``dtype``; otherwise the collapse is the ValueError.
         """
 
         def observed_run(run_index: int) -> EMResult:
@@ -176,6 +191,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
             best = best_of_restarts(1 if warm else self.n_init, observed_run)
         except SingularCovarianceError as exc:
             raise ValueError(str(exc)) from exc
+        if best.collapse is not None and not _representable(best.params, dtype):
+            raise ValueError(best.collapse)
         if best.collapse is not None:
             warnings.warn(
                 with_advice(

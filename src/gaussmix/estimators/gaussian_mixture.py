@@ -392,7 +392,7 @@ ParquetSource of shape (n_samples, n_features)
             return result
 
         runs: list[tuple] = []
-        best = self._best_of_runs(run, warm, monitor)
+        best = self._best_of_runs(run, warm, monitor, data.dtype)
         self._store_fit(best, model, data.dtype)
         _, self._running_stats, self.n_steps_ = next(run for run in runs if run[0] is best)
 
