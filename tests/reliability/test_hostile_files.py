@@ -85,6 +85,9 @@ def test_any_mutated_node_loads_or_gives_a_value_error(
     if model is not None:  # a harmless change (e.g. metadata): the model still works
         X = np.zeros((3, model.n_features_in_ if hasattr(model, "n_features_in_") else 2))
         assert np.all(np.isfinite(model.score_samples(X)))
+        mixture = getattr(model, "mixture_", model)  # and its fit history is consistent
+        assert mixture.n_iter_ <= len(mixture.lower_bounds_)
+        assert mixture.n_iter_ == 0 or np.isfinite(mixture.lower_bound_)
 
 
 @settings(max_examples=budget(1))

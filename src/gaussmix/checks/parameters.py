@@ -6,6 +6,7 @@ Each rule says what is wrong and what to do instead; estimators run them in ``fi
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from ..engine.data.values import check_magnitude as check_values
+from .sklearn_wording import bad_shape, with_advice
 
 __all__ = [
     "Rule",
@@ -26,6 +28,10 @@ __all__ = [
     "check_sample_weight",
     "check_initial_array",
     "check_magnitude",
+    "non_numeric_columns",
+    "numeric_columns_required",
+    "missing_values_explained",
+    "NAN_SENTENCE",
 ]
 
 
@@ -137,17 +143,26 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray:
     return weights.astype(dtype, copy=False)
 
 
-def check_initial_array(name: str, value, expected_shape: tuple[int, ...]) -> np.ndarray:
-    """Convert a user-given initial parameter to a finite float array of the expected shape."""
+def check_initial_array(
+    name: str, value, expected_shape: tuple[int, ...], sklearn_name: str | None = None
+) -> np.ndarray:
+    """Convert a user-given initial parameter to a finite float array of the expected shape.
+
+    ``sklearn_name`` is what scikit-learn calls the parameter in its shape error
+    (``"weights"``, ``"full precision"``, ...); its sentence then comes first.
+    """
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be numeric, got {type(value).__name__}.") from exc
     if array.shape != tuple(expected_shape):
-        raise ValueError(
+        advice = (
             f"{name} has shape {array.shape}; expected {tuple(expected_shape)} "
             "(n_components and n_features must match the data and n_components)."
         )
+        if sklearn_name is not None:
+            advice = with_advice(bad_shape(sklearn_name, tuple(expected_shape), array.shape), advice)
+        raise ValueError(advice)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity; pass finite values.")
     return array
@@ -160,3 +175,73 @@ def check_magnitude(X: np.ndarray, feature_names=None) -> None:
     here for rows held in memory; ``feature_names`` name the offending column.
     """
     check_values(X, feature_names=feature_names)
+
+
+def non_numeric_columns(X) -> list:
+    """The columns of ``X`` that cannot be read as numbers: names of a DataFrame's,
+    indices of a 2-d array's; empty for anything else."""
+    if hasattr(X, "columns") and hasattr(X, "__getitem__"):
+        columns = [(name, X[name]) for name in X.columns]
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "OUS":
+        columns = [(index, X[:, index]) for index in range(X.shape[1])]
+    else:
+        return []
+    bad = []
+    for name, values in columns:
+        try:
+            np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            bad.append(name)
+    return bad
+
+
+@contextlib.contextmanager
+def numeric_columns_required(X):
+    """Context that explains a failed conversion of ``X`` to numbers by its columns.
+
+    NumPy's "could not convert string to float: 'Normal'" (kept as the first sentence)
+    becomes a message that names the non-numeric columns and what to do with them.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        bad = non_numeric_columns(X)
+        if not bad:
+            raise
+        what = "column(s)" if hasattr(X, "columns") else "column(s) at index"
+        drop = (
+            f"X.drop(columns={bad!r})"
+            if hasattr(X, "columns")
+            else f"numpy.delete(X, {bad!r}, axis=1)"
+        )
+        error_type = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error_type(
+            f"{str(exc).rstrip('.')}. X has non-numeric {what} {bad!r}: a Gaussian mixture "
+            f"is fitted to numbers only. Drop them (e.g. {drop}) or encode them as numbers; "
+            "a class column can be kept aside to compare with the clusters, or passed as y "
+            "to MixtureClassifier."
+        ) from exc
+
+
+#: scikit-learn's first sentence when X holds NaN (kept: code matches it).
+NAN_SENTENCE = "Input X contains NaN."
+
+
+@contextlib.contextmanager
+def missing_values_explained(estimator):
+    """Context that turns scikit-learn's NaN refusal into gaussmix's advice.
+
+    scikit-learn's message recommends other estimators; a gaussmix estimator with a
+    ``missing`` parameter handles missing values itself with ``missing="marginalize"``.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if "NaN" not in str(exc) or getattr(estimator, "missing", None) != "error":
+            raise
+        raise ValueError(
+            f"{NAN_SENTENCE} {type(estimator).__name__} has missing='error', which refuses "
+            "missing values: fit it with missing='marginalize' to fit, predict and score "
+            "incomplete rows from their observed values (the marginal density), or impute "
+            "the values beforehand."
+        ) from exc

@@ -157,7 +157,18 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         MclustDA: the most EM iterations any class's chosen mixture took.
     criterion_ : float
         EDDA: the criterion of the chosen shared model; MclustDA: the sum of the
-        per-class criteria.
+        per-class criteria. Both are of the classification likelihood (classes known),
+        which chose the model; `marginal_bic_` is what mclust reports.
+    marginal_log_likelihood_ : float
+        Log-likelihood of the training rows under the marginal density
+        ``p(x) = sum_c pi_c p(x | c)`` (mclust's ``loglik`` of MclustDA and EDDA).
+    marginal_n_parameters_ : int
+        mclust's ``df``: the parameters of the class densities (the class priors are
+        the observed shares, not counted).
+    marginal_bic_ : float
+        ``-2 marginal_log_likelihood_ + marginal_n_parameters_ log(n)``, n the total
+        training weight; lower is better. mclust's ``bic`` is the same number with the
+        opposite sign.
     n_features_in_ : int
         Number of features seen in `fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -251,7 +262,35 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
             self._fit_edda(X, weights, onehot, models)
         else:
             self._fit_mclustda(X, weights, y_index, components, models)
+        self._store_marginal_criteria(X, weights)
         return self
+
+    def _store_marginal_criteria(self, X, weights) -> None:
+        """mclust's criteria of the fitted classifier: those of the marginal density
+        ``p(x) = sum_c pi_c p(x | c)`` of the training rows (see `marginal_bic_`)."""
+        with np.errstate(divide="ignore"):
+            joint = self._class_log_density(X) + np.log(self.class_prior_)
+        self.marginal_log_likelihood_ = float(weights @ logsumexp(joint, axis=1))
+        self.marginal_n_parameters_ = self._mclust_n_parameters(X.shape[1])
+        self.marginal_bic_ = criteria.bic(
+            self.marginal_log_likelihood_, self.marginal_n_parameters_, weights.sum()
+        )
+
+    def _mclust_n_parameters(self, n_features: int) -> int:
+        """mclust's ``df`` of a fitted MclustDA / EDDA model.
+
+        The class priors are the observed class shares, not parameters. EDDA: the class
+        means and one covariance model over the classes (``d C + nVarParams(model, d,
+        C)``); MclustDA: each class's mixture, weights included (``sum_c (G_c - 1) + G_c
+        d + nVarParams(model_c, d, G_c)``).
+        """
+        if self.model_type == "EDDA":
+            n_classes = len(self._present)
+            model = get_covariance_model(self.covariance_types_[self._present[0]])
+            return int(
+                model.n_covariance_parameters(n_classes, n_features) + n_classes * n_features
+            )
+        return int(sum(e.n_parameters_ for e in self.estimators_ if e is not None))
 
     def _fit_edda(self, X, weights, onehot, models) -> None:
         present = onehot[:, self.class_prior_ > 0]

@@ -26,6 +26,7 @@ from ..checks.parameters import (
     real,
     seed_like,
 )
+from ..checks.sklearn_wording import CONVERGENCE, bad_n_samples, too_few_samples, with_advice
 from ..engine.core.em import EMMonitor, ResultT, best_of_restarts
 from ..engine.core.estep import log_responsibilities
 from ..engine.core.initialization import INITIALIZERS
@@ -82,6 +83,17 @@ def _most_probable_component(X: np.ndarray, params) -> np.ndarray:
     return labels
 
 
+def _representable(params: MixtureParams, dtype) -> bool:
+    """Whether every public parameter of ``params`` is finite in ``dtype``."""
+    form = params.covariance
+    arrays = (params.weights, params.means, form.covariances, form.precisions_cholesky)
+    with np.errstate(all="ignore"):
+        return all(
+            np.all(np.isfinite(np.asarray(array).astype(dtype)))
+            for array in (*arrays, form.precisions)
+        )
+
+
 class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
     """Validation of the shared parameters and the inference methods of a fitted mixture.
 
@@ -112,8 +124,11 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
         n_weighted_rows = int(np.count_nonzero(weights))
         if n_weighted_rows < self.n_components:
             raise ValueError(
-                f"Expected at least n_components={self.n_components} rows with positive "
-                f"weight, got {n_weighted_rows}. Use fewer components or more data."
+                with_advice(
+                    too_few_samples(self.n_components, n_weighted_rows),
+                    f"Expected at least n_components={self.n_components} rows with positive "
+                    f"weight, got {n_weighted_rows}. Use fewer components or more data.",
+                )
             )
 
     def _store_em_result(self, result, model, dtype, dense_covariances: bool) -> None:
@@ -122,6 +137,8 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
         self._params = result.params
         self._model = model
         self.converged_ = bool(result.converged)
+        # Why EM stopped before max_iter without converging (a component collapsed), or None.
+        self._collapse = result.collapse
         self.n_iter_ = int(result.n_iter)
         self.lower_bounds_ = [float(v) for v in result.lower_bounds]
         self.lower_bound_ = result.lower_bound
@@ -153,12 +170,15 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             raise
 
     def _best_of_runs(
-        self, run: Callable[[int], ResultT], warm: bool, monitor: EMMonitor | None
+        self, run: Callable[[int], ResultT], warm: bool, monitor: EMMonitor | None,
+        dtype=np.float64,
     ) -> ResultT:
         """The best of ``n_init`` calls of ``run(run_index) -> EMResult`` (one when ``warm``).
 
         Reports each run to ``monitor``, turns a singular covariance into a ValueError and
         warns (ConvergenceWarning, at the caller's caller) when the best did not converge.
+        A run that stopped before a singular M-step is kept only if its parameters can be
+        shown in the data's ``dtype``; otherwise the collapse is the ValueError.
         """
 
         def observed_run(run_index: int) -> ResultT:
@@ -173,11 +193,27 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             best = best_of_restarts(1 if warm else self.n_init, observed_run)
         except SingularCovarianceError as exc:
             raise ValueError(str(exc)) from exc
-        if not best.converged and self.max_iter > 0:
+        if best.collapse is not None and not _representable(best.params, dtype):
+            raise ValueError(best.collapse)
+        if best.collapse is not None:
             warnings.warn(
-                f"Best of {self.n_init} initialisation(s) did not converge in "
-                f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter or "
-                "tol, or check the data's scale.",
+                with_advice(
+                    CONVERGENCE,
+                    f"EM stopped at iteration {best.n_iter} (max_iter={self.max_iter}) and kept "
+                    "the parameters entering it, which are not a maximum of the likelihood, "
+                    f"because its M-step failed: {best.collapse}",
+                ),
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif not best.converged and self.max_iter > 0:
+            warnings.warn(
+                with_advice(
+                    CONVERGENCE,
+                    f"Best of {self.n_init} initialisation(s) did not converge in "
+                    f"max_iter={self.max_iter} iterations (tol={self.tol}). Increase max_iter "
+                    "or tol, or check the data's scale.",
+                ),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -410,7 +446,13 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             component's region (which come first).
         """
         check_is_fitted(self, "converged_")
-        integer(1).check("n_samples", n_samples)
+        if not integer(1).accepts(n_samples):
+            raise ValueError(
+                with_advice(
+                    bad_n_samples(n_samples),
+                    f"Invalid n_samples={n_samples!r}: expected an integer >= 1.",
+                )
+            )
         params = self._params
         rng = check_random_state(self.random_state)
         noise = getattr(params, "noise", None)

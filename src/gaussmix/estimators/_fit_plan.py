@@ -170,5 +170,11 @@ class FitPlan:
 
 def _as_fit_run(result: EMResult, running: Stats | None = None, n_steps: int = 0) -> FitRun:
     return FitRun(
-        result.params, result.lower_bounds, result.converged, result.n_iter, running, n_steps
+        params=result.params,
+        lower_bounds=result.lower_bounds,
+        converged=result.converged,
+        n_iter=result.n_iter,
+        collapse=result.collapse,
+        running=running,
+        n_steps=n_steps,
     )

@@ -25,7 +25,7 @@ from sklearn import config_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..checks.parameters import integer, one_of
+from ..checks.parameters import NAN_SENTENCE, integer, one_of
 from ..checks.rows import fill_with_column_means, refuse_infinity
 from ..engine.core.estep import chunk_statistics
 from ..engine.data.chunks import default_chunk_rows
@@ -47,8 +47,8 @@ MISSING_OPTIONS = ("error", "marginalize")
 MISSING_RULES = {"missing": one_of(MISSING_OPTIONS)}
 
 _NAN_HINT = (
-    "X contains NaN (missing values). Pass missing='marginalize' to fit the mixture to "
-    "the observed values (EM by marginalisation), or impute the values beforehand."
+    f"{NAN_SENTENCE} Pass missing='marginalize' to fit the mixture to the observed values "
+    "(EM by marginalisation), or impute the values beforehand."
 )
 
 

@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..checks.parameters import Rule, check_sample_weight, integer, validate_parameters
+from ..checks.parameters import (
+    Rule,
+    check_sample_weight,
+    integer,
+    missing_values_explained,
+    numeric_columns_required,
+    validate_parameters,
+)
 from ..engine.core.em import EMMonitor, EMResult
 from ..engine.core.estep import chunk_statistics, log_responsibilities
 from ..engine.core.mstep import m_step
@@ -113,8 +120,11 @@ class SourceReadingMixin:
         """
 
         def check_array(values):
-            with np.errstate(over="ignore", invalid="ignore"):
-                return validate_data(self, values, dtype=FLOAT_DTYPES, reset=reset, **options)
+            with numeric_columns_required(values), missing_values_explained(self):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    return validate_data(
+                        self, values, dtype=FLOAT_DTYPES, reset=reset, **options
+                    )
 
         return check_array
 

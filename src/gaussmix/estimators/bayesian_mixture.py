@@ -16,6 +16,11 @@ from ..checks.parameters import (
     optional_array,
     validate_parameters,
 )
+from ..checks.sklearn_wording import (
+    ILL_DEFINED_COVARIANCE,
+    bad_degrees_of_freedom_prior,
+    with_advice,
+)
 from ..engine.bayesian.map_prior import mean_and_covariance
 from ..engine.bayesian.variational import (
     WEIGHT_PRIORS,
@@ -290,7 +295,12 @@ default="dirichlet_process"
             )
             return result
 
-        best = self._best_of_runs(run, warm, monitor)
+        try:
+            best = self._best_of_runs(run, warm, monitor)
+        except ValueError as exc:
+            if self.covariance_prior is None:
+                _explain_singular_default_prior(self.covariance_prior_, exc)
+            raise
         self._store_fit(best, model, data.dtype)
 
     def _initial_responsibilities(self, X, weights, random_state) -> np.ndarray:
@@ -326,7 +336,7 @@ default="dirichlet_process"
         self.mean_prior_ = (
             data_mean
             if self.mean_prior is None
-            else check_initial_array("mean_prior", self.mean_prior, (n_features,))
+            else check_initial_array("mean_prior", self.mean_prior, (n_features,), "means")
         )
         if self.degrees_of_freedom_prior is None:
             self.degrees_of_freedom_prior_ = float(n_features)
@@ -334,8 +344,11 @@ default="dirichlet_process"
             self.degrees_of_freedom_prior_ = float(self.degrees_of_freedom_prior)
         else:
             raise ValueError(
-                f"degrees_of_freedom_prior={self.degrees_of_freedom_prior} must be greater "
-                f"than n_features - 1 = {n_features - 1}; use None for n_features."
+                with_advice(
+                    bad_degrees_of_freedom_prior(n_features, self.degrees_of_freedom_prior),
+                    f"degrees_of_freedom_prior={self.degrees_of_freedom_prior} must be greater "
+                    f"than n_features - 1 = {n_features - 1}; use None for n_features.",
+                )
             )
         self.covariance_prior_ = _checked_covariance_prior(
             self.covariance_prior, data_covariance, self.covariance_type
@@ -438,7 +451,9 @@ def _checked_covariance_prior(value, default_scale, covariance_type):
     if value is None:
         return defaults[covariance_type]
     expected = np.shape(defaults[covariance_type])
-    array = check_initial_array("covariance_prior", value, expected)
+    array = check_initial_array(
+        "covariance_prior", value, expected, f"{covariance_type} covariance_prior"
+    )
     how = {
         "full": "a symmetric positive definite (n_features, n_features) matrix",
         "tied": "a symmetric positive definite (n_features, n_features) matrix",
@@ -450,3 +465,35 @@ def _checked_covariance_prior(value, default_scale, covariance_type):
     if not (symmetric and positive):
         raise ValueError(f"covariance_prior for covariance_type={covariance_type!r} must be {how}.")
     return float(array) if array.ndim == 0 else array
+
+
+def _explain_singular_default_prior(scale, error: ValueError) -> None:
+    """Re-raise ``error`` with the cause when the default Wishart scale is singular.
+
+    The default scale is the data's covariance (variances, average variance); the Wishart
+    prior keeps every posterior covariance positive definite only if it is. A component
+    that receives (almost) no rows keeps the prior as its posterior, so a singular prior
+    makes its covariance singular whatever ``reg_covar`` is.
+    """
+    scale = np.asarray(scale, dtype=np.float64)
+    try:
+        if scale.ndim == 2:
+            np.linalg.cholesky(scale)
+        elif np.any(scale <= 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        variances = np.diag(scale) if scale.ndim == 2 else np.atleast_1d(scale)
+        constant = np.flatnonzero(variances <= 0)
+        why = (
+            f"column(s) {constant.tolist()} of X are constant"
+            if constant.size
+            else "some columns of X are linear combinations of others"
+        )
+        raise ValueError(
+            with_advice(
+                ILL_DEFINED_COVARIANCE,
+                "Here the default covariance_prior, the covariance of X, is singular: "
+                f"{why}, and a component without rows keeps that prior as its covariance. "
+                "Remove the redundant columns or pass a positive definite covariance_prior.",
+            )
+        ) from error

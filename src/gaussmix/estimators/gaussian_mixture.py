@@ -13,10 +13,16 @@ from ..checks.parameters import (
     optional_array,
     validate_parameters,
 )
+from ..checks.sklearn_wording import (
+    precision_not_positive,
+    weights_not_normalised,
+    weights_out_of_range,
+    with_advice,
+)
 from ..engine.core import criteria
 from ..engine.core.em import EMResult
 from ..engine.core.params import MixtureParams
-from ..engine.covariance.forms import FullForm, SingularCovarianceError
+from ..engine.covariance.forms import DiagonalForm, FullForm, SingularCovarianceError, SphericalForm
 from ..engine.covariance.models import ALIASES, COVARIANCE_TYPES, get_covariance_model
 from ._base import MixtureBase
 from ._fit_plan import FitPlan
@@ -327,7 +333,7 @@ ParquetSource of shape (n_samples, n_features)
         model = get_covariance_model(self.covariance_type)
         self._check_parameter_memory(model, data)
         plan = self._fit_plan(data, model, batch_size, labels)
-        best = self._best_of_runs(plan.run, plan.warm, plan.monitor)
+        best = self._best_of_runs(plan.run, plan.warm, plan.monitor, data.dtype)
         self._store_fit(best, model, data.dtype)
         self._running_stats, self.n_steps_ = best.running, best.n_steps
 
@@ -381,16 +387,10 @@ ParquetSource of shape (n_samples, n_features)
         n_components = self.n_components
         initial = {}
         if self.weights_init is not None:
-            weights = check_initial_array("weights_init", self.weights_init, (n_components,))
-            if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError(
-                    "weights_init must be non-negative and sum to 1; got sum "
-                    f"{weights.sum():.6g}. Divide the weights by their sum."
-                )
-            initial["weights"] = weights
+            initial["weights"] = _checked_weights_init(self.weights_init, n_components)
         if self.means_init is not None:
             initial["means"] = check_initial_array(
-                "means_init", self.means_init, (n_components, n_features)
+                "means_init", self.means_init, (n_components, n_features), "means"
             )
         if self.precisions_init is not None:
             form = self._public_form()
@@ -398,13 +398,20 @@ ParquetSource of shape (n_samples, n_features)
                 "precisions_init",
                 self.precisions_init,
                 form.compact_shape(n_components, n_features),
+                f"{self.covariance_type} precision",
             )
+            matrices = not issubclass(form, (DiagonalForm, SphericalForm))
             try:
+                if matrices and not np.allclose(precisions, np.swapaxes(precisions, -1, -2)):
+                    raise SingularCovarianceError("not symmetric")
                 initial["covariance"] = form.from_precisions(precisions)
             except SingularCovarianceError as exc:
                 raise ValueError(
-                    "precisions_init must be symmetric positive definite (positive for "
-                    "'diag' and 'spherical'); pass inverse covariances."
+                    with_advice(
+                        precision_not_positive(self.covariance_type, matrices),
+                        "precisions_init must be symmetric positive definite (positive for "
+                        "'diag' and 'spherical'); pass inverse covariances.",
+                    )
                 ) from exc
         return initial
 
@@ -523,3 +530,26 @@ ParquetSource of shape (n_samples, n_features)
         estimator.n_steps_ = int(n_steps)
         estimator.n_missing_values_ = int(n_missing_values)
         return estimator
+
+
+def _checked_weights_init(value, n_components: int) -> np.ndarray:
+    """``weights_init`` as n_components numbers in [0, 1] summing to 1 (within 1e-6)."""
+    weights = check_initial_array("weights_init", value, (n_components,), "weights")
+    smallest, largest, total = float(weights.min()), float(weights.max()), float(weights.sum())
+    if smallest < 0 or largest > 1:
+        raise ValueError(
+            with_advice(
+                weights_out_of_range(smallest, largest),
+                f"weights_init must be non-negative and sum to 1; its weights range from "
+                f"{smallest:.6g} to {largest:.6g}.",
+            )
+        )
+    if not np.isclose(total, 1.0, rtol=0, atol=1e-6):
+        raise ValueError(
+            with_advice(
+                weights_not_normalised(total),
+                f"weights_init must be non-negative and sum to 1; got sum {total:.6g}. "
+                "Divide the weights by their sum.",
+            )
+        )
+    return weights

@@ -306,6 +306,31 @@ def _checked_estimator(estimator_class, params: dict, where: str):
     return estimator
 
 
+def check_fit_history(n_iter: int, lower_bounds: list, n_steps: int) -> None:
+    """Refuse a trace of lower bounds that disagrees with the fit's counters.
+
+    A fit records one bound per EM iteration (``n_iter``, full passes of a mini-batch
+    fit included) and each later ``partial_fit`` step appends one, counted in ``n_steps``
+    (which also counts mini-batch steps). So ``n_iter <= len(lower_bounds) <= n_iter +
+    n_steps``; anything else (e.g. an emptied trace with ``n_iter`` 2, which would give
+    ``lower_bound_ = -inf``) is a corrupt file.
+
+    Raises
+    ------
+    ValueError
+        Naming the disagreeing fields (the loader adds the file name).
+    """
+    if not n_iter <= len(lower_bounds) <= n_iter + n_steps:
+        expected = (
+            f"exactly {n_iter}" if n_steps == 0 else f"between {n_iter} and {n_iter + n_steps}"
+        )
+        raise _Invalid(
+            f"lower_bounds has {len(lower_bounds)} entries but n_iter is {n_iter} and n_steps "
+            f"{n_steps}: a fit records one bound per iteration and per partial_fit step, so "
+            f"{expected} were expected"
+        )
+
+
 # ---------------------------------------------------------------------------- decoding
 #: Stands for "no default": a field that must be present.
 _REQUIRED = object()
@@ -470,12 +495,17 @@ def _covariances_are_valid(decoded) -> None:
         raise _Invalid("precisions_cholesky does not match the covariances")
 
 
+def _history_agrees_with_counters(decoded: dict) -> None:
+    check_fit_history(decoded["n_iter"], decoded["lower_bounds"], decoded["n_steps"])
+
+
 #: Checks that relate fields of ``fitted`` to each other, run in this order once every
 #: field has passed its own check. Add a consistency rule here as one small function
 #: ``check(decoded) -> None`` that raises `_Invalid`.
 _GAUSSIAN_MIXTURE_CROSS_CHECKS: tuple[Callable[[dict], None], ...] = (
     _weights_sum_to_one,
     _covariances_are_valid,
+    _history_agrees_with_counters,
 )
 
 

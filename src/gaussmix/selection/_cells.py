@@ -146,6 +146,9 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
         if not np.isfinite(terms.log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
+        if estimator._collapse is not None:  # EM stopped before a singular M-step
+            cell.reason = _short_reason(SingularCovarianceError(estimator._collapse))
+            return cell
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         cell.reason = _short_reason(exc)
         return cell
@@ -174,6 +177,9 @@ def _short_reason(exc: Exception) -> str:
             "a component holds its weight on (almost) a single point or a flat set; use "
             "fewer components or a larger reg_covar"
         )
-    if "not positive definite" in message or "singular" in message.lower():
+    if any(
+        sign in message.lower()
+        for sign in ("not positive definite", "singular", "ill-defined empirical covariance")
+    ):
         return "singular covariance (a component collapsed); increase reg_covar or use fewer components"
     return re.split(r"(?<!e\.g)(?<!i\.e)\. ", message)[0]

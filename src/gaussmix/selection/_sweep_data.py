@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
-from ..checks.parameters import check_sample_weight
+from ..checks.parameters import check_sample_weight, numeric_columns_required
 from ..checks.rows import fill_with_column_means, refuse_infinity
 from ..engine.core import criteria
 from ..engine.core.estep import log_responsibilities
@@ -123,17 +123,18 @@ def sweep_data(X, sample_weight, *, marginalize: bool, random_state) -> SweepDat
 
 def _array_sweep(X, sample_weight, marginalize: bool) -> SweepData:
     try:
-        values = check_array(
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-            ensure_all_finite="allow-nan" if marginalize else True,
-        )
+        with numeric_columns_required(X):
+            values = check_array(
+                X,
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=2,
+                ensure_all_finite="allow-nan" if marginalize else True,
+            )
     except ValueError as exc:
         if "NaN" in str(exc) and not marginalize:
             raise ValueError(
-                "X contains NaN (missing values). Pass missing='marginalize' to fit every "
-                "model to the observed values, or impute the values beforehand."
+                "Input X contains NaN. Pass missing='marginalize' to fit every model to the "
+                "observed values, or impute the values beforehand."
             ) from exc
         raise
     if marginalize:

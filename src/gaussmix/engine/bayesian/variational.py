@@ -35,7 +35,7 @@ from ..core.estep import kernel_chunk_rows, normalise_columns, prepared_params
 from ..core.mstep import component_moments
 from ..core.params import MixtureParams
 from ..core.stats import Stats
-from ..covariance.forms import CovarianceForm
+from ..covariance.forms import CovarianceForm, SingularCovarianceError
 from ..covariance.models import CovarianceModel
 from ..covariance.scatter import Scatter
 from ..data.chunks import summed_over_chunks
@@ -444,7 +444,32 @@ def merge_statistics(stats: Stats, groups: list[list[int]], scatter: Scatter) ->
     )
 
 
+#: Ridge, relative to the data's average variance, with which `merged_partition` retries
+#: when ``reg_covar`` leaves a cluster's maximum-likelihood covariance singular.
+_POOLING_RIDGE = 1e-6
+
+
 def merged_partition(stats: Stats, model: CovarianceModel, reg_covar: float) -> list[list[int]]:
+    """`greedy_partition` with ``reg_covar``, or with a small ridge where that is singular.
+
+    The variational fit never needs ``reg_covar`` (the Wishart prior keeps every posterior
+    covariance positive definite), but this start compares maximum-likelihood covariances,
+    and with ``reg_covar=0`` a k-means cluster of fewer than ``n_features + 1`` rows has
+    none: the comparison then adds ``1e-6`` times the data's average variance instead.
+    """
+    try:
+        return greedy_partition(stats, model, reg_covar)
+    except SingularCovarianceError:
+        nonempty = np.flatnonzero(stats.counts > 0).tolist()
+        everything = merge_statistics(stats, [nonempty], model.scatter)
+        scatter = model.scatter.about_mean(everything.second, everything.first, everything.counts)
+        trace = np.trace(scatter[0]) if scatter.ndim == 3 else scatter.sum()
+        variance = float(trace / (everything.counts[0] * stats.n_features))
+        ridge = _POOLING_RIDGE * variance if variance > 0 else _POOLING_RIDGE
+        return greedy_partition(stats, model, reg_covar + ridge)
+
+
+def greedy_partition(stats: Stats, model: CovarianceModel, reg_covar: float) -> list[list[int]]:
     """Greedily pool components while the classification BIC improves.
 
     Starting from one group per non-empty component of ``stats`` (normally the clusters

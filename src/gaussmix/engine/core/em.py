@@ -8,7 +8,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from .params import ComponentParams
+from ..covariance.forms import SingularCovarianceError
+from .params import ComponentParams, MixtureParams
 from .stats import Stats
 
 __all__ = ["EMResult", "EMMonitor", "run_em", "best_of_restarts"]
@@ -32,12 +33,18 @@ class EMResult(Generic[ParamsT]):
         Whether the change of the mean log-likelihood fell below ``tol``.
     n_iter : int
         Iterations run.
+    collapse : str or None
+        Why EM stopped early, when an M-step could not produce valid parameters (a
+        component collapsed: its covariance is not positive definite). ``params`` are
+        then those entering that iteration, whose mean log-likelihood is the last of
+        ``lower_bounds``; None when every M-step succeeded.
     """
 
     params: ParamsT
     lower_bounds: np.ndarray
     converged: bool
     n_iter: int
+    collapse: str | None = None
 
     @property
     def lower_bound(self) -> float:
@@ -93,12 +100,25 @@ def run_em(
         them. Default: ``stats.mean_log_likelihood``. Variational fits pass their ELBO.
     """
     monitor = monitor or EMMonitor()
+    can_stop_at_collapse = objective is None
     objective = objective or (lambda stats, _: stats.mean_log_likelihood)
     lower_bounds: list[float] = []
     converged = False
     for n_iter in range(1, max_iter + 1):
         stats = e_step(params)
-        params = m_step(stats, params)
+        try:
+            new_params = m_step(stats, params)
+        except SingularCovarianceError as exc:
+            stoppable = can_stop_at_collapse and isinstance(params, MixtureParams)
+            if not (stoppable and _valid_stop(params, stats, lower_bound)):
+                raise
+            # The likelihood grows without bound towards the collapse: keep the valid
+            # parameters entering this iteration (whose log-likelihood this E-step gave)
+            # and say why EM stopped.
+            lower_bounds.append(stats.mean_log_likelihood)
+            monitor.iteration_done(n_iter, lower_bounds[-1], lower_bounds[-1] - lower_bound)
+            return EMResult(params, np.asarray(lower_bounds), False, n_iter, str(exc))
+        params = new_params
         previous, lower_bound = lower_bound, objective(stats, params)
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
@@ -109,6 +129,24 @@ def run_em(
     return EMResult(params, np.asarray(lower_bounds), converged, len(lower_bounds))
 
 
+def _valid_stop(params: MixtureParams, stats: Stats, previous_bound: float) -> bool:
+    """Whether EM may stop at ``params`` when the M-step after them fails.
+
+    They must be usable (every parameter and precision finite) and an EM iterate worth
+    keeping: their log-likelihood finite and not below the previous one (EM never lowers
+    it; when rounding has, the path is no longer EM's and the fit fails instead).
+    """
+    bound = stats.mean_log_likelihood
+    with np.errstate(all="ignore"):
+        precisions_finite = bool(np.all(np.isfinite(params.covariance.precisions)))
+    return (
+        params.is_finite()
+        and precisions_finite
+        and np.isfinite(bound)
+        and bound >= previous_bound - 1e-9 * (1.0 + abs(previous_bound))
+    )
+
+
 #: An `EMResult` or a subclass carrying more of the run's state.
 ResultT = TypeVar("ResultT", bound="EMResult")
 
@@ -116,12 +154,17 @@ ResultT = TypeVar("ResultT", bound="EMResult")
 def best_of_restarts(n_init: int, run: Callable[[int], ResultT]) -> ResultT:
     """Run ``run(i)`` for ``i < n_init`` and keep the result with the highest lower bound.
 
+    A run that stopped at a collapse (``collapse`` set) is kept only if every run did.
     Ties keep the earliest run.
     """
+
+    def rank(result: ResultT) -> tuple[bool, float]:
+        return result.collapse is None, result.lower_bound
+
     best: ResultT | None = None
     for run_index in range(n_init):
         result = run(run_index)
-        if best is None or result.lower_bound > best.lower_bound:
+        if best is None or rank(result) > rank(best):
             best = result
     assert best is not None
     return best

@@ -40,6 +40,7 @@ __all__ = [
     "DiagonalForm",
     "SphericalForm",
     "SingularCovarianceError",
+    "ILL_DEFINED_COVARIANCE",
     "FORMS",
     "reference_point",
     "centred_columns",
@@ -54,10 +55,20 @@ class SingularCovarianceError(ValueError):
     """A component covariance is not positive definite."""
 
 
+#: scikit-learn's sentence for a covariance that is not positive definite after an M-step,
+#: kept word for word as the first sentence of gaussmix's messages (code written for
+#: scikit-learn matches it; see ``gaussmix.checks.sklearn_wording``).
+ILL_DEFINED_COVARIANCE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+    "number of components, increase reg_covar, or scale the input data."
+)
+
+
 def singular_covariance_message(detail: str = "") -> str:
     """Explain a singular covariance and what the user can change."""
     return (
-        "Fitting the mixture failed: a component covariance is not positive definite"
+        f"{ILL_DEFINED_COVARIANCE} Here a component covariance is not positive definite"
         f"{' (' + detail + ')' if detail else ''}, typically because a component collapsed "
         "onto a single point or a constant direction. Increase reg_covar (e.g. reg_covar=1e-6), "
         "use fewer components, or standardise the data."

@@ -6,7 +6,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..forms import CovarianceForm, SingularCovarianceError, singular_covariance_message
+from ..forms import (
+    ILL_DEFINED_COVARIANCE,
+    CovarianceForm,
+    SingularCovarianceError,
+    singular_covariance_message,
+)
 from ..scatter import Scatter
 
 __all__ = ["CovarianceModel"]
@@ -209,7 +214,7 @@ class CovarianceModel:
 
         alternatives = ", ".join(name for name in names_with("one_point_safe") if name != self.name)
         return (
-            f"Fitting the mixture failed: {int(flat.sum())} of the {len(counts)} components "
+            f"{ILL_DEFINED_COVARIANCE} Here {int(flat.sum())} of the {len(counts)} components "
             f"{'holds' if flat.sum() == 1 else 'hold'} their weight on (almost) a single point or a flat set (e.g. fewer points "
             "than features + 1), as happens when n_components is close to the number of rows, "
             f"and the current reg_covar={reg_covar:g} does not give the {self.name} estimate "
