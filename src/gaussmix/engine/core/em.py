@@ -109,8 +109,11 @@ def run_em(
         try:
             new_params = m_step(stats, params)
         except SingularCovarianceError as exc:
-            stoppable = can_stop_at_collapse and isinstance(params, MixtureParams)
-            if not (stoppable and _valid_stop(params, stats, lower_bound)):
+            if not (
+                can_stop_at_collapse
+                and isinstance(params, MixtureParams)
+                and _valid_stop(params, stats, lower_bound)
+            ):
                 raise
             # The likelihood grows without bound towards the collapse: keep the valid
             # parameters entering this iteration (whose log-likelihood this E-step gave)
