@@ -14,6 +14,7 @@ from ..engine.initialization import initial_responsibilities
 from ..engine.noise import noise_m_step
 from ..engine.params import MixtureParams
 from ._base import MixtureBase
+from ._degenerate import warn_if_degenerate
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._noise import NOISE_RULES, noise_start, with_noise
 from ._prior import PRIOR_RULE, m_step_under_prior
@@ -318,6 +319,7 @@ ParquetSource of shape (n_samples, n_features)
                 check_magnitude(data.X)
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
+        warn_if_degenerate(self, data)
         return data
 
     def _fit_source(self, data, batch_size, labels=None) -> None:

@@ -22,8 +22,10 @@ from ._sweep_data import SweepData
 
 __all__ = ["Cell", "fit_cell"]
 
-#: Status of a cell: converged, stopped at max_iter, or failed (the value is NaN).
+#: Status of a cell: converged, stopped at max_iter, failed (the value is NaN), or
+#: degenerate (fitted, but a component collapsed: see `gaussmix.engine.degeneracy`).
 CONVERGED, MAX_ITER, FAILED = "converged", "max_iter", "failed"
+DEGENERATE = "degenerate"
 
 
 @dataclass
@@ -35,9 +37,9 @@ class Cell:
     n_components, covariance_type : int, str
         The cell's coordinates.
     status : str
-        ``"converged"``, ``"max_iter"`` or ``"failed"``.
+        ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"``.
     reason : str
-        Why the cell failed (empty otherwise).
+        Why the cell failed or is degenerate (empty otherwise).
     log_likelihood, bic, aic, icl : float
         Total (weighted) log-likelihood and the criteria, lower is better; NaN if failed.
     n_parameters : int
@@ -161,6 +163,9 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
     cell.estimator = estimator
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     cell.status = CONVERGED if converged else MAX_ITER
+    degeneracy = getattr(estimator, "_degeneracy_reason", None)
+    if degeneracy is not None:
+        cell.status, cell.reason = DEGENERATE, degeneracy
     return cell
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.covariance_models import MODELS
-from ._cells import FAILED, Cell
+from ._cells import DEGENERATE, FAILED, Cell
 
 __all__ = ["ModelSelectionResult"]
 
@@ -17,6 +17,8 @@ _COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0
 _LINESTYLES = ("-", "--")
 _MARKERS = "osD^v<>ph*XP8d"
 _SIGNS = ("gaussmix", "mclust")
+#: Tables that show NaN for a degenerate cell (unless allow_degenerate), as mclust's NA.
+_NA_WHEN_DEGENERATE = ("bic", "aic", "icl", "log_likelihood")
 
 
 def _format_cell(value: float) -> str:
@@ -45,7 +47,8 @@ class ModelSelectionResult:
         ``"bic"``, ``"aic"`` or ``"icl"``: what ``table_`` holds and the ranking uses.
     table_ : DataFrame
         The criterion; index: number of components (``n_components``), columns: model
-        names in mclust's order. NaN where the cell could not be fitted.
+        names in mclust's order. NaN where the cell could not be fitted, and (unless
+        ``allow_degenerate``) where the fit is degenerate, as mclust shows NA.
     bic_table_, aic_table_, icl_table_ : DataFrame
         Each criterion, same layout.
     loglik_table_ : DataFrame
@@ -53,9 +56,15 @@ class ModelSelectionResult:
     n_parameters_table_ : DataFrame
         Free parameters of each cell, as mclust counts them (defined for every cell).
     status_table_ : DataFrame
-        ``"converged"``, ``"max_iter"`` or ``"failed"`` per cell.
+        ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"`` per cell.
     errors_ : DataFrame
         One row per failed cell: ``n_components``, ``covariance_type``, ``reason``.
+    degenerate_ : DataFrame
+        One row per degenerate cell (fitted, but a component collapsed onto tied
+        values or there are as many parameters as data values; see
+        ``docs/model-selection.md``): ``n_components``, ``covariance_type``, ``reason``.
+    allow_degenerate : bool
+        Whether degenerate cells keep their values in the tables and may be the best.
     best_params_ : dict
         ``{"n_components": K, "covariance_type": name}`` of the best cell.
     best_score_ : float
@@ -70,8 +79,16 @@ class ModelSelectionResult:
         Number of features.
     """
 
-    def __init__(self, cells: list[Cell], criterion: str, n_samples: float, n_features: int):
+    def __init__(
+        self,
+        cells: list[Cell],
+        criterion: str,
+        n_samples: float,
+        n_features: int,
+        allow_degenerate: bool = False,
+    ):
         self.criterion = criterion
+        self.allow_degenerate = allow_degenerate
         self.n_samples_ = n_samples
         self.n_features_ = n_features
         self._cells = {(cell.n_components, cell.covariance_type): cell for cell in cells}
@@ -90,11 +107,26 @@ class ModelSelectionResult:
             ],
             columns=["n_components", "covariance_type", "reason"],
         )
+        self.degenerate_ = pd.DataFrame(
+            [
+                (cell.n_components, cell.covariance_type, cell.reason)
+                for cell in cells
+                if cell.status == DEGENERATE
+            ],
+            columns=["n_components", "covariance_type", "reason"],
+        )
         self.estimators_ = {
             key: cell.estimator for key, cell in self._cells.items() if cell.estimator is not None
         }
         ranking = self.ranking()
         if ranking.empty:
+            if len(self.degenerate_):
+                raise ValueError(
+                    f"Every fitted (n_components, covariance_type) cell is degenerate "
+                    f"({self.degenerate_['reason'].iloc[0]}; see degenerate_ for all). Try "
+                    "fewer components or more data, or pass allow_degenerate=True to rank "
+                    "them anyway."
+                )
             reasons = "; ".join(sorted(set(self.errors_["reason"])))
             raise ValueError(
                 f"No (n_components, covariance_type) cell could be fitted ({reasons}). "
@@ -112,16 +144,30 @@ class ModelSelectionResult:
         ]
 
     @classmethod
-    def from_cells(cls, cells, *, criterion, n_samples, n_features) -> ModelSelectionResult:
+    def from_cells(
+        cls, cells, *, criterion, n_samples, n_features, allow_degenerate=False
+    ) -> ModelSelectionResult:
         """Assemble the result from the sweep's cells."""
-        return cls(list(cells), criterion, n_samples, n_features)
+        return cls(list(cells), criterion, n_samples, n_features, allow_degenerate)
+
+    def _ranked(self, cell: Cell) -> bool:
+        """Whether a cell's values count: fitted, and not degenerate unless allowed."""
+        if cell.status == FAILED:
+            return False
+        return cell.status != DEGENERATE or self.allow_degenerate
 
     # ------------------------------------------------------------------ tables
     def _table(self, attribute: str, dtype=float) -> pd.DataFrame:
         ks = sorted({k for k, _ in self._cells})
         names = [name for name in MODELS if any(n == name for _, n in self._cells)]
+        def value(cell):
+            shown = getattr(cell, attribute)
+            if attribute in _NA_WHEN_DEGENERATE and not self._ranked(cell):
+                return np.nan
+            return shown
+
         table = pd.DataFrame(
-            [[getattr(self._cells[(k, name)], attribute) for name in names] for k in ks],
+            [[value(self._cells[(k, name)]) for name in names] for k in ks],
             index=pd.Index(ks, name="n_components"),
             columns=pd.Index(names, name="covariance_type"),
         )
@@ -157,7 +203,7 @@ class ModelSelectionResult:
                 "_order": order[cell.covariance_type],
             }
             for cell in self._cells.values()
-            if cell.status != FAILED and np.isfinite(getattr(cell, self.criterion))
+            if self._ranked(cell) and np.isfinite(getattr(cell, self.criterion))
         ]
         columns = [
             "covariance_type",
@@ -245,6 +291,22 @@ class ModelSelectionResult:
             f"{status}"
             f"\n{len(self.errors_)} of {len(self._cells)} cells could not be fitted"
             f"{' (see errors_)' if len(self.errors_) else ''}."
+            f"{self._degenerate_note()}"
+        )
+
+    def _degenerate_note(self) -> str:
+        """The summary's line about degenerate cells (empty if there are none)."""
+        n = len(self.degenerate_)
+        if not n:
+            return ""
+        shown = (
+            "ranked with the others (allow_degenerate=True)"
+            if self.allow_degenerate
+            else "shown as NA and not ranked, as mclust does"
+        )
+        return (
+            f"\n{n} of {len(self._cells)} cells are degenerate (a component collapsed "
+            f"onto tied values, or too many parameters), {shown}; see degenerate_."
         )
 
     def __str__(self) -> str:
@@ -275,6 +337,8 @@ class ModelSelectionResult:
             if len(self.errors_)
             else ""
         )
+        if len(self.degenerate_):
+            failed += f"<p>{html.escape(self._degenerate_note().strip())}</p>"
         return f"<div><p><b>{header}</b></p>{table}{failed}</div>"
 
     # ------------------------------------------------------------------ picture

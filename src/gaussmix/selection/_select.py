@@ -42,7 +42,7 @@ class CellDone:
     covariance_type : str
         The cell just finished (an mclust code).
     status : str
-        ``"converged"``, ``"max_iter"`` or ``"failed"``.
+        ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"``.
     """
 
     n_done: int
@@ -96,6 +96,7 @@ def select_model(
     sample_weight=None,
     hierarchical_max_rows: int = 2000,
     progress: Callable[[CellDone], object] | None = None,
+    allow_degenerate: bool = False,
     **estimator_params,
 ) -> ModelSelectionResult:
     """Fit Gaussian mixtures over numbers of components and covariance models; pick the best.
@@ -139,6 +140,12 @@ def select_model(
         Called as ``progress(event)`` with a `CellDone` after each cell, in the order
         of the table (K, then model), e.g. to drive a progress bar. It runs in the
         calling thread; an exception it raises stops the sweep.
+    allow_degenerate : bool, default=False
+        Degenerate cells (a component collapsed onto tied values, fewer distinct rows
+        than the model needs, or as many parameters as data values; see
+        ``docs/model-selection.md``) are marked ``"degenerate"`` in ``status_table_``,
+        listed in ``degenerate_`` and shown as NaN (mclust's NA). True keeps their
+        values and lets one be the best.
     **estimator_params
         Further `GaussianMixture` parameters (``reg_covar``, ``tol``, ``max_iter``, ...).
         Unless given, ``tol=1e-5`` and ``max_iter=1000``. With ``missing="marginalize"``
@@ -233,6 +240,7 @@ def select_model(
         criterion=criterion,
         n_samples=data.total_weight,
         n_features=data.n_features,
+        allow_degenerate=bool(allow_degenerate),
     )
 
 

@@ -1,0 +1,75 @@
+"""Whether a finished `GaussianMixture` fit is degenerate, and the warning that says so.
+
+The rule itself is `gaussmix.engine.degeneracy.degeneracy_reason`; this module only
+gathers its inputs from a fitted estimator and its training data.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..engine.degeneracy import (
+    MEMBER_RESPONSIBILITY,
+    DegenerateFitWarning,
+    degeneracy_reason,
+    distinct_rows_per_component,
+    rows_needed,
+)
+from ..engine.estep import log_responsibilities
+
+__all__ = ["fit_degeneracy", "warn_if_degenerate"]
+
+
+def fit_degeneracy(estimator, data) -> str | None:
+    """`degeneracy_reason` of a fitted estimator on its training data source.
+
+    In memory every rule is checked; for data read in chunks the distinct-row rule is
+    skipped (it would need another pass) and the values are counted as rows times
+    features.
+    """
+    params = estimator._params
+    n_components, n_features = params.means.shape
+    name = estimator._model.name
+    X = getattr(data, "X", None)
+    needed = rows_needed(name, n_features)
+    n_values, distinct = None, None
+    if isinstance(X, np.ndarray):
+        rows = X[np.asarray(data.sample_weight) > 0]
+        n_values = int(np.count_nonzero(~np.isnan(rows)))
+        if needed > 1:
+            resp = estimator._rowwise(
+                rows, lambda chunk, p: np.exp(log_responsibilities(chunk, p)[1])
+            )
+            members = resp[:, :n_components] > MEMBER_RESPONSIBILITY
+            distinct = distinct_rows_per_component(rows, members, needed)
+    elif getattr(data, "n_samples", None) is not None:
+        n_values = int(data.n_samples) * n_features
+    return degeneracy_reason(
+        weights=params.weights,
+        means=params.means,
+        covariances=params.covariance.dense_covariances(n_components, n_features),
+        reg_covar=float(estimator.reg_covar),
+        n_parameters=int(estimator.n_parameters_),
+        n_values=n_values,
+        needed_rows=needed,
+        distinct_rows=distinct,
+    )
+
+
+def warn_if_degenerate(estimator, data) -> None:
+    """Record the fit's degeneracy reason on the estimator and warn if there is one."""
+    # A prior (MAP-EM) keeps every covariance away from the floor by design.
+    prior = getattr(estimator, "prior", None)
+    reason = fit_degeneracy(estimator, data) if prior is None else None
+    estimator._degeneracy_reason = reason
+    if reason is not None:
+        warnings.warn(
+            f"The fitted mixture is degenerate: {reason}. Its likelihood is that of a spike, "
+            "not of a cluster (mclust reports such a fit as NA). Use fewer components, "
+            "another covariance_type, or a larger reg_covar; select_model excludes such "
+            "fits from the best.",
+            DegenerateFitWarning,
+            stacklevel=4,
+        )
