@@ -305,18 +305,17 @@ def test_component_on_one_point_names_the_current_reg_covar_and_what_helps(name)
     # 8 rows, K=4: a component can hold a single point, whose scatter is zero; these
     # models divide by its volume before the ridge is added, so the reg_covar already set
     # cannot be the remedy "e.g. 1e-6" suggested.
+    # The one point's scatter is exactly zero (not rounding residue), so no reg_covar can
+    # help these models, and the message does not suggest one.
     X = np.random.default_rng(0).normal(size=(8, 1))
-    model = GaussianMixture(4, covariance_type=name, reg_covar=1e-6, random_state=0)
-    with pytest.raises(ValueError) as error:
-        model.fit(X)
-    message = str(error.value)
-    assert "reg_covar=1e-06" in message
-    assert "larger reg_covar" in message
-    assert "fewer components" in message
-    assert "e.g. reg_covar=1e-6" not in message
-    # The suggested remedies work: the suggested reg_covar, fewer components, or a model
-    # it names.
-    suggested = float(message.split("e.g. reg_covar=")[1].split(",")[0])
-    GaussianMixture(4, covariance_type=name, reg_covar=suggested, random_state=0).fit(X)
+    for reg_covar in (1e-6, 0.1):
+        model = GaussianMixture(4, covariance_type=name, reg_covar=reg_covar, random_state=0)
+        with pytest.raises(ValueError) as error:
+            model.fit(X)
+        message = str(error.value)
+        assert f"now {reg_covar:g}" in message and "no reg_covar helps" in message
+        assert "fewer components" in message
+        assert "larger reg_covar" not in message
+    # The suggested remedies work: fewer components, or a model it names.
     GaussianMixture(2, covariance_type=name, reg_covar=1e-6, random_state=0).fit(X)
     GaussianMixture(4, covariance_type="VVV", reg_covar=1e-6, random_state=0).fit(X)

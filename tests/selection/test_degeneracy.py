@@ -101,7 +101,8 @@ def test_fewer_distinct_rows_than_the_model_needs_is_degenerate():
 
 @pytest.mark.parametrize(
     ("name", "needed"),
-    [("VVV", 5), ("EEV", 5), ("VVE", 2), ("EVI", 2), ("VII", 2), ("EEE", 1), ("EII", 1)],
+    [("VVV", 5), ("EVV", 5), ("EEV", 4), ("VEV", 4), ("VVE", 2), ("EVI", 2), ("VII", 2),
+     ("EEE", 1), ("EII", 1), ("V", 2), ("E", 1)],
 )
 def test_rows_needed_follows_the_letters_of_the_model(name, needed):
     assert rows_needed(name, 4) == needed

@@ -57,12 +57,15 @@ class DegenerateFitWarning(UserWarning):
 
 
 def rows_needed(covariance_type: str, n_features: int) -> int:
-    """Distinct rows a component needs to estimate what its model gives it alone.
+    """Distinct rows a component needs for a unique estimate of what its model gives it alone.
 
-    An mclust code reads volume, shape, orientation: a component's own orientation (third
-    letter V) needs ``d + 1`` rows in general position, its own volume or shape (a V in the
-    first two letters, or the univariate ``"V"``) two distinct rows, and a component
-    whose covariance is entirely shared one row.
+    An mclust code reads volume, shape, orientation. A component with its own shape and
+    orientation (VVV, EVV) needs a non-singular scatter: ``d + 1`` rows in general
+    position. One with its own orientation but a shared shape (EEV, VEV) needs ``d``
+    rows (a scatter of rank ``d - 1`` fixes every axis; with fewer, the axes of its
+    null space, and so the covariance, are set by rounding). A component with its own
+    volume or shape only (a V in the first two letters, or the univariate ``"V"``)
+    needs two distinct rows, and one whose covariance is entirely shared one row.
 
     Parameters
     ----------
@@ -75,7 +78,7 @@ def rows_needed(covariance_type: str, n_features: int) -> int:
     n_rows : int
     """
     if len(covariance_type) == 3 and covariance_type[2] == "V":
-        return n_features + 1
+        return n_features + 1 if covariance_type[1] == "V" else n_features
     return 2 if "V" in covariance_type[:2] else 1
 
 

@@ -139,13 +139,16 @@ MAP_MODELS: dict[str, Callable] = {
     "VVV": _vvv,
 }
 
+#: mclust's univariate models are EII and VII on one feature.
+_UNIVARIATE = {"E": "EII", "V": "VII"}
+
 #: Models whose prior scale is a matrix (the others take a number).
 _MATRIX_SCALE = frozenset({"EEE", "VVV"})
 
 
 def check_map_supported(model: CovarianceModel) -> None:
     """Raise a ValueError naming the supported models if ``model`` has no closed-form MAP."""
-    if model.name not in MAP_MODELS:
+    if _UNIVARIATE.get(model.name, model.name) not in MAP_MODELS:
         raise ValueError(
             f"prior= is not supported for covariance model {model.name}: its posterior mode "
             f"has no closed form here. Use one of {', '.join(MAP_MODELS)} (scikit-learn "
@@ -231,6 +234,7 @@ def map_m_step(
     data_term = scatter + pull.reshape(-1, *([1] * (scatter.ndim - 1))) * model.scatter.outer(
         data_means - prior.mean
     )
-    covariances = MAP_MODELS[model.name](data_term, counts, prior, stats.n_features)
+    mode = MAP_MODELS[_UNIVARIATE.get(model.name, model.name)]
+    covariances = mode(data_term, counts, prior, stats.n_features)
     covariance = model.form.from_covariances(model.form.add_to_diagonal(covariances, reg_covar))
     return MixtureParams(weights=counts / counts.sum(), means=means, covariance=covariance)

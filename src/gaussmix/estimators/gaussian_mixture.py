@@ -6,7 +6,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..engine import criteria
-from ..engine.covariance_models import ALIASES, COVARIANCE_TYPES, get_covariance_model
+from ..engine.covariance_models import (
+    ALIASES,
+    COVARIANCE_TYPES,
+    UNIVARIATE_MODELS,
+    get_covariance_model,
+)
 from ..engine.em import EMResult, run_em
 from ..engine.estep import statistics_about_data_mean
 from ..engine.forms import FullForm, SingularCovarianceError
@@ -53,7 +58,9 @@ class GaussianMixture(IncompleteDataMixin, MixtureBase):
         The covariance model: a scikit-learn name (``"full"``, ``"tied"``, ``"diag"``,
         ``"spherical"``) or an mclust code (``"VVV"``, ``"EEE"``, ``"VVI"``, ``"VII"``, ...).
         scikit-learn names give scikit-learn's attribute shapes; mclust codes give
-        covariances of shape (n_components, n_features, n_features).
+        covariances of shape (n_components, n_features, n_features). On one feature,
+        mclust's univariate ``"E"`` (equal variance) and ``"V"`` (varying variance)
+        are accepted too.
     tol : float, default=1e-3
         Convergence threshold on the change of the mean log-likelihood per sample.
     reg_covar : float, default=1e-6
@@ -173,7 +180,7 @@ default="kmeans"
 
     _rules = {
         **MixtureBase._rules,
-        "covariance_type": one_of(COVARIANCE_TYPES),
+        "covariance_type": one_of((*COVARIANCE_TYPES, *UNIVARIATE_MODELS)),
         "weights_init": optional_array(),
         "means_init": optional_array(),
         "precisions_init": optional_array(),
@@ -328,6 +335,7 @@ ParquetSource of shape (n_samples, n_features)
         ``labels`` (a component per row, -1 if unknown) makes the fit semi-supervised.
         """
         model = get_covariance_model(self.covariance_type)
+        model.check_n_features(data.n_features)
         self._check_parameter_memory(model, data)
         self._m_step = m_step_under_prior(self.prior, data, self.n_components, model)
         initial = self._checked_initial_parameters(data.n_features)

@@ -39,7 +39,9 @@ class Cell:
     status : str
         ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"``.
     reason : str
-        Why the cell failed or is degenerate (empty otherwise).
+        Why the cell failed or is degenerate; for a fit whose EM ran into a singular
+        covariance and was replayed with mclust's stopping rule (see
+        `_stopped_before_singularity`), how it stopped; empty otherwise.
     log_likelihood, bic, aic, icl : float
         Total (weighted) log-likelihood and the criteria, lower is better; NaN if failed.
     n_parameters : int
@@ -140,7 +142,19 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             with np.errstate(all="ignore"):
-                estimator.fit(data.fit_input, sample_weight=data.fit_weight)
+                try:
+                    estimator.fit(data.fit_input, sample_weight=data.fit_weight)
+                except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
+                    if labels is None:
+                        raise
+                    # EM left a valid start and ran into a singular covariance.
+                    estimator, cell.reason = _stopped_before_singularity(
+                        data, n_components, covariance_type, params
+                    )
+                    # Each single step "did not converge": judge the replay as a whole.
+                    caught[:] = [w for w in caught if w.category is not ConvergenceWarning]
+                    if not cell.reason.startswith(_STOPPED_BY_MCLUST_RULE):
+                        caught.append(_NOT_CONVERGED)
                 # The criteria as GaussianMixture.bic/aic/icl define them, from one pass
                 # that gives the densities and the responsibilities.
                 terms = data.criteria_terms(estimator)
@@ -167,6 +181,55 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
     if degeneracy is not None:
         cell.status, cell.reason = DEGENERATE, degeneracy
     return cell
+
+
+#: mclust's convergence rule: relative change of the total log-likelihood below this.
+MCLUST_RELATIVE_TOL = 1e-5
+_STOPPED_BY_MCLUST_RULE = "stopped by mclust's relative tolerance"
+_NOT_CONVERGED = warnings.WarningMessage("reached max_iter", ConvergenceWarning, __file__, 0)
+
+
+def _stopped_before_singularity(data: SweepData, n_components, covariance_type, params):
+    """Replay EM one iteration at a time and stop where mclust's rule would.
+
+    The sweep's tolerance (on the mean log-likelihood per row) is tighter than mclust's
+    (``|change| <= 1e-5 (1 + |log L|)`` on the total) and can carry EM on, from the very
+    start mclust uses, into a component collapsing onto a few rows, where mclust had
+    stopped with a finite fit. This replays EM step by step and returns the fit at the
+    first iteration mclust's rule accepts. If EM meets the singular covariance before
+    that, mclust too reports NA, and so does the cell.
+
+    Returns
+    -------
+    estimator : GaussianMixture
+    note : str
+        How EM stopped.
+
+    Raises
+    ------
+    SingularCovarianceError or ValueError
+        If EM meets a singular covariance before mclust's rule stops it.
+    """
+    stepper = GaussianMixture(
+        n_components=n_components,
+        covariance_type=covariance_type,
+        **{**params, "max_iter": 1, "warm_start": True},
+    )
+    stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+    previous = stepper.lower_bound_ * data.total_weight
+    for iteration in range(2, int(params.get("max_iter", 100)) + 1):
+        try:
+            stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            raise SingularCovarianceError(
+                f"EM ran into a singular covariance at iteration {iteration}, before "
+                f"mclust's tolerance would stop it ({_short_reason(exc)})"
+            ) from exc
+        current = stepper.lower_bound_ * data.total_weight
+        if abs(current - previous) <= MCLUST_RELATIVE_TOL * (1.0 + abs(current)):
+            return stepper, f"{_STOPPED_BY_MCLUST_RULE} at iteration {iteration}"
+        previous = current
+    return stepper, "reached max_iter"
 
 
 def _short_reason(exc: Exception) -> str:

@@ -7,7 +7,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..engine.covariance_models import MODELS
+from ..engine.covariance_models import MODELS, UNIVARIATE_MODELS, model_class
 from ._cells import DEGENERATE, FAILED, Cell
 
 __all__ = ["ModelSelectionResult"]
@@ -17,6 +17,8 @@ _COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0
 _LINESTYLES = ("-", "--")
 _MARKERS = "osD^v<>ph*XP8d"
 _SIGNS = ("gaussmix", "mclust")
+#: Model codes in mclust's order (the univariate E and V last).
+_ORDER = (*MODELS, *UNIVARIATE_MODELS)
 #: Tables that show NaN for a degenerate cell (unless allow_degenerate), as mclust's NA.
 _NA_WHEN_DEGENERATE = ("bic", "aic", "icl", "log_likelihood")
 
@@ -159,7 +161,7 @@ class ModelSelectionResult:
     # ------------------------------------------------------------------ tables
     def _table(self, attribute: str, dtype=float) -> pd.DataFrame:
         ks = sorted({k for k, _ in self._cells})
-        names = [name for name in MODELS if any(n == name for _, n in self._cells)]
+        names = [name for name in _ORDER if any(n == name for _, n in self._cells)]
         def value(cell):
             shown = getattr(cell, attribute)
             if attribute in _NA_WHEN_DEGENERATE and not self._ranked(cell):
@@ -189,7 +191,7 @@ class ModelSelectionResult:
             (criterion minus the best; 0 for the best). Ties keep mclust's model order
             and the smaller K first.
         """
-        order = {name: i for i, name in enumerate(MODELS)}
+        order = {name: i for i, name in enumerate(_ORDER)}
         rows = [
             {
                 "covariance_type": cell.covariance_type,
@@ -285,7 +287,7 @@ class ModelSelectionResult:
         return (
             f"{rule}\nGaussian finite mixture model fitted by EM algorithm\n{rule}\n\n"
             f"Best model by {label} ({direction}):\n"
-            f"{name} ({MODELS[name].description}) model with {k} {plural}:\n\n"
+            f"{name} ({model_class(name).description}) model with {k} {plural}:\n\n"
             f"{fit_table}\n\nClustering table:\n{sizes}\n\n"
             f"Top {len(top)} models by {label}:\n{top_table}\n"
             f"{status}"
@@ -330,7 +332,7 @@ class ModelSelectionResult:
         table = cells.to_html(escape=False)
         header = html.escape(
             f"Best by {label} (lower is better): {name} "
-            f"({MODELS[name].description}), K={k}, {label}={self.best_score_:.2f}"
+            f"({model_class(name).description}), K={k}, {label}={self.best_score_:.2f}"
         )
         failed = (
             f"<p>{len(self.errors_)} cells could not be fitted (—); see <code>errors_</code>.</p>"

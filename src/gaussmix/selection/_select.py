@@ -10,7 +10,12 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from ..engine.covariance_models import MODELS, canonical_name
+from ..engine.covariance_models import (
+    MODELS,
+    UNIVARIATE_MODELS,
+    canonical_name,
+    models_for_features,
+)
 from ..engine.hierarchical import hierarchical_partitions
 from ..engine.initialization import INITIALIZERS
 from ..estimators import GaussianMixture
@@ -21,6 +26,9 @@ from ._result import ModelSelectionResult
 from ._sweep_data import sweep_data
 
 __all__ = ["select_model", "CRITERIA", "CellDone"]
+
+#: Every model code in mclust's order, the univariate ones last.
+MODEL_ORDER = (*MODELS, *UNIVARIATE_MODELS)
 
 #: Criteria `select_model` can rank by (all lower-is-better).
 CRITERIA = ("bic", "aic", "icl")
@@ -72,7 +80,7 @@ def _checked_models(covariance_types) -> list[str]:
     names = [canonical_name(name) for name in covariance_types]
     if not names:
         raise ValueError('covariance_types is empty. Use "all" or a list such as ["VVV", "EEE"].')
-    return [name for name in MODELS if name in names]
+    return [name for name in MODEL_ORDER if name in names]
 
 
 def _seed(random_state) -> int | None:
@@ -119,7 +127,10 @@ def select_model(
         Numbers of components to try.
     covariance_types : "all", str or list of str, default="all"
         mclust codes (``"VVV"``, ``"EEI"``, ...) or scikit-learn aliases; ``"all"`` tries
-        the fourteen models in mclust's order.
+        the fourteen models in mclust's order. On data with one feature, as in mclust,
+        only the univariate ``"E"`` (equal variance) and ``"V"`` (varying variance)
+        exist: each code becomes the one with its volume letter, and the tables,
+        summary and names say ``"E"`` and ``"V"``.
     criterion : {"bic", "aic", "icl"}, default="bic"
         What ``table_`` holds and the ranking uses; all three are computed.
     init_params : str, default="hierarchical"
@@ -194,6 +205,7 @@ def select_model(
     marginalize = estimator_params.get("missing", "error") == "marginalize"
     seed = _seed(random_state)
     data = sweep_data(X, sample_weight, marginalize=marginalize, random_state=seed)
+    models = models_for_features(models, data.n_features)  # one feature: mclust's E and V
     params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
     # Bad estimator parameters are the caller's error, not a failed cell: refuse them now.
     template = GaussianMixture(**params)

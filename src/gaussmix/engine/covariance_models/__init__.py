@@ -1,11 +1,23 @@
 """Covariance models (mclust's parametrisations), one small class each, in one registry."""
 
 from ._base import CovarianceModel
-from .registry import ALIASES, COVARIANCE_TYPES, MODELS, canonical_name, get_covariance_model
+from .registry import (
+    ALIASES,
+    COVARIANCE_TYPES,
+    MODELS,
+    UNIVARIATE_MODELS,
+    canonical_name,
+    get_covariance_model,
+    model_class,
+    models_for_features,
+)
 
 __all__ = [
     "CovarianceModel",
     "MODELS",
+    "UNIVARIATE_MODELS",
+    "model_class",
+    "models_for_features",
     "ALIASES",
     "COVARIANCE_TYPES",
     "canonical_name",

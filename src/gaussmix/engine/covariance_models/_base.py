@@ -15,6 +15,9 @@ __all__ = ["CovarianceModel"]
 # Models whose estimate stays defined when a component sits on one point (the ridge then
 # gives it a positive covariance): no volume or shape is shared through a division by it.
 _ONE_POINT_MODELS = ("VVV", "VVI", "VII", "EEE")
+# Models whose estimate stays defined, given a ridge, for a component with an exactly zero
+# scatter along some direction (nothing is divided by that component's own volume/shape).
+_RIDGE_RESCUES = frozenset({"EII", "VII", "EEI", "VVI", "EEE", "EEV", "VVV", "E", "V"})
 
 
 def _smallest_variances(scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -71,6 +74,15 @@ class CovarianceModel:
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
         self.inner_tol = inner_tol
         self.inner_max_iter = inner_max_iter
+
+    def check_n_features(self, n_features: int) -> None:
+        """Refuse data the model cannot describe (only univariate models refuse any).
+
+        Raises
+        ------
+        ValueError
+            If the model needs another number of features.
+        """
 
     def estimate_covariances(
         self,
@@ -145,10 +157,22 @@ class CovarianceModel:
             )
         if not np.any(flat) or not np.isfinite(pooled) or pooled <= 0:
             return None
+        alternatives = ", ".join(name for name in _ONE_POINT_MODELS if name != self.name)
+        if self.name not in _RIDGE_RESCUES and np.any(_smallest_variances(scatter, counts) == 0):
+            # The scatter is exactly zero along some direction (see Scatter.about_mean):
+            # this model divides by the component's own volume or shape before any
+            # ridge is added, so no reg_covar can help.
+            return (
+                f"Fitting the mixture failed: a component of the {self.name} model has no "
+                "spread at all along some direction (e.g. it holds a single point, or rows "
+                "tied in a column), and the model divides by that component's own volume "
+                f"or shape before reg_covar (now {reg_covar:g}) is added, so no reg_covar "
+                "helps. Use fewer components, or a model that allows a one-point component "
+                f"with a positive reg_covar, such as {alternatives}."
+            )
         # A tenth of the average within-component variance keeps the E-step from giving a
         # component to a single point, and is small beside the clusters' spread.
         suggested = float(f"{0.1 * pooled:.1g}")
-        alternatives = ", ".join(name for name in _ONE_POINT_MODELS if name != self.name)
         return (
             f"Fitting the mixture failed: {int(flat.sum())} of the {len(counts)} components "
             f"{'holds' if flat.sum() == 1 else 'hold'} their weight on (almost) a single point or a flat set (e.g. fewer points "
