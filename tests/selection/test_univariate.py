@@ -60,3 +60,13 @@ def test_univariate_models_refuse_several_features(name):
         GaussianMixture(2, covariance_type=name).fit(X)
     with pytest.raises(ValueError, match="one feature"):
         select_model(X, [1, 2], [name, "VVV"])
+
+
+def test_a_univariate_model_survives_a_model_file(acidity, tmp_path):
+    from gaussmix import load, save
+
+    fitted = GaussianMixture(2, covariance_type="V", random_state=0).fit(acidity.X)
+    save(fitted, tmp_path / "model.json")
+    loaded = load(tmp_path / "model.json")
+    assert loaded.covariance_type == "V"
+    np.testing.assert_allclose(loaded.score_samples(acidity.X), fitted.score_samples(acidity.X))
