@@ -201,3 +201,12 @@ def test_a_prior_fit_is_never_called_degenerate(tied_rows):
         GaussianMixture(3, covariance_type="VVV", prior="default", random_state=0).fit(
             tied_rows
         )
+
+
+def test_distinct_rows_are_counted_on_large_data_only_for_small_components():
+    from gaussmix.estimators._degenerate import ALWAYS_COUNT_ROWS, _worth_counting
+
+    assert _worth_counting(np.array([0.5, 0.5]), ALWAYS_COUNT_ROWS, needed=5)
+    big = 10 * ALWAYS_COUNT_ROWS
+    assert not _worth_counting(np.array([0.5, 0.5]), big, needed=5)
+    assert _worth_counting(np.array([1 - 40 / big, 40 / big]), big, needed=5)

@@ -25,9 +25,10 @@ __all__ = ["fit_degeneracy", "warn_if_degenerate"]
 def fit_degeneracy(estimator, data) -> str | None:
     """`degeneracy_reason` of a fitted estimator on its training data source.
 
-    In memory every rule is checked; for data read in chunks the distinct-row rule is
-    skipped (it would need another pass) and the values are counted as rows times
-    features.
+    In memory every rule is checked (the distinct-row rule, which costs a pass over
+    the rows, above `ALWAYS_COUNT_ROWS` rows only when a component is small); for data
+    read in chunks the distinct-row rule is skipped and the values are counted as rows
+    times features.
     """
     params = estimator._params
     n_components, n_features = params.means.shape
@@ -38,7 +39,7 @@ def fit_degeneracy(estimator, data) -> str | None:
     if isinstance(X, np.ndarray):
         rows = X[np.asarray(data.sample_weight) > 0]
         n_values = int(np.count_nonzero(~np.isnan(rows)))
-        if needed > 1:
+        if needed > 1 and _worth_counting(params.weights, rows.shape[0], needed):
             resp = estimator._rowwise(
                 rows, lambda chunk, p: np.exp(log_responsibilities(chunk, p)[1])
             )
@@ -56,6 +57,22 @@ def fit_degeneracy(estimator, data) -> str | None:
         needed_rows=needed,
         distinct_rows=distinct,
     )
+
+
+#: Up to this many rows the distinct-row rule always runs (one extra E-step pass);
+#: above, only when some component's expected row count is small.
+ALWAYS_COUNT_ROWS = 100_000
+
+
+def _worth_counting(weights, n_rows: int, needed: int) -> bool:
+    """Whether to pay a pass over the rows for the distinct-row rule.
+
+    On large data a component resting on a few distinct rows nearly always also has a
+    small weight; a pass costs about one EM iteration, so it is spent on small data
+    and on fits with a component of fewer than ``10 * needed`` expected rows.
+    """
+    expected = np.asarray(weights, dtype=np.float64) * n_rows
+    return n_rows <= ALWAYS_COUNT_ROWS or bool(np.any(expected < 10 * needed))
 
 
 def warn_if_degenerate(estimator, data) -> None:
