@@ -26,9 +26,9 @@ def fit_degeneracy(estimator, data) -> str | None:
     """`degeneracy_reason` of a fitted estimator on its training data source.
 
     In memory every rule is checked (the distinct-row rule, which costs a pass over
-    the rows, above `ALWAYS_COUNT_ROWS` rows only when a component is small); for data
-    read in chunks the distinct-row rule is skipped and the values are counted as rows
-    times features.
+    the rows, above `ALWAYS_COUNT_ROWS` rows only when a component is small); for a
+    memory map or data read in chunks the distinct-row rule is skipped (memory must not
+    grow with the file) and the values are counted as rows times features.
     """
     params = estimator._params
     n_components, n_features = params.means.shape
@@ -36,9 +36,12 @@ def fit_degeneracy(estimator, data) -> str | None:
     X = getattr(data, "X", None)
     needed = rows_needed(name, n_features)
     n_values, distinct = None, None
-    if isinstance(X, np.ndarray):
-        rows = X[np.asarray(data.sample_weight) > 0]
-        n_values = int(np.count_nonzero(~np.isnan(rows)))
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+        positive = np.asarray(data.sample_weight) > 0
+        rows = X if positive.all() else X[positive]
+        n_values = rows.size
+        if getattr(estimator, "missing", "error") == "marginalize":
+            n_values -= int(np.isnan(rows).sum())
         if needed > 1 and _worth_counting(params.weights, rows.shape[0], needed):
             resp = estimator._rowwise(
                 rows, lambda chunk, p: np.exp(log_responsibilities(chunk, p)[1])
@@ -46,6 +49,7 @@ def fit_degeneracy(estimator, data) -> str | None:
             members = resp[:, :n_components] > MEMBER_RESPONSIBILITY
             distinct = distinct_rows_per_component(rows, members, needed)
     elif getattr(data, "n_samples", None) is not None:
+        # A memory map or a source read in chunks: no pass over the rows.
         n_values = int(data.n_samples) * n_features
     return degeneracy_reason(
         weights=params.weights,
