@@ -308,24 +308,28 @@ def test_component_on_one_point_names_the_current_reg_covar_and_what_helps(name)
     # 8 rows, K=4: a component can hold a single point, whose scatter is zero; these
     # models divide by its volume before the ridge is added, so the reg_covar already set
     # cannot be the remedy "e.g. 1e-6" suggested.
-    # EM stops before the singular M-step, keeps the valid parameters entering it and
-    # says why in its ConvergenceWarning.
+    # The one point's scatter is exactly zero (not rounding residue), so no reg_covar can
+    # help these models, and the message does not suggest one. A start that is already
+    # singular is an error; a later singular M-step stops EM at the valid parameters
+    # entering it, with the same reason in its ConvergenceWarning.
     X = np.random.default_rng(0).normal(size=(8, 1))
-    model = GaussianMixture(4, covariance_type=name, reg_covar=1e-6, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="M-step failed") as record:
-        model.fit(X)
-    assert not model.converged_
-    assert np.all(np.isfinite(model.covariances_)) and np.isfinite(model.lower_bound_)
-    message = next(str(w.message) for w in record if "M-step failed" in str(w.message))
-    assert "reg_covar=1e-06" in message
-    assert "larger reg_covar" in message
-    assert "fewer components" in message
-    assert "e.g. reg_covar=1e-6" not in message
-    # The suggested remedies work: the suggested reg_covar, fewer components, or a model
-    # it names.
-    suggested = float(message.split("e.g. reg_covar=")[1].split(",")[0])
+    for reg_covar in (1e-6, 0.1):
+        model = GaussianMixture(4, covariance_type=name, reg_covar=reg_covar, random_state=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            try:
+                model.fit(X)
+            except ValueError as error:
+                message = str(error)
+            else:
+                message = next(str(w.message) for w in caught if "M-step failed" in str(w.message))
+                assert not model.converged_
+                assert np.all(np.isfinite(model.covariances_)) and np.isfinite(model.lower_bound_)
+        assert f"now {reg_covar:g}" in message and "no reg_covar helps" in message
+        assert "fewer components" in message
+        assert "larger reg_covar" not in message
+    # The suggested remedies work: fewer components, or a model it names.
     for remedy in (
-        GaussianMixture(4, covariance_type=name, reg_covar=suggested, random_state=0),
         GaussianMixture(2, covariance_type=name, reg_covar=1e-6, random_state=0),
         GaussianMixture(4, covariance_type="VVV", reg_covar=1e-6, random_state=0),
     ):

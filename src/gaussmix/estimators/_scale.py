@@ -372,7 +372,7 @@ class MinibatchRunner:
 
 
 def _online_m_step(stats, model, reg_covar, params):
-    """The M-step of online EM; a noise component keeps its share (see engine/noise.py)."""
+    """The M-step of online EM; a noise component keeps its share (see engine/core/noise.py)."""
     new_params = m_step(stats, model, reg_covar, params.covariance)
     if getattr(params, "noise", None) is None:
         return new_params

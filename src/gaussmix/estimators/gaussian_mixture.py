@@ -23,8 +23,14 @@ from ..engine.core import criteria
 from ..engine.core.em import EMResult
 from ..engine.core.params import MixtureParams
 from ..engine.covariance.forms import DiagonalForm, FullForm, SingularCovarianceError, SphericalForm
-from ..engine.covariance.models import ALIASES, COVARIANCE_TYPES, get_covariance_model
+from ..engine.covariance.models import (
+    ALIASES,
+    COVARIANCE_TYPES,
+    UNIVARIATE_MODELS,
+    get_covariance_model,
+)
 from ._base import MixtureBase
+from ._degenerate import warn_if_degenerate
 from ._fit_plan import FitPlan
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._noise import NOISE_RULES, noise_start
@@ -50,7 +56,9 @@ class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
         The covariance model: a scikit-learn name (``"full"``, ``"tied"``, ``"diag"``,
         ``"spherical"``) or an mclust code (``"VVV"``, ``"EEE"``, ``"VVI"``, ``"VII"``, ...).
         scikit-learn names give scikit-learn's attribute shapes; mclust codes give
-        covariances of shape (n_components, n_features, n_features).
+        covariances of shape (n_components, n_features, n_features). On one feature,
+        mclust's univariate ``"E"`` (equal variance) and ``"V"`` (varying variance)
+        are accepted too.
     tol : float, default=1e-3
         Convergence threshold on the change of the mean log-likelihood per sample.
     reg_covar : float, default=1e-6
@@ -176,7 +184,7 @@ class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
 
     _rules = {
         **MixtureBase._rules,
-        "covariance_type": one_of(lambda: COVARIANCE_TYPES),
+        "covariance_type": one_of(lambda: (*COVARIANCE_TYPES, *UNIVARIATE_MODELS)),
         "weights_init": optional_array(),
         "means_init": optional_array(),
         "precisions_init": optional_array(),
@@ -323,6 +331,7 @@ ParquetSource of shape (n_samples, n_features)
                 check_magnitude(rows[0], getattr(self, "feature_names_in_", None))
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
+        warn_if_degenerate(self, data)
         return data
 
     def _fit_source(self, data, batch_size, labels=None) -> None:
@@ -331,6 +340,7 @@ ParquetSource of shape (n_samples, n_features)
         ``labels`` (a component per row, -1 if unknown) makes the fit semi-supervised.
         """
         model = get_covariance_model(self.covariance_type)
+        model.check_n_features(data.n_features)
         self._check_parameter_memory(model, data)
         plan = self._fit_plan(data, model, batch_size, labels)
         best = self._best_of_runs(plan.run, plan.warm, plan.monitor, data.dtype)

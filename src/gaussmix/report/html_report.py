@@ -137,7 +137,7 @@ def _selection_section(selection) -> str:
     criterion = str(getattr(selection, "criterion", "criterion")).upper()
     parts = [
         f"<p>{escape(criterion)} of every (K, covariance model) fit; lower is better, — marks "
-        "a fit that failed.</p>",
+        "a fit that failed or is degenerate (a component collapsed; mclust's NA).</p>",
         _table_html(table, best=best, float_format="{:.2f}"),
     ]
     summary = getattr(selection, "summary", None)

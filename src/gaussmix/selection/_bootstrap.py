@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
+from ..engine.core.degeneracy import DegenerateFitWarning
 from ..engine.covariance.models import canonical_name
 from ..estimators import GaussianMixture
 from ._select import _seed
@@ -32,6 +33,7 @@ def _log_likelihood(X, n_components, covariance_type, params) -> float:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", DegenerateFitWarning)
             with np.errstate(all="ignore"):
                 model = GaussianMixture(
                     n_components=n_components, covariance_type=covariance_type, **params
@@ -46,6 +48,7 @@ def _fit_pair(X, n_components, covariance_type, params):
     """The null (K) fit as a model and both log-likelihoods."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateFitWarning)
         null = GaussianMixture(
             n_components=n_components, covariance_type=covariance_type, **params
         ).fit(X)

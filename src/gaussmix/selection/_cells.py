@@ -23,8 +23,10 @@ from ._sweep_data import SweepData
 
 __all__ = ["Cell", "fit_cell"]
 
-#: Status of a cell: converged, stopped at max_iter, or failed (the value is NaN).
+#: Status of a cell: converged, stopped at max_iter, failed (the value is NaN), or
+#: degenerate (fitted, but a component collapsed: see `gaussmix.engine.core.degeneracy`).
 CONVERGED, MAX_ITER, FAILED = "converged", "max_iter", "failed"
+DEGENERATE = "degenerate"
 
 
 @dataclass
@@ -36,9 +38,11 @@ class Cell:
     n_components, covariance_type : int, str
         The cell's coordinates.
     status : str
-        ``"converged"``, ``"max_iter"`` or ``"failed"``.
+        ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"``.
     reason : str
-        Why the cell failed (empty otherwise).
+        Why the cell failed or is degenerate; for a fit whose EM ran into a singular
+        covariance and was replayed with mclust's stopping rule (see
+        `_stopped_before_singularity`), how it stopped; empty otherwise.
     log_likelihood, bic, aic, icl : float
         Total (weighted) log-likelihood and the criteria, lower is better; NaN if failed.
     n_parameters : int
@@ -133,16 +137,10 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
                     params.get("reg_covar", 1e-6),
                 )
             )
-        estimator = GaussianMixture(
-            n_components=n_components, covariance_type=covariance_type, **params
+        estimator, terms, converged, note = _best_of_starts(
+            data, n_components, covariance_type, params, labels
         )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            with np.errstate(all="ignore"):
-                estimator.fit(data.fit_input, sample_weight=data.fit_weight)
-                # The criteria as GaussianMixture.bic/aic/icl define them, from one pass
-                # that gives the densities and the responsibilities.
-                terms = data.criteria_terms(estimator)
+        cell.reason = note
         if not np.isfinite(terms.log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
@@ -163,9 +161,153 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
     cell.cluster_sizes = all_sizes[:n_components]
     cell.noise_size = int(all_sizes[n_components]) if all_sizes.size > n_components else None
     cell.estimator = estimator
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     cell.status = CONVERGED if converged else MAX_ITER
+    degeneracy = getattr(estimator, "_degeneracy_reason", None)
+    if degeneracy is not None:
+        cell.status, cell.reason = DEGENERATE, degeneracy
     return cell
+
+
+#: Models with one orientation shared by every component (EVE, VVE): from the
+#: hierarchical start, their EM can end in a worse optimum than mclust's from the same
+#: start (gaussmix's M-step finds a better orientation at first, which can lead EM into
+#: another basin). Their cells also start from the responsibilities of these models'
+#: fits from the same partition, and keep the best log-likelihood.
+EXTRA_STARTS = {"EVE": ("VEV", "VVI"), "VVE": ("VEV", "VVI")}
+
+
+def _best_of_starts(data: SweepData, n_components, covariance_type, params, labels):
+    """`_fit_from` the cell's start and, for `EXTRA_STARTS` models, from the others.
+
+    Returns the best fit by log-likelihood; raises the first start's error if no
+    start can be fitted.
+    """
+    try:
+        best = _fit_from(data, n_components, covariance_type, params, labels)
+    except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
+        best, error = None, exc
+    helpers = EXTRA_STARTS.get(covariance_type, ())
+    if labels is None or not data.in_memory or params.get("noise", False) is not False:
+        helpers = ()
+    for helper in helpers:
+        try:
+            start = _start_from_model(data, n_components, covariance_type, helper, params, labels)
+            candidate = _fit_from(data, n_components, covariance_type, start, labels)
+        except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
+            continue
+        if best is None or candidate[1].log_likelihood > best[1].log_likelihood + 1e-9:
+            best = candidate
+    if best is None:
+        raise error
+    return best
+
+
+def _start_from_model(data: SweepData, n_components, covariance_type, helper, params, labels):
+    """Initial parameters of ``covariance_type`` from a ``helper`` model's fit's responsibilities."""
+    reg_covar = params.get("reg_covar", 1e-6)
+    helper_params = {
+        **params,
+        **_initial_from_labels(
+            data.start_rows, data.start_weights, labels, n_components, helper, reg_covar
+        ),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            fitted = GaussianMixture(
+                n_components=n_components, covariance_type=helper, **helper_params
+            ).fit(data.fit_input, sample_weight=data.fit_weight)
+            resp = fitted.predict_proba(data.fit_input)[:, :n_components]
+    model = get_covariance_model(covariance_type)
+    stats = statistics_about_data_mean(data.start_rows, data.start_weights, resp, model.scatter)
+    start = m_step(stats, model, reg_covar)
+    dense = FullForm.from_covariances(
+        start.covariance.dense_covariances(n_components, data.n_features)
+    )
+    return {
+        **params,
+        "weights_init": start.weights / start.weights.sum(),
+        "means_init": start.means,
+        "precisions_init": dense.precisions,
+    }
+
+
+def _fit_from(data: SweepData, n_components, covariance_type, params, labels):
+    """Fit one start; returns (estimator, criteria terms, converged, note)."""
+    estimator = GaussianMixture(
+        n_components=n_components, covariance_type=covariance_type, **params
+    )
+    note = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        with np.errstate(all="ignore"):
+            try:
+                estimator.fit(data.fit_input, sample_weight=data.fit_weight)
+            except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
+                if labels is None:
+                    raise
+                # EM left a valid start and ran into a singular covariance.
+                estimator, note = _stopped_before_singularity(
+                    data, n_components, covariance_type, params
+                )
+                # Each single step "did not converge": judge the replay as a whole.
+                caught[:] = [w for w in caught if w.category is not ConvergenceWarning]
+                if not note.startswith(_STOPPED_BY_MCLUST_RULE):
+                    caught.append(_NOT_CONVERGED)
+            # The criteria as GaussianMixture.bic/aic/icl define them, from one pass
+            # that gives the densities and the responsibilities.
+            terms = data.criteria_terms(estimator)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return estimator, terms, converged, note
+
+
+#: mclust's convergence rule: relative change of the total log-likelihood below this.
+MCLUST_RELATIVE_TOL = 1e-5
+_STOPPED_BY_MCLUST_RULE = "stopped by mclust's relative tolerance"
+_NOT_CONVERGED = warnings.WarningMessage("reached max_iter", ConvergenceWarning, __file__, 0)
+
+
+def _stopped_before_singularity(data: SweepData, n_components, covariance_type, params):
+    """Replay EM one iteration at a time and stop where mclust's rule would.
+
+    The sweep's tolerance (on the mean log-likelihood per row) is tighter than mclust's
+    (``|change| <= 1e-5 (1 + |log L|)`` on the total) and can carry EM on, from the very
+    start mclust uses, into a component collapsing onto a few rows, where mclust had
+    stopped with a finite fit. This replays EM step by step and returns the fit at the
+    first iteration mclust's rule accepts. If EM meets the singular covariance before
+    that, mclust too reports NA, and so does the cell.
+
+    Returns
+    -------
+    estimator : GaussianMixture
+    note : str
+        How EM stopped.
+
+    Raises
+    ------
+    SingularCovarianceError or ValueError
+        If EM meets a singular covariance before mclust's rule stops it.
+    """
+    stepper = GaussianMixture(
+        n_components=n_components,
+        covariance_type=covariance_type,
+        **{**params, "max_iter": 1, "warm_start": True},
+    )
+    stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+    previous = stepper.lower_bound_ * data.total_weight
+    for iteration in range(2, int(params.get("max_iter", 100)) + 1):
+        try:
+            stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            raise SingularCovarianceError(
+                f"EM ran into a singular covariance at iteration {iteration}, before "
+                f"mclust's tolerance would stop it ({_short_reason(exc)})"
+            ) from exc
+        current = stepper.lower_bound_ * data.total_weight
+        if abs(current - previous) <= MCLUST_RELATIVE_TOL * (1.0 + abs(current)):
+            return stepper, f"{_STOPPED_BY_MCLUST_RULE} at iteration {iteration}"
+        previous = current
+    return stepper, "reached max_iter"
 
 
 def _short_reason(exc: Exception) -> str:

@@ -8,13 +8,17 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
-from ..engine.covariance.models import MODELS
+from ..engine.covariance.models import MODELS, UNIVARIATE_MODELS, model_class
 from ..estimators.display import component_order
-from ._cells import FAILED, Cell
+from ._cells import DEGENERATE, FAILED, Cell
 
 __all__ = ["ModelSelectionResult"]
 
 _SIGNS = ("gaussmix", "mclust")
+#: Model codes in mclust's order (the univariate E and V last).
+_ORDER = (*MODELS, *UNIVARIATE_MODELS)
+#: Tables that show NaN for a degenerate cell (unless allow_degenerate), as mclust's NA.
+_NA_WHEN_DEGENERATE = ("bic", "aic", "icl", "log_likelihood")
 
 
 def _format_cell(value: float) -> str:
@@ -61,7 +65,8 @@ class ModelSelectionResult:
         ``"bic"``, ``"aic"`` or ``"icl"``: what ``table_`` holds and the ranking uses.
     table_ : DataFrame
         The criterion; index: number of components (``n_components``), columns: model
-        names in mclust's order. NaN where the cell could not be fitted.
+        names in mclust's order. NaN where the cell could not be fitted, and (unless
+        ``allow_degenerate``) where the fit is degenerate, as mclust shows NA.
     bic_table_, aic_table_, icl_table_ : DataFrame
         Each criterion, same layout.
     loglik_table_ : DataFrame
@@ -69,9 +74,15 @@ class ModelSelectionResult:
     n_parameters_table_ : DataFrame
         Free parameters of each cell, as mclust counts them (defined for every cell).
     status_table_ : DataFrame
-        ``"converged"``, ``"max_iter"`` or ``"failed"`` per cell.
+        ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"`` per cell.
     errors_ : DataFrame
         One row per failed cell: ``n_components``, ``covariance_type``, ``reason``.
+    degenerate_ : DataFrame
+        One row per degenerate cell (fitted, but a component collapsed onto tied
+        values or there are as many parameters as data values; see
+        ``docs/model-selection.md``): ``n_components``, ``covariance_type``, ``reason``.
+    allow_degenerate : bool
+        Whether degenerate cells keep their values in the tables and may be the best.
     best_params_ : dict
         ``{"n_components": K, "covariance_type": name}`` of the best cell.
     best_score_ : float
@@ -86,8 +97,16 @@ class ModelSelectionResult:
         Number of features.
     """
 
-    def __init__(self, cells: list[Cell], criterion: str, n_samples: float, n_features: int):
+    def __init__(
+        self,
+        cells: list[Cell],
+        criterion: str,
+        n_samples: float,
+        n_features: int,
+        allow_degenerate: bool = False,
+    ):
         self.criterion = criterion
+        self.allow_degenerate = allow_degenerate
         self.n_samples_ = n_samples
         self.n_features_ = n_features
         self._cells = {(cell.n_components, cell.covariance_type): cell for cell in cells}
@@ -106,11 +125,26 @@ class ModelSelectionResult:
             ],
             columns=["n_components", "covariance_type", "reason"],
         )
+        self.degenerate_ = pd.DataFrame(
+            [
+                (cell.n_components, cell.covariance_type, cell.reason)
+                for cell in cells
+                if cell.status == DEGENERATE
+            ],
+            columns=["n_components", "covariance_type", "reason"],
+        )
         self.estimators_ = {
             key: cell.estimator for key, cell in self._cells.items() if cell.estimator is not None
         }
         ranking = self.ranking()
         if ranking.empty:
+            if len(self.degenerate_):
+                raise ValueError(
+                    f"Every fitted (n_components, covariance_type) cell is degenerate "
+                    f"({'; '.join(sorted(set(self.degenerate_['reason'])))}). Try "
+                    "fewer components or more data, or pass allow_degenerate=True to rank "
+                    "them anyway."
+                )
             reasons = "; ".join(sorted(set(self.errors_["reason"])))
             raise ValueError(
                 f"No (n_components, covariance_type) cell could be fitted ({reasons}). "
@@ -128,16 +162,30 @@ class ModelSelectionResult:
         ]
 
     @classmethod
-    def from_cells(cls, cells, *, criterion, n_samples, n_features) -> ModelSelectionResult:
+    def from_cells(
+        cls, cells, *, criterion, n_samples, n_features, allow_degenerate=False
+    ) -> ModelSelectionResult:
         """Assemble the result from the sweep's cells."""
-        return cls(list(cells), criterion, n_samples, n_features)
+        return cls(list(cells), criterion, n_samples, n_features, allow_degenerate)
+
+    def _ranked(self, cell: Cell) -> bool:
+        """Whether a cell's values count: fitted, and not degenerate unless allowed."""
+        if cell.status == FAILED:
+            return False
+        return cell.status != DEGENERATE or self.allow_degenerate
 
     # ------------------------------------------------------------------ tables
     def _table(self, attribute: str, dtype=float) -> pd.DataFrame:
         ks = sorted({k for k, _ in self._cells})
-        names = [name for name in MODELS if any(n == name for _, n in self._cells)]
+        names = [name for name in _ORDER if any(n == name for _, n in self._cells)]
+        def value(cell):
+            shown = getattr(cell, attribute)
+            if attribute in _NA_WHEN_DEGENERATE and not self._ranked(cell):
+                return np.nan
+            return shown
+
         table = pd.DataFrame(
-            [[getattr(self._cells[(k, name)], attribute) for name in names] for k in ks],
+            [[value(self._cells[(k, name)]) for name in names] for k in ks],
             index=pd.Index(ks, name="n_components"),
             columns=pd.Index(names, name="covariance_type"),
         )
@@ -159,7 +207,7 @@ class ModelSelectionResult:
             (criterion minus the best; 0 for the best). Ties keep mclust's model order
             and the smaller K first.
         """
-        order = {name: i for i, name in enumerate(MODELS)}
+        order = {name: i for i, name in enumerate(_ORDER)}
         rows = [
             {
                 "covariance_type": cell.covariance_type,
@@ -173,7 +221,7 @@ class ModelSelectionResult:
                 "_order": order[cell.covariance_type],
             }
             for cell in self._cells.values()
-            if cell.status != FAILED and np.isfinite(getattr(cell, self.criterion))
+            if self._ranked(cell) and np.isfinite(getattr(cell, self.criterion))
         ]
         columns = [
             "covariance_type",
@@ -258,26 +306,37 @@ class ModelSelectionResult:
         return (
             f"{rule}\nGaussian finite mixture model fitted by EM algorithm\n{rule}\n\n"
             f"Best model by {label} ({direction}):\n"
-            f"{name} ({MODELS[name].description}) model with {k} {plural}:\n\n"
+            f"{name} ({model_class(name).description}) model with {k} {plural}:\n\n"
             f"{fit_table}\n\nClustering table:\n{sizes}\n\n"
             f"Top {len(top)} models by {label}:\n{top_table}\n"
             f"{status}"
             f"\n{self._failures_text()}"
+            f"{self._degenerate_note()}"
         )
+
+    def _degenerate_note(self) -> str:
+        """The summary's line about degenerate cells (empty if there are none)."""
+        n = len(self.degenerate_)
+        if not n:
+            return ""
+        shown = (
+            "ranked with the others (allow_degenerate=True)"
+            if self.allow_degenerate
+            else "shown as NA and not ranked, as mclust does"
+        )
+        header = (
+            f"{n} of {len(self._cells)} cells are degenerate (a component collapsed onto "
+            f"tied values, or too many parameters), {shown}:"
+        )
+        return "\n" + "\n".join([header, *_cells_by_reason(self.degenerate_)])
 
     def _failures_text(self) -> str:
         """How many cells failed, and why: one line per reason, naming the cells."""
         n_failed, n_cells = len(self.errors_), len(self._cells)
         if not n_failed:
             return f"0 of {n_cells} cells could not be fitted."
-        lines = [f"{n_failed} of {n_cells} cells could not be fitted:"]
-        for reason, rows in self.errors_.groupby("reason", sort=False):
-            cells = "; ".join(
-                f"{name} K={_compact_ks(group['n_components'])}"
-                for name, group in rows.groupby("covariance_type", sort=False)
-            )
-            lines.append(f"  {cells}: {reason}")
-        return "\n".join(lines)
+        header = f"{n_failed} of {n_cells} cells could not be fitted:"
+        return "\n".join([header, *_cells_by_reason(self.errors_)])
 
     def __str__(self) -> str:
         return self.summary()
@@ -300,13 +359,15 @@ class ModelSelectionResult:
         table = cells.to_html(escape=False)
         header = html.escape(
             f"Best by {label} (lower is better): {name} "
-            f"({MODELS[name].description}), K={k}, {label}={self.best_score_:.2f}"
+            f"({model_class(name).description}), K={k}, {label}={self.best_score_:.2f}"
         )
         failed = (
             f"<p>{len(self.errors_)} cells could not be fitted (—); see <code>errors_</code>.</p>"
             if len(self.errors_)
             else ""
         )
+        if len(self.degenerate_):
+            failed += f"<p>{html.escape(self._degenerate_note().strip())}</p>"
         return f"<div><p><b>{header}</b></p>{table}{failed}</div>"
 
     # ------------------------------------------------------------------ picture
@@ -330,3 +391,15 @@ class ModelSelectionResult:
         from ..plotting import criterion  # figures live in plotting, above this layer
 
         return criterion(self, ax=ax, sign=sign)
+
+
+def _cells_by_reason(cells: pd.DataFrame) -> list[str]:
+    """One indented line per reason naming its cells (``VVV K=3-5; EEE K=9: reason``)."""
+    lines = []
+    for reason, rows in cells.groupby("reason", sort=False):
+        named = "; ".join(
+            f"{name} K={_compact_ks(group['n_components'])}"
+            for name, group in rows.groupby("covariance_type", sort=False)
+        )
+        lines.append(f"  {named}: {reason}")
+    return lines

@@ -15,13 +15,21 @@ from ..checks.parameters import validate_parameters
 from ..engine.core.hierarchical import hierarchical_partitions
 from ..engine.core.initialization import INITIALIZERS
 from ..engine.core.noise import initial_noise_mask
-from ..engine.covariance.models import MODELS, canonical_name
+from ..engine.covariance.models import (
+    MODELS,
+    UNIVARIATE_MODELS,
+    canonical_name,
+    models_for_features,
+)
 from ..estimators import GaussianMixture
 from ._cells import fit_cell
 from ._result import ModelSelectionResult
 from ._sweep_data import sweep_data
 
 __all__ = ["select_model", "CRITERIA", "CellDone"]
+
+#: Every model code in mclust's order, the univariate ones last.
+MODEL_ORDER = (*MODELS, *UNIVARIATE_MODELS)
 
 #: Criteria `select_model` can rank by (all lower-is-better).
 CRITERIA = ("bic", "aic", "icl")
@@ -43,7 +51,7 @@ class CellDone:
     covariance_type : str
         The cell just finished (an mclust code).
     status : str
-        ``"converged"``, ``"max_iter"`` or ``"failed"``.
+        ``"converged"``, ``"max_iter"``, ``"failed"`` or ``"degenerate"``.
     """
 
     n_done: int
@@ -73,7 +81,7 @@ def _checked_models(covariance_types) -> list[str]:
     names = [canonical_name(name) for name in covariance_types]
     if not names:
         raise ValueError('covariance_types is empty. Use "all" or a list such as ["VVV", "EEE"].')
-    return [name for name in MODELS if name in names]
+    return [name for name in MODEL_ORDER if name in names]
 
 
 def _seed(random_state) -> int | None:
@@ -97,6 +105,7 @@ def select_model(
     sample_weight=None,
     hierarchical_max_rows: int = 2000,
     progress: Callable[[CellDone], object] | None = None,
+    allow_degenerate: bool = False,
     **estimator_params,
 ) -> ModelSelectionResult:
     """Fit Gaussian mixtures over numbers of components and covariance models; pick the best.
@@ -119,7 +128,10 @@ def select_model(
         Numbers of components to try.
     covariance_types : "all", str or list of str, default="all"
         mclust codes (``"VVV"``, ``"EEI"``, ...) or scikit-learn aliases; ``"all"`` tries
-        the fourteen models in mclust's order.
+        the fourteen models in mclust's order. On data with one feature, as in mclust,
+        only the univariate ``"E"`` (equal variance) and ``"V"`` (varying variance)
+        exist: each code becomes the one with its volume letter, and the tables,
+        summary and names say ``"E"`` and ``"V"``.
     criterion : {"bic", "aic", "icl"}, default="bic"
         What ``table_`` holds and the ranking uses; all three are computed.
     init_params : str, default="hierarchical"
@@ -140,6 +152,12 @@ def select_model(
         Called as ``progress(event)`` with a `CellDone` after each cell, in the order
         of the table (K, then model), e.g. to drive a progress bar. It runs in the
         calling thread; an exception it raises stops the sweep.
+    allow_degenerate : bool, default=False
+        Degenerate cells (a component collapsed onto tied values, fewer distinct rows
+        than the model needs, or as many parameters as data values; see
+        ``docs/model-selection.md``) are marked ``"degenerate"`` in ``status_table_``,
+        listed in ``degenerate_`` and shown as NaN (mclust's NA). True keeps their
+        values and lets one be the best.
     **estimator_params
         Further `GaussianMixture` parameters (``reg_covar``, ``tol``, ``max_iter``, ...).
         Unless given, ``tol=1e-5`` and ``max_iter=1000``. With ``missing="marginalize"``
@@ -174,6 +192,7 @@ def select_model(
     seed = _seed(random_state)
     marginalize = estimator_params.get("missing", "error") == "marginalize"
     data = sweep_data(X, sample_weight, marginalize=marginalize, random_state=seed)
+    models = models_for_features(models, data.n_features)  # one feature: mclust's E and V
     params = _cell_parameters(estimator_params, seed)
     noise_mask = _initial_noise_rows(data, params)
     if noise_mask is not None:
@@ -189,6 +208,7 @@ def select_model(
         criterion=criterion,
         n_samples=data.total_weight,
         n_features=data.n_features,
+        allow_degenerate=bool(allow_degenerate),
     )
 
 

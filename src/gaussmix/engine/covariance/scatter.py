@@ -13,7 +13,19 @@ import numpy as np
 
 from .precision import amplification_limit
 
-__all__ = ["Scatter", "FullScatter", "DiagonalScatter", "FULL_SCATTER", "DIAGONAL_SCATTER"]
+__all__ = [
+    "Scatter",
+    "FullScatter",
+    "DiagonalScatter",
+    "FULL_SCATTER",
+    "DIAGONAL_SCATTER",
+    "CANCELLATION",
+]
+
+#: A scatter variance at most this fraction of the second moment it was computed from
+#: (``second - first^2 / n``) is rounding residue: 64 units of rounding, more than the
+#: subtraction and the tiny count an emptied component gets can leave.
+CANCELLATION = 64 * np.finfo(np.float64).eps
 
 
 class Scatter:
@@ -80,10 +92,33 @@ class Scatter:
         raise NotImplementedError
 
     def about_mean(self, second: np.ndarray, first: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Scatter about the weighted mean, from moments about the shift."""
+        """Scatter about the weighted mean, from moments about the shift.
+
+        A variance that the subtraction leaves at the level of its own rounding error
+        (at most `CANCELLATION` times the second moment it came from, e.g. a component
+        on one row, or on rows tied in one column) is exactly zero: it is set to 0,
+        with its row and column of a full scatter, so that whether such a component
+        is singular never depends on rounding (mclust sees an exact zero there).
+        """
         safe_counts = np.where(counts > 0, counts, 1.0)
         correction = self.outer(first) / safe_counts.reshape(-1, *([1] * (second.ndim - 1)))
-        return second - correction
+        return self._without_rounding_residue(second - correction, second)
+
+    def _without_rounding_residue(self, scatter: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """``scatter`` with variances lost to cancellation set to exactly zero."""
+        variances = self.variances(scatter)
+        lost = variances <= CANCELLATION * self.variances(second)
+        if not np.any(lost):
+            return scatter
+        return self.zero_variances(scatter, lost)
+
+    def variances(self, second: np.ndarray) -> np.ndarray:
+        """The (K, d) variances (diagonals) of second moments in this scatter's shape."""
+        raise NotImplementedError
+
+    def zero_variances(self, scatter: np.ndarray, lost: np.ndarray) -> np.ndarray:
+        """A copy of ``scatter`` without the ``lost`` (K, d) variances and their covariances."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -133,6 +168,13 @@ class FullScatter(Scatter):
     def outer(self, vectors):
         return vectors[:, :, np.newaxis] * vectors[:, np.newaxis, :]
 
+    def variances(self, second):
+        return np.diagonal(second, axis1=-2, axis2=-1)
+
+    def zero_variances(self, scatter, lost):
+        kept = ~lost
+        return scatter * kept[:, :, np.newaxis] * kept[:, np.newaxis, :]
+
 
 class DiagonalScatter(Scatter):
     """Only the diagonals of the scatter matrices."""
@@ -163,6 +205,12 @@ class DiagonalScatter(Scatter):
 
     def outer(self, vectors):
         return vectors * vectors
+
+    def variances(self, second):
+        return second
+
+    def zero_variances(self, scatter, lost):
+        return np.where(lost, 0.0, scatter)
 
 
 def _cancelling(variances, offsets, counts, dtype) -> np.ndarray:

@@ -78,6 +78,10 @@ class CovarianceModel:
     supports_variational : bool
         Whether the covariances have a Normal-Wishart variational posterior
         (`variational_points_per_precision`).
+    ridge_rescues_zero_scatter : bool
+        Whether ``reg_covar`` keeps the estimate defined when a component's scatter is
+        exactly zero along some direction (nothing is divided by that component's own
+        volume or shape before the ridge is added).
     """
 
     name: ClassVar[str]
@@ -88,6 +92,7 @@ class CovarianceModel:
     one_point_safe: ClassVar[bool]
     supports_map: ClassVar[bool]
     supports_variational: ClassVar[bool]
+    ridge_rescues_zero_scatter: ClassVar[bool]
 
     #: What every model declares about itself.
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
@@ -95,6 +100,7 @@ class CovarianceModel:
         "one_point_safe",
         "supports_map",
         "supports_variational",
+        "ridge_rescues_zero_scatter",
     )
 
     @classmethod
@@ -105,6 +111,15 @@ class CovarianceModel:
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
         self.inner_tol = inner_tol
         self.inner_max_iter = inner_max_iter
+
+    def check_n_features(self, n_features: int) -> None:
+        """Refuse data the model cannot describe (only univariate models refuse any).
+
+        Raises
+        ------
+        ValueError
+            If the model needs another number of features.
+        """
 
     def estimate_covariances(
         self,
@@ -207,12 +222,25 @@ class CovarianceModel:
             )
         if not np.any(flat) or not np.isfinite(pooled) or pooled <= 0:
             return None
-        # A tenth of the average within-component variance keeps the E-step from giving a
-        # component to a single point, and is small beside the clusters' spread.
-        suggested = float(f"{0.1 * pooled:.1g}")
         from .registry import names_with  # the registry imports this module
 
         alternatives = ", ".join(name for name in names_with("one_point_safe") if name != self.name)
+        zero_spread = np.any(_smallest_variances(scatter, counts) == 0)
+        if zero_spread and not self.ridge_rescues_zero_scatter:
+            # The scatter is exactly zero along some direction (see Scatter.about_mean):
+            # this model divides by the component's own volume or shape before any
+            # ridge is added, so no reg_covar can help.
+            return (
+                f"{ILL_DEFINED_COVARIANCE} Here a component of the {self.name} model has no "
+                "spread at all along some direction (e.g. it holds a single point, or rows "
+                "tied in a column), and the model divides by that component's own volume "
+                f"or shape before reg_covar (now {reg_covar:g}) is added, so no reg_covar "
+                "helps. Use fewer components, or a model that allows a one-point component "
+                f"with a positive reg_covar, such as {alternatives}."
+            )
+        # A tenth of the average within-component variance keeps the E-step from giving a
+        # component to a single point, and is small beside the clusters' spread.
+        suggested = float(f"{0.1 * pooled:.1g}")
         return (
             f"{ILL_DEFINED_COVARIANCE} Here {int(flat.sum())} of the {len(counts)} components "
             f"{'holds' if flat.sum() == 1 else 'hold'} their weight on (almost) a single point or a flat set (e.g. fewer points "

@@ -29,6 +29,7 @@ class EEI(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = True
+    ridge_rescues_zero_scatter = True
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of the shared diagonal under a conjugate prior."""
@@ -61,6 +62,7 @@ class VEI(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = False
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features = scatter.shape
@@ -109,6 +111,7 @@ class EVI(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = False
 
     def estimate_covariances(self, scatter, counts, previous):
         roots = geometric_mean(scatter)
@@ -131,6 +134,7 @@ class VVI(CovarianceModel):
     one_point_safe = True
     supports_variational = True
     supports_map = True
+    ridge_rescues_zero_scatter = True
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of each diagonal under a conjugate prior."""

@@ -65,6 +65,7 @@ class EEE(CovarianceModel):
     one_point_safe = True
     supports_variational = True
     supports_map = True
+    ridge_rescues_zero_scatter = True
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of the shared covariance under a conjugate prior."""
@@ -98,6 +99,7 @@ class VEE(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = False
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -157,6 +159,7 @@ class _SharedOrientation(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = False
 
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
         super().__init__(inner_tol, inner_max_iter)
@@ -320,6 +323,7 @@ class EEV(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = True
 
     def estimate_covariances(self, scatter, counts, previous):
         values, vectors = np.linalg.eigh(scatter)
@@ -348,6 +352,7 @@ class VEV(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = False
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -399,6 +404,7 @@ class EVV(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = False
+    ridge_rescues_zero_scatter = False
 
     def estimate_covariances(self, scatter, counts, previous):
         roots = determinant_root(scatter)
@@ -421,6 +427,7 @@ class VVV(CovarianceModel):
     one_point_safe = True
     supports_variational = True
     supports_map = True
+    ridge_rescues_zero_scatter = True
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of each covariance under a conjugate prior (see `CovarianceModel`)."""

@@ -11,13 +11,17 @@ from ._base import CovarianceModel
 from .diagonal import EEI, EVI, VEI, VVI
 from .ellipsoidal import EEE, EEV, EVE, EVV, VEE, VEV, VVE, VVV
 from .spherical import EII, VII
+from .univariate import E, V, univariate_equivalent
 
 __all__ = [
     "MODELS",
     "ALIASES",
     "COVARIANCE_TYPES",
+    "UNIVARIATE_MODELS",
     "canonical_name",
     "get_covariance_model",
+    "model_class",
+    "models_for_features",
     "names_with",
     "register",
     "unregister",
@@ -34,8 +38,12 @@ MODELS: dict[str, type[CovarianceModel]] = {}
 #: scikit-learn's covariance types and the mclust model each one is.
 ALIASES: dict[str, str] = {}
 
-#: Every accepted value of ``covariance_type`` (aliases first, then mclust codes).
+#: Every accepted value of ``covariance_type`` on several features (aliases first, then
+#: mclust codes); one feature also takes the `UNIVARIATE_MODELS`.
 COVARIANCE_TYPES: list[str] = []
+
+#: mclust's two models for one feature (what the fourteen become there), in its order.
+UNIVARIATE_MODELS: dict[str, type[CovarianceModel]] = {model.name: model for model in (E, V)}
 
 
 def _refresh_names() -> None:
@@ -100,10 +108,11 @@ def canonical_name(covariance_type: str) -> str:
             f"Use one of {', '.join(map(repr, COVARIANCE_TYPES))}."
         )
     name = ALIASES.get(covariance_type, covariance_type)
-    if name not in MODELS:
+    if name not in MODELS and name not in UNIVARIATE_MODELS:
         raise ValueError(
             f"Unknown covariance_type {covariance_type!r}. "
-            f"Use one of {', '.join(map(repr, COVARIANCE_TYPES))}."
+            f"Use one of {', '.join(map(repr, COVARIANCE_TYPES))} (or, on one feature, "
+            "mclust's univariate 'E' and 'V')."
         )
     return name
 
@@ -119,4 +128,30 @@ def get_covariance_model(covariance_type: str, **options) -> CovarianceModel:
     **options
         Passed to the model (``inner_tol``, ``inner_max_iter``).
     """
-    return MODELS[canonical_name(covariance_type)](**options)
+    return model_class(covariance_type)(**options)
+
+
+def model_class(covariance_type: str) -> type[CovarianceModel]:
+    """The registered class of ``covariance_type`` (any accepted name, univariate included)."""
+    name = canonical_name(covariance_type)
+    return UNIVARIATE_MODELS[name] if name in UNIVARIATE_MODELS else MODELS[name]
+
+
+def models_for_features(names, n_features: int) -> list[str]:
+    """mclust codes to fit on data with ``n_features`` columns, in mclust's order.
+
+    On one feature every multivariate code becomes its univariate equivalent (``"E"`` or
+    ``"V"``, see `univariate_equivalent`), duplicates dropped, as mclust fits only those
+    two. On more features the univariate codes are refused.
+
+    Raises
+    ------
+    ValueError
+        If ``"E"`` or ``"V"`` is asked for on data with several features.
+    """
+    if n_features == 1:
+        wanted = {univariate_equivalent(name) for name in names}
+        return [name for name in UNIVARIATE_MODELS if name in wanted]
+    for name in names:
+        get_covariance_model(name).check_n_features(n_features)
+    return list(names)

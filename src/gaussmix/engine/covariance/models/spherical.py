@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from ..forms import SphericalForm
@@ -25,6 +27,7 @@ class EII(CovarianceModel):
     one_point_safe = False
     supports_variational = False
     supports_map = True
+    ridge_rescues_zero_scatter = True
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of the shared variance under a conjugate prior."""
@@ -48,10 +51,11 @@ class VII(CovarianceModel):
     description = "spherical, varying volume"
     form = SphericalForm
     scatter = DIAGONAL_SCATTER
-    sklearn_name = "spherical"
+    sklearn_name: ClassVar[str | None] = "spherical"
     one_point_safe = True
     supports_variational = True
     supports_map = True
+    ridge_rescues_zero_scatter = True
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of each variance under a conjugate prior."""
