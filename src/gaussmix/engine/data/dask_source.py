@@ -18,7 +18,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from .arrays import INITIALIZATION_ROWS, sample_row_indices
+from .arrays import INITIALIZATION_ROWS, _single_threaded_blas, sample_row_indices
+from .worker_settings import tune_worker_allocator
 
 __all__ = ["DaskSource", "as_dask_rows", "lazy_rowwise", "tree_reduce"]
 
@@ -110,6 +111,7 @@ class _Carried:
 
 
 def _apply(carried, X, w, allow_nan=False):
+    tune_worker_allocator()  # once per worker process: undo the nanny's eager trimming
     func = carried.value
     X = _check_block(np.asarray(X), allow_nan)
     w = np.ones(X.shape[0], dtype=X.dtype) if w is None else _check_weight_block(np.asarray(w))
@@ -229,7 +231,10 @@ class DaskSource:
             dask.delayed(_apply, pure=True)(shared_func, block, weights, self.allow_nan)
             for block, weights in self._delayed_blocks()
         ]
-        (total,) = dask.compute(tree_reduce(parts))
+        # One BLAS thread where the blocks run in this process (Dask's threaded scheduler
+        # runs one block per core); a nanny's worker processes start with one already.
+        with _single_threaded_blas():
+            (total,) = dask.compute(tree_reduce(parts))
         return total
 
     def initialization_sample(self, random_state: np.random.RandomState):
