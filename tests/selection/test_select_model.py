@@ -203,3 +203,19 @@ def test_diabetes_reproduces_mclust():
     assert result.best_score_ == pytest.approx(4751.316, abs=0.02)
     sizes = np.bincount(result.best_estimator_.predict(X))
     assert sorted(sizes, reverse=True) == [81, 36, 28]
+
+
+def test_one_feature_all_fits_the_two_models_the_others_reduce_to():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0, 1, 120), rng.normal(4, 0.5, 80)])[:, None]
+    reduced = select_model(x, n_components=[1, 2, 3], random_state=0)
+    assert list(reduced.table_.columns) == ["EII", "VII"]
+    every = select_model(x, n_components=[1, 2, 3], covariance_types=list(MODELS), random_state=0)
+    # On one feature each of the fourteen models is E (EII) or V (VII): the same BIC.
+    equal_volume = [name for name in MODELS if name[0] == "E"]
+    for name in MODELS:
+        twin = "EII" if name in equal_volume else "VII"
+        np.testing.assert_allclose(every.table_[name], reduced.table_[twin], rtol=1e-6)
+    # Ties within round-off may name another twin as best; K and the score are the same.
+    assert reduced.best_params_["n_components"] == every.best_params_["n_components"]
+    assert reduced.best_score_ == pytest.approx(every.best_score_, rel=1e-6)

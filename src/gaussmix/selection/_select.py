@@ -25,6 +25,10 @@ __all__ = ["select_model", "CRITERIA", "CellDone"]
 #: Criteria `select_model` can rank by (all lower-is-better).
 CRITERIA = ("bic", "aic", "icl")
 
+#: What ``covariance_types="all"`` fits on one feature: there every model is one of
+#: these two (one variance for all components, or one each), as mclust's E and V.
+UNIVARIATE_MODELS = ("EII", "VII")
+
 #: EM settings of a sweep unless the caller overrides them: tighter than a single
 #: fit's defaults so that log-likelihoods compare with mclust's to two decimals.
 SWEEP_DEFAULTS = {"tol": 1e-5, "max_iter": 1000}
@@ -118,7 +122,9 @@ def select_model(
         Numbers of components to try.
     covariance_types : "all", str or list of str, default="all"
         mclust codes (``"VVV"``, ``"EEI"``, ...) or scikit-learn aliases; ``"all"`` tries
-        the fourteen models in mclust's order.
+        the fourteen models in mclust's order, or on one feature the two they reduce to
+        there, ``"EII"`` and ``"VII"`` (mclust's E and V; the other twelve would repeat
+        their fits and BIC).
     criterion : {"bic", "aic", "icl"}, default="bic"
         What ``table_`` holds and the ranking uses; all three are computed.
     init_params : str, default="hierarchical"
@@ -187,6 +193,8 @@ def select_model(
     marginalize = estimator_params.get("missing", "error") == "marginalize"
     seed = _seed(random_state)
     data = sweep_data(X, sample_weight, marginalize=marginalize, random_state=seed)
+    if data.n_features == 1 and isinstance(covariance_types, str) and covariance_types == "all":
+        models = list(UNIVARIATE_MODELS)
     params = {**SWEEP_DEFAULTS, **estimator_params, "random_state": seed}
     # Bad estimator parameters are the caller's error, not a failed cell: refuse them now.
     template = GaussianMixture(**params)
