@@ -303,7 +303,8 @@ def main(argv=None) -> None:
                 print(
                     f"[{repeat + 1}] {name:14s} {X.shape[0]:>6} x {X.shape[1]:<3} "
                     f"mclust {r_side.seconds[-1]:7.2f} s ({r_side.model}, {r_side.bic:.2f})   "
-                    f"gaussmix {py_side.seconds[-1]:7.2f} s ({py_side.model}, {py_side.bic:.2f})",
+                    f"gaussmix {py_side.seconds[-1]:7.2f} s ({py_side.model}, {py_side.bic:.2f})   "
+                    f"CPU s {r_side.cpu[-1]:.2f} / {py_side.cpu[-1]:.2f}",
                     flush=True,
                 )
     rows = [(name, data[name][0], *results[name]) for name in names]
