@@ -77,10 +77,10 @@ MEMORY_BUDGET_EXTRA = 256 * 2**20
 
 
 # ----------------------------------------------------------------------------- data and starts
-def make_data(n_samples, n_features, n_components, seed=0):
-    """A well-separated mixture with random full covariances."""
+def make_data(n_samples, n_features, n_components, seed=0, separation=4.0):
+    """A mixture with random full covariances (well separated at the default ``separation``)."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    centres = rng.normal(scale=separation, size=(n_components, n_features))
     labels = rng.integers(n_components, size=n_samples)
     X = rng.standard_normal((n_samples, n_features))
     for k in range(n_components):
@@ -145,6 +145,80 @@ def per_iteration_seconds(contenders, X, covariance_type, start, n_iter, repeats
         name: max(times[1 + n_iter] - times[1], 1e-9) / n_iter for name, times in best.items()
     }
     return seconds, fitted
+
+
+#: Small single fits (issue 15): whole `fit`, initialisation included.
+SMALL_FIT_ROWS = (150, 2000)
+SMALL_FIT_TYPES = ("full", "tied", "diag", "spherical")
+SMALL_FIT_TARGET = 0.5
+
+
+def compare_small_fits(repeats):
+    """Whole ``fit`` (k-means start included, default tol) on N = 150 and 2,000, d = 4, K = 3.
+
+    Both libraries fit the same rows with ``random_state=0``; their k-means starts are
+    their own, so the iteration counts are reported beside the times. Runs alternate and
+    the median of the repeats is kept.
+    """
+    rows = []
+    for n_samples in SMALL_FIT_ROWS:
+        # Overlapping components, so that EM runs some tens of iterations after k-means.
+        X = make_data(n_samples, 4, 3, seed=3, separation=1.5)
+        for covariance_type in SMALL_FIT_TYPES:
+            times = {"sklearn": [], "gaussmix": []}
+            fitted = {}
+            for _ in range(repeats):
+                for name, estimator_class in (("sklearn", SklearnGaussianMixture),
+                                              ("gaussmix", GaussianMixture)):
+                    estimator = estimator_class(3, covariance_type=covariance_type,
+                                                random_state=0)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                        began = CLOCK["now"]()
+                        estimator.fit(X)
+                        times[name].append(CLOCK["now"]() - began)
+                    fitted[name] = estimator
+            row = {
+                "N": n_samples,
+                "covariance": covariance_type,
+                "sklearn_ms": 1000 * float(np.median(times["sklearn"])),
+                "gaussmix_ms": 1000 * float(np.median(times["gaussmix"])),
+                "sklearn_iter": fitted["sklearn"].n_iter_,
+                "gaussmix_iter": fitted["gaussmix"].n_iter_,
+                "score_diff": relative_difference(fitted["gaussmix"].score(X),
+                                                  fitted["sklearn"].score(X)),
+            }
+            row["ratio"] = row["gaussmix_ms"] / row["sklearn_ms"]
+            rows.append(row)
+            print(f"  N={n_samples:>5} {covariance_type:9s} sklearn {row['sklearn_ms']:7.2f} ms "
+                  f"({row['sklearn_iter']} it)  gaussmix {row['gaussmix_ms']:7.2f} ms "
+                  f"({row['gaussmix_iter']} it)  ratio {row['ratio']:.2f}", flush=True)
+    return rows
+
+
+def render_small_fits(rows, repeats):
+    """The small-fit table as Markdown."""
+    lines = [
+        "## Small single fits: whole `fit` against scikit-learn",
+        "",
+        f"d = 4, K = 3 overlapping components (`make_data(N, 4, 3, seed=3, separation=1.5)`), "
+        f"default `tol` and k-means start (each library its own, "
+        f"`random_state=0`), float64; {CLOCK['name']} time of the whole `fit` (validation "
+        f"and initialisation included), median of {repeats} alternating repeats. Target: "
+        f"gaussmix <= {SMALL_FIT_TARGET} x scikit-learn.",
+        "",
+        "| N | covariance | sklearn ms | gaussmix ms | ratio | met | iterations sklearn / "
+        "gaussmix | score rel. diff |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['N']:,} | {row['covariance']} | {row['sklearn_ms']:.2f} | "
+            f"{row['gaussmix_ms']:.2f} | {row['ratio']:.2f} | "
+            f"{yes(row['ratio'] <= SMALL_FIT_TARGET)} | {row['sklearn_iter']} / "
+            f"{row['gaussmix_iter']} | {row['score_diff']:.1e} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def matmul_gflops(X, n_components, repeats=5, block_rows=None):
@@ -640,6 +714,10 @@ def main(argv=None):
     parser.add_argument("--skip-models", action="store_true", help="skip the model comparison")
     parser.add_argument("--only", default="", help="run only cases whose label starts with this")
     parser.add_argument(
+        "--small-fits-only", action="store_true",
+        help="run only the small whole-fit table and print it (writes nothing)",
+    )
+    parser.add_argument(
         "--threads", choices=["1", "all"], default="1",
         help="1: both libraries on one thread, timed by process CPU time (robust on a shared "
         "machine); all: default threads, timed by wall clock",
@@ -663,6 +741,11 @@ LOAD_AT_START = ["unknown"]
 
 def run(args, cases, command):
     LOAD_AT_START[0] = _load_average()
+    if args.small_fits_only:
+        print(f"timing: {CLOCK['name']} time, threads: {args.threads}; load average "
+              f"{LOAD_AT_START[0]}")
+        print(render_small_fits(compare_small_fits(args.repeats), args.repeats))
+        return
     print(f"timing: {CLOCK['name']} time, threads: {args.threads}; load average "
           f"{LOAD_AT_START[0]}")
     print("BLAS:", *blas_description(), sep="\n  ")
@@ -676,12 +759,15 @@ def run(args, cases, command):
     if not args.skip_memory and not args.quick:
         print("peak memory, N=1,000,000 d=16 K=32 full:")
         memory_rows = [peak_memory(1_000_000, 16, 32, init) for init in ("given", "random_from_data")]
+    print("small single fits, whole fit:")
+    small_rows = compare_small_fits(args.repeats)
     model_result = None
     if not args.skip_models:
         print("covariance models relative to full:")
         model_result = compare_models(MODEL_CASE, MODEL_ITERATION_FACTOR * args.iterations,
                                       args.repeats)
     report = render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
+    report += "\n" + render_small_fits(small_rows, args.repeats)
     if not args.quick:
         with open(args.output, "w") as handle:
             handle.write(report)

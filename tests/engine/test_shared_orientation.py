@@ -196,6 +196,30 @@ def test_majorise_minimise_fallback_reaches_the_same_minimum(name, monkeypatch):
     assert by_newton == pytest.approx(by_mm, rel=1e-8)
 
 
+@pytest.mark.parametrize("name", SHARED)
+def test_newton_takes_over_when_majorise_minimise_stalls(name, monkeypatch):
+    # Badly scaled features (variances 1e-6 to 1e6): the majorise-minimise steps, sized by
+    # each W_k's largest eigenvalue, barely move D, and stop at inner_max_iter.
+    rng = np.random.default_rng(5)
+    counts = np.array([40.0, 60.0, 30.0])
+    scales = 10.0 ** rng.uniform(-3, 3, 26)
+    scatter = _random_scatter(rng, 3, 26, counts) * np.outer(scales, scales)
+    monkeypatch.setattr(ellipsoidal, "_NEWTON_MAX_FEATURES", 64)
+    by_newton = _objective(
+        get_covariance_model(name).estimate_covariances(scatter, counts, None), scatter, counts
+    )
+    monkeypatch.setattr(ellipsoidal, "_NEWTON_MAX_FEATURES", 24)
+    by_default = _objective(
+        get_covariance_model(name).estimate_covariances(scatter, counts, None), scatter, counts
+    )
+    monkeypatch.setattr(ellipsoidal, "_NEWTON_FALLBACK_MAX_FEATURES", 0)
+    by_mm_alone = _objective(
+        get_covariance_model(name).estimate_covariances(scatter, counts, None), scatter, counts
+    )
+    assert by_default == pytest.approx(by_newton, abs=1e-6 * counts.sum())
+    assert by_mm_alone > by_newton + 1e-3 * counts.sum()  # what the fallback repairs
+
+
 def _misspecified_data(n_features, n_components, n_samples, seed):
     """Components with unrelated orientations, as in benchmarks/bench_em.py."""
     rng = np.random.default_rng(seed)
@@ -211,8 +235,16 @@ def _misspecified_data(n_features, n_components, n_samples, seed):
 @pytest.mark.parametrize("n_features", [8, 26])  # Newton, and the majorise-minimise fallback
 def test_em_lower_bound_never_decreases(name, n_features):
     X = _misspecified_data(n_features, 4, 1500, seed=n_features)
+    # reg_covar=0: the M-steps minimise the unregularised objective, and the ridge added
+    # after them can lower the bound by its own size once EM has converged (1e-8 per row
+    # at d = 26, where Newton's method takes over from stalled majorise-minimise steps).
     gm = GaussianMixture(
-        4, covariance_type=name, tol=0.0, max_iter=12 if n_features > 10 else 40, random_state=0
+        4,
+        covariance_type=name,
+        tol=0.0,
+        max_iter=12 if n_features > 10 else 40,
+        random_state=0,
+        reg_covar=0.0,
     ).fit(X)
     bounds = np.asarray(gm.lower_bounds_)
     assert np.all(np.diff(bounds) >= -1e-10 * np.abs(bounds[1:]))

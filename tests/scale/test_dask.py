@@ -108,6 +108,15 @@ def test_fit_runs_on_the_workers_of_a_local_cluster(blobs, start):
         workers = {task["worker"] for task in statistics_tasks}
         assert len(statistics_tasks) >= gm.n_iter_ * X.numblocks[0]
         assert workers <= set(client.scheduler_info()["workers"]) and len(workers) == 2
+        # The nanny asked for eager trimming, and gaussmix's tasks undid it on each worker.
+        states = client.run(_allocator_state)
+        assert list(states.values()) == [(True, True)] * 2
+
+
+def _allocator_state():
+    from gaussmix.engine.data import worker_settings
+
+    return worker_settings._eager_trimming_requested(), worker_settings._done
 
 
 def test_partial_fit_and_fit_predict_on_dask_follow_the_in_memory_path(blobs, start):
@@ -119,3 +128,22 @@ def test_partial_fit_and_fit_predict_on_dask_follow_the_in_memory_path(blobs, st
     labels = GaussianMixture(**start).fit_predict(X)
     assert isinstance(labels, da.Array)
     np.testing.assert_array_equal(labels.compute(), SklearnGaussianMixture(**start).fit_predict(blobs))
+
+
+@pytest.mark.parametrize("environment, expected", [({"MALLOC_TRIM_THRESHOLD_": "65536"}, True),
+                                                   ({}, False)])
+def test_worker_allocator_is_tuned_once_where_trimming_was_asked_for(environment, expected):
+    import os
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's mallopt")
+    code = (
+        "from gaussmix.engine.data.worker_settings import tune_worker_allocator as t; "
+        "print(t(), t())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"} | environment
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == [str(expected), "False"]

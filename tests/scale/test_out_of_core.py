@@ -137,3 +137,41 @@ def test_parquet_source_explains_bad_columns(tmp_path, big_rows):
         ParquetSource(tmp_path / "missing.parquet")
     with pytest.raises(TypeError, match="weight column"):
         GaussianMixture(2).fit(ParquetSource(path), sample_weight=np.ones(100))
+
+
+def _blas_threads_in_batch(X, w):
+    from threadpoolctl import threadpool_info
+
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return np.array([max(counts)])
+
+
+def test_parquet_batches_run_with_one_blas_thread(tmp_path, big_rows, monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    path = tmp_path / "rows.parquet"
+    _write_parquet(path, big_rows[:8000], row_group_size=2_000)
+    source = ParquetSource(path, columns=["x", "y", "z"], batch_rows=1_000)
+    for threads in ("1", "3"):
+        monkeypatch.setenv("GAUSSMIX_NUM_THREADS", threads)
+        # Eight batches, each saw one BLAS thread (the sum of the per-batch counts).
+        assert source.map_reduce(_blas_threads_in_batch).item() == 8
+
+
+def test_parquet_sums_do_not_depend_on_the_threads(tmp_path, big_rows, monkeypatch):
+    path = tmp_path / "rows.parquet"
+    _write_parquet(path, big_rows, row_group_size=8_000)
+    source = ParquetSource(path, columns=["x", "y", "z"], batch_rows=2_000)
+
+    def moments(X, w):
+        return np.concatenate([[w.sum()], w @ X, ((w[:, None] * X).T @ X).ravel()])
+
+    totals = {}
+    for threads in ("1", "4"):
+        monkeypatch.setenv("GAUSSMIX_NUM_THREADS", threads)
+        totals[threads] = source.map_reduce(moments)
+    # Added in file order whatever the threads: the same bits.
+    np.testing.assert_array_equal(totals["1"], totals["4"])
+    expected = np.concatenate(
+        [[big_rows.shape[0]], big_rows.sum(axis=0), (big_rows.T @ big_rows).ravel()]
+    )
+    np.testing.assert_allclose(totals["4"], expected, rtol=1e-12)

@@ -8,7 +8,7 @@ import contextvars
 import functools
 import operator
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -26,6 +26,7 @@ __all__ = [
     "INITIALIZATION_ROWS",
     "sample_row_indices",
     "batch_starts",
+    "map_reduce_in_threads",
 ]
 
 T = TypeVar("T")
@@ -116,6 +117,47 @@ def _add(total, value):
     return value if total is None else total + value
 
 
+def map_reduce_in_threads(
+    func: Callable[[np.ndarray, np.ndarray], T],
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+    n_threads: int,
+    max_pending: int | None = None,
+) -> T:
+    """``func(X, w) + func(X, w) + ...`` over ``chunks``, on ``n_threads`` threads.
+
+    The chunks are produced in the calling thread (a file is read there), a few at a time
+    (at most ``max_pending + 1`` in flight, ``2 n_threads`` by default, so memory stays
+    bounded), and the results are
+    added in chunk order, so the sum does not depend on the threads. The BLAS uses one
+    thread meanwhile: the cores work on different chunks instead of splitting each
+    chunk's small products between them, which on a loaded machine is many times slower.
+    Each call of ``func`` runs in a copy of the caller's context (``np.errstate`` applies).
+    With ``n_threads`` 1 the chunks are computed in the calling thread, still with one
+    BLAS thread.
+    """
+    context = contextvars.copy_context()
+    total = None
+    if n_threads <= 1:
+        with _single_threaded_blas():
+            for X, w in chunks:
+                total = _add(total, func(X, w))
+        if total is None:
+            raise ValueError("map_reduce_in_threads got no chunks.")
+        return total
+    max_pending = 2 * n_threads if max_pending is None else max(int(max_pending), 1)
+    pending: collections.deque = collections.deque()
+    with _single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
+        for X, w in chunks:
+            pending.append(pool.submit(context.copy().run, func, X, w))
+            if len(pending) > max_pending:  # bounded: a few chunks in flight
+                total = _add(total, pending.popleft().result())
+        while pending:
+            total = _add(total, pending.popleft().result())
+    if total is None:
+        raise ValueError("map_reduce_in_threads got no chunks.")
+    return total
+
+
 class ArrayData:
     """A 2-d array (NumPy or memory-mapped) with sample weights, read in row chunks.
 
@@ -177,18 +219,7 @@ class ArrayData:
         n_threads = min(self.n_threads, n_chunks)
         if n_threads <= 1:
             return functools.reduce(operator.add, (func(X, w) for X, w in self.chunks()))
-        context = contextvars.copy_context()
-        total: T | None = None
-        pending: collections.deque = collections.deque()
-        with _single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
-            for X, w in self.chunks():
-                pending.append(pool.submit(context.copy().run, func, X, w))
-                if len(pending) > 2 * n_threads:  # bounded: a few chunks in flight
-                    total = _add(total, pending.popleft().result())
-            while pending:
-                total = _add(total, pending.popleft().result())
-        assert total is not None, "n_threads > 1 means at least two chunks"
-        return total
+        return map_reduce_in_threads(func, self.chunks(), n_threads)
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Concatenate ``func(X_chunk)`` over all chunks (row-wise outputs)."""

@@ -19,9 +19,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from .arrays import INITIALIZATION_ROWS, sample_row_indices
+from .arrays import INITIALIZATION_ROWS, _single_threaded_blas, sample_row_indices
 from .columns import can_be_feature
 from .values import check_magnitude
+from .worker_settings import tune_worker_allocator
 
 __all__ = [
     "DaskSource",
@@ -229,6 +230,7 @@ class _Carried:
 
 
 def _apply(carried, X, w, allow_nan=False, n_samples=None, feature_names=None):
+    tune_worker_allocator()  # once per worker process: undo the nanny's eager trimming
     func = carried.value
     X = _check_block(np.asarray(X), allow_nan, n_samples, feature_names)
     w = np.ones(X.shape[0], dtype=X.dtype) if w is None else _check_weight_block(np.asarray(w))
@@ -353,7 +355,10 @@ class DaskSource:
             )
             for block, weights in self._delayed_blocks()
         ]
-        (total,) = compute(tree_reduce(parts))
+        # One BLAS thread where the blocks run in this process (Dask's threaded scheduler
+        # runs one block per core); a nanny's worker processes start with one already.
+        with _single_threaded_blas():
+            (total,) = compute(tree_reduce(parts))
         return total
 
     def initialization_sample(self, random_state: np.random.RandomState):

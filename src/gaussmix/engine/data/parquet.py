@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import operator
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
 
-from .arrays import INITIALIZATION_ROWS, sample_row_indices
+from .arrays import (
+    INITIALIZATION_ROWS,
+    default_threads,
+    map_reduce_in_threads,
+    sample_row_indices,
+)
 from .columns import can_be_feature
 from .values import check_magnitude
 
@@ -296,8 +299,19 @@ class ParquetSource:
         return _MISSING_RULES[self.missing](self, X, w)
 
     def map_reduce(self, func: Callable[[np.ndarray, np.ndarray], T]) -> T:
-        """``func(X_batch, w_batch)`` summed over the file's batches."""
-        return functools.reduce(operator.add, (func(X, w) for X, w in self._batches_in_order()))
+        """``func(X_batch, w_batch)`` summed over the file's batches, in file order.
+
+        The batches are read in the calling thread and computed on `default_threads`
+        threads (``$GAUSSMIX_NUM_THREADS``), each with one BLAS thread, as the in-memory
+        path does: a multi-threaded BLAS splitting every batch's small products ran
+        several times slower under a competing load. At most one batch per thread waits
+        besides those being computed, so memory stays a few batches.
+        """
+        n_batches = max(1, -(-self.n_samples // self.batch_rows))
+        n_threads = min(default_threads(), n_batches)
+        return map_reduce_in_threads(
+            func, self._batches_in_order(), n_threads, max_pending=n_threads
+        )
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Concatenate ``func(X_batch)`` over the file's batches (row-wise outputs).
