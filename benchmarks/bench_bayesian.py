@@ -152,7 +152,10 @@ def main(argv=None) -> None:
         f"NumPy {np.__version__}, Python {platform.python_version()}, {args.threads} BLAS "
         f"thread(s), {CLOCK['name']}, {args.iterations} timed iterations, best of "
         f"{args.repeats}; load average at the end {os.getloadavg()[0]:.1f}.\n\n"
-        + header + "\n" + "\n".join(rows) + "\n"
+        + header
+        + "\n"
+        + "\n".join(rows)
+        + "\n"
     )
     print(section)
     if not args.quick:

@@ -34,7 +34,9 @@ _UNSET_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _REEXEC_MARK = "GAUSSMIX_BENCH_UNSET"
 
 if any(name in os.environ for name in _UNSET_VARIABLES) and _REEXEC_MARK not in os.environ:
-    _removed = ",".join(f"{name}={os.environ[name]}" for name in _UNSET_VARIABLES if name in os.environ)
+    _removed = ",".join(
+        f"{name}={os.environ[name]}" for name in _UNSET_VARIABLES if name in os.environ
+    )
     _environment = {k: v for k, v in os.environ.items() if k not in _UNSET_VARIABLES}
     _environment[_REEXEC_MARK] = _removed
     os.execve(sys.executable, [sys.executable, *sys.argv], _environment)
@@ -137,7 +139,9 @@ def per_iteration_seconds(contenders, X, covariance_type, start, n_iter, repeats
     for _ in range(repeats):
         for max_iter in (1 + n_iter, 1):
             for name, estimator_class in contenders.items():
-                elapsed, estimator = fit_seconds(estimator_class, X, covariance_type, start, max_iter)
+                elapsed, estimator = fit_seconds(
+                    estimator_class, X, covariance_type, start, max_iter
+                )
                 best[name][max_iter] = min(best[name][max_iter], elapsed)
                 if max_iter > 1:
                     fitted[name] = estimator
@@ -168,10 +172,11 @@ def compare_small_fits(repeats):
             times = {"sklearn": [], "gaussmix": []}
             fitted = {}
             for _ in range(repeats):
-                for name, estimator_class in (("sklearn", SklearnGaussianMixture),
-                                              ("gaussmix", GaussianMixture)):
-                    estimator = estimator_class(3, covariance_type=covariance_type,
-                                                random_state=0)
+                for name, estimator_class in (
+                    ("sklearn", SklearnGaussianMixture),
+                    ("gaussmix", GaussianMixture),
+                ):
+                    estimator = estimator_class(3, covariance_type=covariance_type, random_state=0)
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
                         began = CLOCK["now"]()
@@ -185,14 +190,18 @@ def compare_small_fits(repeats):
                 "gaussmix_ms": 1000 * float(np.median(times["gaussmix"])),
                 "sklearn_iter": fitted["sklearn"].n_iter_,
                 "gaussmix_iter": fitted["gaussmix"].n_iter_,
-                "score_diff": relative_difference(fitted["gaussmix"].score(X),
-                                                  fitted["sklearn"].score(X)),
+                "score_diff": relative_difference(
+                    fitted["gaussmix"].score(X), fitted["sklearn"].score(X)
+                ),
             }
             row["ratio"] = row["gaussmix_ms"] / row["sklearn_ms"]
             rows.append(row)
-            print(f"  N={n_samples:>5} {covariance_type:9s} sklearn {row['sklearn_ms']:7.2f} ms "
-                  f"({row['sklearn_iter']} it)  gaussmix {row['gaussmix_ms']:7.2f} ms "
-                  f"({row['gaussmix_iter']} it)  ratio {row['ratio']:.2f}", flush=True)
+            print(
+                f"  N={n_samples:>5} {covariance_type:9s} sklearn {row['sklearn_ms']:7.2f} ms "
+                f"({row['sklearn_iter']} it)  gaussmix {row['gaussmix_ms']:7.2f} ms "
+                f"({row['gaussmix_iter']} it)  ratio {row['ratio']:.2f}",
+                flush=True,
+            )
     return rows
 
 
@@ -235,7 +244,7 @@ def matmul_gflops(X, n_components, repeats=5, block_rows=None):
             return X @ W
         out = np.empty((block_rows, W.shape[1]), dtype=X.dtype)
         for start in range(0, X.shape[0] - block_rows + 1, block_rows):
-            np.matmul(X[start:start + block_rows], W, out=out)
+            np.matmul(X[start : start + block_rows], W, out=out)
         return out
 
     product()
@@ -378,9 +387,18 @@ _MEMORY_SCRIPT = textwrap.dedent(
 def peak_memory(n_samples, n_features, n_components, init):
     """Peak RSS of a fit in a fresh subprocess, and the RSS before the data existed."""
     output = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(n_samples), str(n_features),
-         str(n_components), init],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_SCRIPT,
+            str(n_samples),
+            str(n_features),
+            str(n_components),
+            init,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     before_data, data_bytes, peak = map(int, output)
     row = {
@@ -412,12 +430,21 @@ def model_fit_seconds(X, name, n_components, max_iter):
     `BAYESIAN_ROWS`) from k-means responsibilities."""
     if name in BAYESIAN_ROWS:
         estimator = BayesianGaussianMixture(
-            n_components=n_components, covariance_type="full", tol=0.0, max_iter=max_iter,
-            random_state=0, reg_covar=1e-4, weight_concentration_prior_type=BAYESIAN_ROWS[name],
+            n_components=n_components,
+            covariance_type="full",
+            tol=0.0,
+            max_iter=max_iter,
+            random_state=0,
+            reg_covar=1e-4,
+            weight_concentration_prior_type=BAYESIAN_ROWS[name],
         )
     else:
         estimator = GaussianMixture(
-            n_components, covariance_type=name, tol=0.0, max_iter=max_iter, random_state=0,
+            n_components,
+            covariance_type=name,
+            tol=0.0,
+            max_iter=max_iter,
+            random_state=0,
             reg_covar=1e-4,
         )
     with warnings.catch_warnings():
@@ -457,15 +484,22 @@ def compare_models(case, n_iter, repeats):
                         m_steps[name] = m_step_seconds(X, fitted, name, repeats)
     seconds = {name: max(t[1 + n_iter] - t[1], 1e-9) / n_iter for name, t in best.items()}
     rows = [
-        {"model": name, "ms": 1e3 * seconds[name], "relative": seconds[name] / seconds["VVV"],
-         "zeros": zeros.get(name, np.nan), "m_step_ms": 1e3 * m_steps.get(name, np.nan),
-         "failed": failed.get(name)}
+        {
+            "model": name,
+            "ms": 1e3 * seconds[name],
+            "relative": seconds[name] / seconds["VVV"],
+            "zeros": zeros.get(name, np.nan),
+            "m_step_ms": 1e3 * m_steps.get(name, np.nan),
+            "failed": failed.get(name),
+        }
         for name in names
     ]
     for row in rows:
-        print(f"  {row['model']:4s} {row['ms']:8.2f} ms/it  relative to full {row['relative']:.2f}"
-              f"  M-step {row['m_step_ms']:.2f} ms"
-              + (f"  failed: {row['failed']}" if row["failed"] else ""))
+        print(
+            f"  {row['model']:4s} {row['ms']:8.2f} ms/it  relative to full {row['relative']:.2f}"
+            f"  M-step {row['m_step_ms']:.2f} ms"
+            + (f"  failed: {row['failed']}" if row["failed"] else "")
+        )
     return {"case": case, "rows": rows}
 
 
@@ -475,9 +509,12 @@ def m_step_seconds(X, fitted, name, repeats):
     resp = fitted.predict_proba(X)
     counts = resp.sum(axis=0)
     means = resp.T @ X / counts[:, np.newaxis]
-    scatter = np.stack([
-        ((X - mean) * r[:, np.newaxis]).T @ (X - mean) for mean, r in zip(means, resp.T, strict=True)
-    ])
+    scatter = np.stack(
+        [
+            ((X - mean) * r[:, np.newaxis]).T @ (X - mean)
+            for mean, r in zip(means, resp.T, strict=True)
+        ]
+    )
     model = get_covariance_model(name)
     if len(model.scatter.shape(*means.shape)) == 2:  # models that need only the diagonals
         scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()
@@ -529,8 +566,11 @@ def render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
         "The script removes `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` from its own environment "
         "(it re-executes itself without them) because they slow a current NumPy's OpenBLAS on "
         "this machine; tests and CI leave them alone. "
-        + (f"In this run they were set ({unset}) and removed." if unset else
-           "In this run neither was set."),
+        + (
+            f"In this run they were set ({unset}) and removed."
+            if unset
+            else "In this run neither was set."
+        ),
         "",
         "## Machine",
         "",
@@ -540,8 +580,11 @@ def render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
         *[f"- BLAS: {line}" for line in blas_description()],
         f"- {args.iterations} timed iterations per fit, best of {args.repeats} repeats",
         f"- timing: {CLOCK['name']} time, "
-        + ("both libraries on one thread (BLAS limited by threadpoolctl, "
-           "`GAUSSMIX_NUM_THREADS=1`)" if args.threads == "1" else "default threads"),
+        + (
+            "both libraries on one thread (BLAS limited by threadpoolctl, `GAUSSMIX_NUM_THREADS=1`)"
+            if args.threads == "1"
+            else "default threads"
+        ),
         f"- load average at the start of the run: {LOAD_AT_START[0]} (other jobs share the "
         "machine; with `--threads 1` CPU time is used because wall time then mostly measures "
         "the other jobs)",
@@ -659,8 +702,10 @@ def render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
                 lines.append(f"| {row['model']} | failed: {row['failed']} | | | |")
             else:
                 m_step = "" if np.isnan(row["m_step_ms"]) else f"{row['m_step_ms']:.2f}"
-                lines.append(f"| {row['model']} | {row['ms']:.2f} | {row['relative']:.2f} | "
-                             f"{m_step} | {100 * row['zeros']:.0f}% |")
+                lines.append(
+                    f"| {row['model']} | {row['ms']:.2f} | {row['relative']:.2f} | "
+                    f"{m_step} | {100 * row['zeros']:.0f}% |"
+                )
     lines += ["", *BASELINE_NOTE]
     return "\n".join(lines) + "\n"
 
@@ -714,18 +759,22 @@ def main(argv=None):
     parser.add_argument("--skip-models", action="store_true", help="skip the model comparison")
     parser.add_argument("--only", default="", help="run only cases whose label starts with this")
     parser.add_argument(
-        "--small-fits-only", action="store_true",
+        "--small-fits-only",
+        action="store_true",
         help="run only the small whole-fit table and print it (writes nothing)",
     )
     parser.add_argument(
-        "--threads", choices=["1", "all"], default="1",
+        "--threads",
+        choices=["1", "all"],
+        default="1",
         help="1: both libraries on one thread, timed by process CPU time (robust on a shared "
         "machine); all: default threads, timed by wall clock",
     )
     args = parser.parse_args(argv)
     command = "python benchmarks/bench_em.py" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
-    cases = [case for case in (QUICK_CASES if args.quick else CASES)
-             if case[0].startswith(args.only)]
+    cases = [
+        case for case in (QUICK_CASES if args.quick else CASES) if case[0].startswith(args.only)
+    ]
 
     limits = contextlib.nullcontext()
     if args.threads == "1":
@@ -742,12 +791,13 @@ LOAD_AT_START = ["unknown"]
 def run(args, cases, command):
     LOAD_AT_START[0] = _load_average()
     if args.small_fits_only:
-        print(f"timing: {CLOCK['name']} time, threads: {args.threads}; load average "
-              f"{LOAD_AT_START[0]}")
+        print(
+            f"timing: {CLOCK['name']} time, threads: {args.threads}; load average "
+            f"{LOAD_AT_START[0]}"
+        )
         print(render_small_fits(compare_small_fits(args.repeats), args.repeats))
         return
-    print(f"timing: {CLOCK['name']} time, threads: {args.threads}; load average "
-          f"{LOAD_AT_START[0]}")
+    print(f"timing: {CLOCK['name']} time, threads: {args.threads}; load average {LOAD_AT_START[0]}")
     print("BLAS:", *blas_description(), sep="\n  ")
     if os.environ.get(_REEXEC_MARK):
         print(f"removed from the environment: {os.environ[_REEXEC_MARK]}")
@@ -758,14 +808,17 @@ def run(args, cases, command):
     memory_rows = []
     if not args.skip_memory and not args.quick:
         print("peak memory, N=1,000,000 d=16 K=32 full:")
-        memory_rows = [peak_memory(1_000_000, 16, 32, init) for init in ("given", "random_from_data")]
+        memory_rows = [
+            peak_memory(1_000_000, 16, 32, init) for init in ("given", "random_from_data")
+        ]
     print("small single fits, whole fit:")
     small_rows = compare_small_fits(args.repeats)
     model_result = None
     if not args.skip_models:
         print("covariance models relative to full:")
-        model_result = compare_models(MODEL_CASE, MODEL_ITERATION_FACTOR * args.iterations,
-                                      args.repeats)
+        model_result = compare_models(
+            MODEL_CASE, MODEL_ITERATION_FACTOR * args.iterations, args.repeats
+        )
     report = render(args, command, sklearn_rows, float32_rows, memory_rows, model_result)
     report += "\n" + render_small_fits(small_rows, args.repeats)
     if not args.quick:

@@ -98,9 +98,17 @@ def run(args, npy, parquet):
                     X, init_params=init, random_state=seed, max_iter=0
                 )
                 gm, wall, cpu = _timed_fit(X, init_params=init, random_state=seed)
-                row = dict(init=init, source=kind, seed=seed,
-                           log_likelihood=gm.lower_bound_ * n_rows, n_iter=gm.n_iter_,
-                           wall_s=wall, cpu_s=cpu, init_wall_s=init_wall, init_cpu_s=init_cpu)
+                row = dict(
+                    init=init,
+                    source=kind,
+                    seed=seed,
+                    log_likelihood=gm.lower_bound_ * n_rows,
+                    n_iter=gm.n_iter_,
+                    wall_s=wall,
+                    cpu_s=cpu,
+                    init_wall_s=init_wall,
+                    init_cpu_s=init_cpu,
+                )
                 print(json.dumps(row), flush=True)
                 results.append(row)
     return results
@@ -116,9 +124,9 @@ def report(args, results, command) -> str:
         f"Machine: {platform.machine()}, {platform.python_version()}, shared by other jobs "
         "(2 cores; wall times are noisy, CPU times less so).",
         f"Data: {args.rows:,} x 16 rows from the 8-component mixture of `bench_scale.py`; "
-        f"K = 8, `covariance_type=\"full\"`, default `tol`, `n_init=1`, seeds 0-{args.seeds - 1}.",
-        f"Best total log-likelihood reached by any fit: {best:,.1f}; a fit \"reaches the "
-        f"best\" within {TOLERANCE:.1%} of it.",
+        f'K = 8, `covariance_type="full"`, default `tol`, `n_init=1`, seeds 0-{args.seeds - 1}.',
+        f'Best total log-likelihood reached by any fit: {best:,.1f}; a fit "reaches the '
+        f'best" within {TOLERANCE:.1%} of it.',
         "",
         "| init_params | source | reached best | worst log-lik | median fit wall s | "
         "median fit CPU s | median init wall s | median init CPU s |",
@@ -131,8 +139,10 @@ def report(args, results, command) -> str:
                 continue
             reached = sum(abs(r["log_likelihood"] - best) <= TOLERANCE * abs(best) for r in rows)
             worst = min(r["log_likelihood"] for r in rows)
-            median = {key: float(np.median([r[key] for r in rows]))
-                      for key in ("wall_s", "cpu_s", "init_wall_s", "init_cpu_s")}
+            median = {
+                key: float(np.median([r[key] for r in rows]))
+                for key in ("wall_s", "cpu_s", "init_wall_s", "init_cpu_s")
+            }
             lines.append(
                 f"| {init} | {kind} | {reached}/{len(rows)} | {worst:,.0f} | "
                 f"{median['wall_s']:.2f} | {median['cpu_s']:.2f} | "
@@ -147,8 +157,12 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/gaussmix-bench-init"))
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks-init.md"))
-    parser.add_argument("--results", type=Path, default=None,
-                        help="JSON lines of an earlier run to report instead of running")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="JSON lines of an earlier run to report instead of running",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     command = "python benchmarks/bench_init.py " + " ".join(argv or sys.argv[1:])

@@ -81,8 +81,9 @@ def write_data(workdir: Path, n_rows, n_features, n_components):
     stem = f"rows{n_rows}_d{n_features}_k{n_components}"
     npy, parquet = workdir / f"{stem}.npy", workdir / f"{stem}.parquet"
     if not npy.exists():
-        out = np.lib.format.open_memmap(npy, mode="w+", dtype=np.float64,
-                                        shape=(n_rows, n_features))
+        out = np.lib.format.open_memmap(
+            npy, mode="w+", dtype=np.float64, shape=(n_rows, n_features)
+        )
         start = 0
         for block in _blocks(n_rows, n_features, n_components):
             out[start : start + len(block)] = block
@@ -139,7 +140,10 @@ def _estimator(args):
     from gaussmix import GaussianMixture
 
     return GaussianMixture(
-        args.components, covariance_type="full", tol=0.0, max_iter=args.iterations,
+        args.components,
+        covariance_type="full",
+        tol=0.0,
+        max_iter=args.iterations,
         random_state=0,
     )
 
@@ -176,12 +180,21 @@ def run_cluster(args):
 
     n_rows, n_features = np.load(args.npy, mmap_mode="r").shape
     block_rows = 500_000
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, memory_limit=0) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=0,
+        ) as cluster,
+        Client(cluster),
+    ):
         blocks = [
             da.from_delayed(
-                dask.delayed(_load_npy_block)(str(args.npy), start, min(start + block_rows,
-                                                                         n_rows)),
+                dask.delayed(_load_npy_block)(
+                    str(args.npy), start, min(start + block_rows, n_rows)
+                ),
                 shape=(min(block_rows, n_rows - start), n_features),
                 dtype=np.float64,
             )
@@ -200,8 +213,9 @@ def run_streaming(args):
     from gaussmix import GaussianMixture
 
     data = np.load(args.npy, mmap_mode="r")
-    gm = GaussianMixture(args.components, covariance_type="full", random_state=0,
-                         max_iter=args.iterations)
+    gm = GaussianMixture(
+        args.components, covariance_type="full", random_state=0, max_iter=args.iterations
+    )
     gm.partial_fit(data[:STREAM_BATCH_ROWS])  # initialisation: EM on the first batch
     rows = 0
     with PeakAnonymousMemory() as memory:
@@ -211,8 +225,13 @@ def run_streaming(args):
             gm.partial_fit(batch)
             rows += batch.shape[0]
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_bytes": memory.peak, "rows": rows,
-            "rows_per_second": rows / seconds, "score": gm.lower_bound_}
+    return {
+        "seconds": seconds,
+        "peak_bytes": memory.peak,
+        "rows": rows,
+        "rows_per_second": rows / seconds,
+        "score": gm.lower_bound_,
+    }
 
 
 def run_cli(args):
@@ -223,8 +242,16 @@ def run_cli(args):
 
     with tempfile.TemporaryDirectory(dir=args.parquet.parent) as out:
         command = [
-            "fit", str(args.parquet), "--out", out, "--out-of-core", "--quiet",
-            "--components", str(args.components), "--covariance-types", "VVV",
+            "fit",
+            str(args.parquet),
+            "--out",
+            out,
+            "--out-of-core",
+            "--quiet",
+            "--components",
+            str(args.components),
+            "--covariance-types",
+            "VVV",
         ]
         with PeakAnonymousMemory() as memory:
             start = time.perf_counter()
@@ -235,8 +262,13 @@ def run_cli(args):
         model = gaussmix.load(Path(out) / "model.json")
         with open(Path(out) / "assignments.csv") as handle:
             rows = sum(1 for _ in handle) - 1
-    return {"seconds": seconds, "peak_bytes": memory.peak, "score": model.lower_bound_,
-            "rows": rows, "iterations": int(model.n_iter_)}
+    return {
+        "seconds": seconds,
+        "peak_bytes": memory.peak,
+        "score": model.lower_bound_,
+        "rows": rows,
+        "iterations": int(model.n_iter_),
+    }
 
 
 SCENARIOS = {
@@ -262,15 +294,26 @@ def child_main(args):
 # ---------------------------------------------------------------------- parent side
 def run_child(scenario, args, npy, parquet):
     command = [
-        sys.executable, __file__, "--child", scenario, "--npy", str(npy), "--parquet",
-        str(parquet), "--components", str(args.components), "--iterations",
-        str(args.iterations), "--limit-mb", str(args.limit_mb),
+        sys.executable,
+        __file__,
+        "--child",
+        scenario,
+        "--npy",
+        str(npy),
+        "--parquet",
+        str(parquet),
+        "--components",
+        str(args.components),
+        "--iterations",
+        str(args.iterations),
+        "--limit-mb",
+        str(args.limit_mb),
     ]
     completed = subprocess.run(command, capture_output=True, text=True)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     if completed.returncode or not lines:
         raise RuntimeError(f"{scenario} failed:\n{completed.stdout}\n{completed.stderr}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def _mb(value):
@@ -305,12 +348,12 @@ def report(args, npy, parquet, results, command):
     ]
     notes = {
         "cli": "`gaussmix fit FILE.parquet --out-of-core --components K --covariance-types "
-               "VVV`: EM to convergence (tol 1e-5), anomaly threshold, assignments.csv "
-               "written batch by batch, report",
+        "VVV`: EM to convergence (tol 1e-5), anomaly threshold, assignments.csv "
+        "written batch by batch, report",
         "memmap": "`fit(np.load(path, mmap_mode='r'))`",
         "parquet": "`fit(ParquetSource(path))`, row groups of 250,000 rows",
         "cluster": "LocalCluster, 2 worker processes x 1 thread, persisted blocks; "
-                   "time of `fit` only",
+        "time of `fit` only",
         "streaming": "`partial_fit` on 100,000-row batches, one pass",
     }
     for name, result in results.items():
@@ -318,8 +361,7 @@ def report(args, npy, parquet, results, command):
         if "rows_per_second" in result:
             extra += f": **{result['rows_per_second']:,.0f} rows/s**"
         if "iterations" in result:
-            extra += (f"; {result['iterations']} EM iterations, {result['rows']:,} rows "
-                      "written")
+            extra += f"; {result['iterations']} EM iterations, {result['rows']:,} rows written"
         if result.get("command") and result["command"] != command:
             extra += f" (from `{result['command']}`)"
         limit = f"{result['limit_mb']} MB (RLIMIT_DATA)" if result["limit_mb"] else "none"
@@ -352,15 +394,21 @@ def main(argv=None):
     parser.add_argument("--features", type=int, default=16)
     parser.add_argument("--components", type=int, default=4)
     parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--limit-mb", type=int, default=768,
-                        help="RLIMIT_DATA of the memmap and Parquet runs (0: none)")
+    parser.add_argument(
+        "--limit-mb",
+        type=int,
+        default=768,
+        help="RLIMIT_DATA of the memmap and Parquet runs (0: none)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/gaussmix-bench-scale"))
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--no-write", action="store_true", help="print, do not write docs")
-    parser.add_argument("--output", type=Path,
-                        default=Path(__file__).resolve().parent.parent / "docs"
-                        / "benchmarks-scale.md",
-                        help="Markdown file the report is written to")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "docs" / "benchmarks-scale.md",
+        help="Markdown file the report is written to",
+    )
     parser.add_argument("--child", choices=sorted(SCENARIOS))
     parser.add_argument("--npy", type=Path)
     parser.add_argument("--parquet", type=Path)

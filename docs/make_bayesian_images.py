@@ -26,7 +26,9 @@ bgm = BayesianGaussianMixture(random_state=0, **SETTINGS).fit(X)
 ax = plot.variational_weights(bgm, threshold=0.02)
 ax.figure.savefig(Path(__file__).parent / "images" / "bayesian-weights.png", dpi=110)
 
-print("| data seed | gaussmix: components > 2% | gaussmix lower bound | scikit-learn: components > 2% | scikit-learn lower bound |")
+print(
+    "| data seed | gaussmix: components > 2% | gaussmix lower bound | scikit-learn: components > 2% | scikit-learn lower bound |"
+)
 print("|---|---|---|---|---|")
 for seed in range(10):
     X, _ = make_gmm_data(1500, random_state=seed)

@@ -34,13 +34,20 @@ def save(ax_or_figure, name: str) -> None:
 
 def main() -> None:
     ns = run_page()
-    plot, merging, X_moons = ns["plot"], ns["merging"], ns["make_moons"](
-        300, noise=0.1, random_state=42
-    )[0]
+    plot, merging, X_moons = (
+        ns["plot"],
+        ns["merging"],
+        ns["make_moons"](300, noise=0.1, random_state=42)[0],
+    )
     figure, axes = plt.subplots(1, 2, figsize=(10.4, 4.4), layout="constrained")
     model = ns["gaussmix"].select_model(X_moons, range(1, 10), random_state=42).best_estimator_
-    plot.clusters(model, X_moons, ax=axes[0], n_std=(2,),
-                  title=f"{model.n_components} components chosen by BIC")
+    plot.clusters(
+        model,
+        X_moons,
+        ax=axes[0],
+        n_std=(2,),
+        title=f"{model.n_components} components chosen by BIC",
+    )
     plot.merged_clusters(merging, X_moons, 2, ax=axes[1], title="Merged into 2 clusters")
     axes[1].set_xlim(axes[0].get_xlim())
     axes[1].set_ylim(axes[0].get_ylim())

@@ -127,7 +127,9 @@ def _violations() -> list[str]:
             private = [part for part in inner if _is_private(part)]
             private += [name for name in names if _is_private(name)]
             if private:
-                problems.append(f"{module}:{line} imports private {', '.join(private)} from {target}")
+                problems.append(
+                    f"{module}:{line} imports private {', '.join(private)} from {target}"
+                )
     return problems
 
 

@@ -22,10 +22,14 @@ SOURCE_CLASSES = [ArraySource, MemmapSource, ParquetSource, DaskSource, Standard
 
 @pytest.mark.parametrize("source_class", SOURCE_CLASSES, ids=lambda cls: cls.__name__)
 def test_every_source_class_implements_the_whole_protocol(source_class):
-    methods = [name for name in missing_members(object) if callable(getattr(DataSource, name, None))]
+    methods = [
+        name for name in missing_members(object) if callable(getattr(DataSource, name, None))
+    ]
     for name in methods:
         assert callable(getattr(source_class, name, None)), f"{source_class.__name__}.{name}"
-        assert getattr(source_class, name).__doc__, f"{source_class.__name__}.{name} has no docstring"
+        assert getattr(source_class, name).__doc__, (
+            f"{source_class.__name__}.{name} has no docstring"
+        )
 
 
 def test_an_in_memory_source_satisfies_the_runtime_protocol():
@@ -62,7 +66,8 @@ def _is_figure(function) -> bool:
 
 
 FIGURES = [
-    name for name in plotting.__all__
+    name
+    for name in plotting.__all__
     if inspect.isfunction(getattr(plotting, name)) and _is_figure(getattr(plotting, name))
 ]
 

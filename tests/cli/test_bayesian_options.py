@@ -61,8 +61,8 @@ def test_unsupported_model_with_a_prior_is_a_clear_error(tmp_path):
 def test_dirichlet_process_method_chooses_the_number_of_components(tmp_path):
     out = tmp_path / "dp"
     result = CliRunner().invoke(
-        cli, ["fit", str(_data(tmp_path)), "--out", str(out), "--components", "6",
-              "--method", "dp"],
+        cli,
+        ["fit", str(_data(tmp_path)), "--out", str(out), "--components", "6", "--method", "dp"],
     )
     assert result.exit_code == 0, result.output
     assert "2 kept" in result.output
@@ -73,8 +73,17 @@ def test_dirichlet_process_method_chooses_the_number_of_components(tmp_path):
 
 def test_bayesian_method_needs_one_supported_model(tmp_path):
     result = CliRunner().invoke(
-        cli, ["fit", str(_data(tmp_path)), "--out", str(tmp_path / "o"),
-              "--method", "variational", "--covariance-types", "full,diag"],
+        cli,
+        [
+            "fit",
+            str(_data(tmp_path)),
+            "--out",
+            str(tmp_path / "o"),
+            "--method",
+            "variational",
+            "--covariance-types",
+            "full,diag",
+        ],
     )
     assert result.exit_code != 0
     assert "one covariance model" in result.output

@@ -23,8 +23,11 @@ def flagged(tmp_path_factory, faithful_csv):
     data["site"] = "Old Faithful"
     folder = tmp_path_factory.mktemp("flagged")
     data.to_csv(folder / "flagged.csv", index=False)
-    pq.write_table(pa.Table.from_pandas(data, preserve_index=False), folder / "flagged.parquet",
-                   row_group_size=50)
+    pq.write_table(
+        pa.Table.from_pandas(data, preserve_index=False),
+        folder / "flagged.parquet",
+        row_group_size=50,
+    )
     return folder
 
 

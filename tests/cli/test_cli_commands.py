@@ -82,9 +82,7 @@ def test_fit_writes_every_output(fitted, faithful_csv):
     model = gaussmix.load(out / "model.json")
     # Components are numbered by weight, heaviest first, as in the summary and report:
     # at EM's fixed point a component's mean responsibility is its weight.
-    np.testing.assert_allclose(
-        probabilities.mean(axis=0), np.sort(model.weights_)[::-1], atol=1e-3
-    )
+    np.testing.assert_allclose(probabilities.mean(axis=0), np.sort(model.weights_)[::-1], atol=1e-3)
     heaviest_first = np.argsort(-model.weights_, kind="stable")
     rank = np.argsort(heaviest_first)
     np.testing.assert_array_equal(rank[model.predict(data)] + 1, rows["component"])
@@ -227,8 +225,18 @@ def test_numeric_looking_header_is_refused_with_the_fix(runner, tmp_path):
     assert not (tmp_path / "o").exists()
     # The fix it names works: four measurements, 150 rows, the class code left out.
     result = _invoke(
-        runner, "fit", iris, "--out", tmp_path / "o", "--skip-rows", "1", "--header", "none",
-        "--columns", "x1,x2,x3,x4", *QUICK,
+        runner,
+        "fit",
+        iris,
+        "--out",
+        tmp_path / "o",
+        "--skip-rows",
+        "1",
+        "--header",
+        "none",
+        "--columns",
+        "x1,x2,x3,x4",
+        *QUICK,
     )
     assert result.exit_code == 0, result.output
     model = gaussmix.load(tmp_path / "o" / "model.json")
@@ -239,7 +247,9 @@ def test_numeric_looking_header_is_refused_with_the_fix(runner, tmp_path):
     pd.DataFrame(np.random.default_rng(0).normal(size=(40, 2)), columns=["2019", "2020"]).to_csv(
         years, index=False
     )
-    assert runner.invoke(cli, ["fit", str(years), "--out", str(tmp_path / "y"), *QUICK]).exit_code == 1
+    assert (
+        runner.invoke(cli, ["fit", str(years), "--out", str(tmp_path / "y"), *QUICK]).exit_code == 1
+    )
     result = _invoke(runner, "fit", years, "--out", tmp_path / "y", "--header", "names", *QUICK)
     assert result.exit_code == 0, result.output
     assert list(gaussmix.load(tmp_path / "y" / "model.json").feature_names_in_) == ["2019", "2020"]
@@ -255,8 +265,17 @@ def test_header_options_are_refused_for_files_with_their_own_names(runner, chapt
 
 def test_dirichlet_process_fit_prints_a_summary_with_cluster_sizes(runner, faithful_csv, tmp_path):
     result = _invoke(
-        runner, "fit", faithful_csv, "--out", tmp_path / "o", "--method", "dp",
-        "--components", "6", "--covariance-types", "full",
+        runner,
+        "fit",
+        faithful_csv,
+        "--out",
+        tmp_path / "o",
+        "--method",
+        "dp",
+        "--components",
+        "6",
+        "--covariance-types",
+        "full",
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

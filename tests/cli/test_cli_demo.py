@@ -83,6 +83,8 @@ def test_demo_merges_the_moons_and_bootstraps_the_chapter_model(demo):
     assert "Bootstrap (199 replicates)" in result.stdout
     html = (out / "report.html").read_text()
     assert 'id="bootstrap"' in html and "std. error" in html
+
+
 def test_demo_console_numbers_components_by_weight(demo):
     out, result = demo
     model = gaussmix.load(out / "model.json")

@@ -32,8 +32,18 @@ def test_fit_marginalizes_and_says_how_many_values_were_missing(runner, holes_cs
     path, data, n_missing, n_rows = holes_csv
     out = tmp_path / "o"
     result = _invoke(
-        runner, "fit", path, "--out", out, "--missing", "marginalize",
-        "--components", "1-3", "--covariance-types", "VVV,EEE", "--standardize",
+        runner,
+        "fit",
+        path,
+        "--out",
+        out,
+        "--missing",
+        "marginalize",
+        "--components",
+        "1-3",
+        "--covariance-types",
+        "VVV,EEE",
+        "--standardize",
     )
     assert result.exit_code == 0, result.output
     message = f"{n_missing} missing value(s) in {n_rows} row(s) were marginalised"
@@ -54,8 +64,15 @@ def test_fit_marginalizes_and_says_how_many_values_were_missing(runner, holes_cs
     # predict reads the same holes the same way.
     predicted = tmp_path / "p.csv"
     result = _invoke(
-        runner, "predict", out / "model.json", path, "--out", predicted,
-        "--missing", "marginalize", "--quiet",
+        runner,
+        "predict",
+        out / "model.json",
+        path,
+        "--out",
+        predicted,
+        "--missing",
+        "marginalize",
+        "--quiet",
     )
     assert result.exit_code == 0, result.output
     again = pd.read_csv(predicted)
@@ -67,10 +84,22 @@ def test_marginalize_refuses_infinity_and_the_bayesian_methods(runner, faithful_
     data.loc[2, "waiting"] = np.inf
     path = tmp_path / "inf.csv"
     data.to_csv(path, index=False)
-    result = runner.invoke(cli, ["fit", str(path), "--out", str(tmp_path / "o"),
-                                 "--missing", "marginalize"])
+    result = runner.invoke(
+        cli, ["fit", str(path), "--out", str(tmp_path / "o"), "--missing", "marginalize"]
+    )
     assert result.exit_code == 1 and "infinite" in result.output
-    result = runner.invoke(cli, ["fit", str(faithful_csv), "--out", str(tmp_path / "o"),
-                                 "--missing", "marginalize", "--method", "dp"])
+    result = runner.invoke(
+        cli,
+        [
+            "fit",
+            str(faithful_csv),
+            "--out",
+            str(tmp_path / "o"),
+            "--missing",
+            "marginalize",
+            "--method",
+            "dp",
+        ],
+    )
     assert result.exit_code == 1 and "--method em" in result.output
     assert not (tmp_path / "o").exists()

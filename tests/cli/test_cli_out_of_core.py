@@ -44,8 +44,9 @@ def _never_read_whole(monkeypatch):
 def test_out_of_core_fit_equals_in_memory_fit(runner, geyser_parquet, tmp_path, extra):
     memory, chunked = tmp_path / "memory", tmp_path / "chunked"
     args = ["--missing", "drop", *SWEEP, *extra]
-    assert _invoke(runner, "fit", geyser_parquet, "--out", memory, "--in-memory",
-                   *args).exit_code == 0
+    assert (
+        _invoke(runner, "fit", geyser_parquet, "--out", memory, "--in-memory", *args).exit_code == 0
+    )
     with pytest.MonkeyPatch.context() as patch:
         _never_read_whole(patch)
         result = _invoke(runner, "fit", geyser_parquet, "--out", chunked, "--out-of-core", *args)
@@ -59,12 +60,10 @@ def test_out_of_core_fit_equals_in_memory_fit(runner, geyser_parquet, tmp_path, 
     np.testing.assert_array_equal(rows_actual["row"], rows_expected["row"])
     assert 5 not in set(rows_actual["row"]) and 100 not in set(rows_actual["row"])
     np.testing.assert_array_equal(rows_actual["component"], rows_expected["component"])
-    np.testing.assert_allclose(rows_actual["log_density"], rows_expected["log_density"],
-                               rtol=1e-9)
+    np.testing.assert_allclose(rows_actual["log_density"], rows_expected["log_density"], rtol=1e-9)
     np.testing.assert_array_equal(rows_actual["anomaly"], rows_expected["anomaly"])
     model = gaussmix.load(chunked / "model.json")
-    np.testing.assert_allclose(model.means_, gaussmix.load(memory / "model.json").means_,
-                               rtol=1e-8)
+    np.testing.assert_allclose(model.means_, gaussmix.load(memory / "model.json").means_, rtol=1e-8)
 
 
 def test_large_parquet_files_are_read_in_batches_by_default(
@@ -74,8 +73,18 @@ def test_large_parquet_files_are_read_in_batches_by_default(
     _never_read_whole(monkeypatch)
     result = runner.invoke(
         cli,
-        ["fit", str(geyser_parquet), "--out", str(tmp_path / "o"), "--missing", "drop",
-         "--components", "2", "--covariance-types", "VVV"],
+        [
+            "fit",
+            str(geyser_parquet),
+            "--out",
+            str(tmp_path / "o"),
+            "--missing",
+            "drop",
+            "--components",
+            "2",
+            "--covariance-types",
+            "VVV",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "read in batches" in result.output
@@ -86,17 +95,29 @@ def test_large_parquet_files_are_read_in_batches_by_default(
 
 
 def test_out_of_core_missing_values_error_and_marginalize(runner, geyser_parquet, tmp_path):
-    refused = runner.invoke(cli, ["fit", str(geyser_parquet), "--out", str(tmp_path / "e"),
-                                  "--out-of-core", *SWEEP])
+    refused = runner.invoke(
+        cli, ["fit", str(geyser_parquet), "--out", str(tmp_path / "e"), "--out-of-core", *SWEEP]
+    )
     assert refused.exit_code != 0
     assert "has missing or infinite values" in refused.output
     assert "--missing marginalize" in refused.output
     assert "Traceback" not in refused.output
     assert not (tmp_path / "e").exists()
 
-    result = _invoke(runner, "fit", geyser_parquet, "--out", tmp_path / "m", "--out-of-core",
-                     "--missing", "marginalize", "--components", "2",
-                     "--covariance-types", "VVV")
+    result = _invoke(
+        runner,
+        "fit",
+        geyser_parquet,
+        "--out",
+        tmp_path / "m",
+        "--out-of-core",
+        "--missing",
+        "marginalize",
+        "--components",
+        "2",
+        "--covariance-types",
+        "VVV",
+    )
     assert result.exit_code == 0, result.output
     assert "2 missing value(s) in 2 row(s) were marginalised" in result.output
     rows = pd.read_csv(tmp_path / "m" / "assignments.csv")
@@ -104,28 +125,63 @@ def test_out_of_core_missing_values_error_and_marginalize(runner, geyser_parquet
 
 
 def test_out_of_core_needs_parquet(runner, faithful_csv, tmp_path):
-    result = runner.invoke(cli, ["fit", str(faithful_csv), "--out", str(tmp_path / "o"),
-                                 "--out-of-core"])
+    result = runner.invoke(
+        cli, ["fit", str(faithful_csv), "--out", str(tmp_path / "o"), "--out-of-core"]
+    )
     assert result.exit_code != 0
     assert "--out-of-core reads Parquet files" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
 def test_out_of_core_variational_fit(runner, geyser_parquet, tmp_path):
-    result = _invoke(runner, "fit", geyser_parquet, "--out", tmp_path / "dp", "--out-of-core",
-                     "--missing", "drop", "--method", "dp", "--components", "6",
-                     "--covariance-types", "full")
+    result = _invoke(
+        runner,
+        "fit",
+        geyser_parquet,
+        "--out",
+        tmp_path / "dp",
+        "--out-of-core",
+        "--missing",
+        "drop",
+        "--method",
+        "dp",
+        "--components",
+        "6",
+        "--covariance-types",
+        "full",
+    )
     assert result.exit_code == 0, result.output
     assert gaussmix.load(tmp_path / "dp" / "model.json").n_components < 6
 
 
 def test_out_of_core_predict_equals_in_memory_predict(runner, geyser_parquet, tmp_path):
-    assert _invoke(runner, "fit", geyser_parquet, "--out", tmp_path / "fit", "--missing",
-                   "drop", "--standardize", *SWEEP).exit_code == 0
+    assert (
+        _invoke(
+            runner,
+            "fit",
+            geyser_parquet,
+            "--out",
+            tmp_path / "fit",
+            "--missing",
+            "drop",
+            "--standardize",
+            *SWEEP,
+        ).exit_code
+        == 0
+    )
     model = tmp_path / "fit" / "model.json"
     for mode, name in (("--in-memory", "memory.csv"), ("--out-of-core", "chunked.csv")):
-        result = _invoke(runner, "predict", model, geyser_parquet, "--out", tmp_path / name,
-                         "--missing", "marginalize", mode)
+        result = _invoke(
+            runner,
+            "predict",
+            model,
+            geyser_parquet,
+            "--out",
+            tmp_path / name,
+            "--missing",
+            "marginalize",
+            mode,
+        )
         assert result.exit_code == 0, result.output
     expected = pd.read_csv(tmp_path / "memory.csv")
     actual = pd.read_csv(tmp_path / "chunked.csv")
@@ -133,15 +189,26 @@ def test_out_of_core_predict_equals_in_memory_predict(runner, geyser_parquet, tm
     np.testing.assert_array_equal(actual["component"], expected["component"])
     np.testing.assert_allclose(actual["log_density"], expected["log_density"], rtol=1e-9)
 
-    refused = runner.invoke(cli, ["predict", str(model), str(geyser_parquet), "--out",
-                                  str(tmp_path / "p.parquet"), "--out-of-core",
-                                  "--missing", "drop"])
+    refused = runner.invoke(
+        cli,
+        [
+            "predict",
+            str(model),
+            str(geyser_parquet),
+            "--out",
+            str(tmp_path / "p.parquet"),
+            "--out-of-core",
+            "--missing",
+            "drop",
+        ],
+    )
     assert refused.exit_code != 0 and "CSV" in refused.output
 
 
 def _write(data, path, row_group_size):
-    pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path,
-                   row_group_size=row_group_size)
+    pq.write_table(
+        pa.Table.from_pandas(data, preserve_index=False), path, row_group_size=row_group_size
+    )
     return path
 
 
@@ -172,8 +239,16 @@ def test_a_batch_with_every_row_dropped(runner, faithful_csv, tmp_path):
     data.iloc[100, 1] = np.inf
     path = _write(data, tmp_path / "gap.parquet", row_group_size=40)
     (memory, _), (chunked, output) = _fit_both_ways(
-        runner, path, tmp_path, "--missing", "drop", "--components", "2",
-        "--covariance-types", "VVV,EEE")
+        runner,
+        path,
+        tmp_path,
+        "--missing",
+        "drop",
+        "--components",
+        "2",
+        "--covariance-types",
+        "VVV,EEE",
+    )
     rows = _assert_same_outputs(memory, chunked)
     assert len(rows) == 272 - 41
     assert not set(range(40, 80)) & set(rows["row"]) and 100 not in set(rows["row"])
@@ -187,12 +262,22 @@ def test_rows_with_nothing_observed_are_dropped_as_in_memory(runner, faithful_cs
     data.iloc[[3, 90], 0] = np.nan
     path = _write(data, tmp_path / "empty.parquet", row_group_size=50)
     (memory, memory_output), (chunked, output) = _fit_both_ways(
-        runner, path, tmp_path, "--missing", "marginalize", "--components", "1-2",
-        "--covariance-types", "VVV")
+        runner,
+        path,
+        tmp_path,
+        "--missing",
+        "marginalize",
+        "--components",
+        "1-2",
+        "--covariance-types",
+        "VVV",
+    )
     rows = _assert_same_outputs(memory, chunked)
     assert len(rows) == 271 and 7 not in set(rows["row"])
-    for note in ("dropped 1 row(s) with every value missing",
-                 "2 missing value(s) in 2 row(s) were marginalised"):
+    for note in (
+        "dropped 1 row(s) with every value missing",
+        "2 missing value(s) in 2 row(s) were marginalised",
+    ):
         assert note in memory_output and note in output
 
 
@@ -202,12 +287,27 @@ def test_report_names_rows_by_their_number_in_the_file(runner, faithful_csv, tmp
     path = _write(data, tmp_path / "shifted.parquet", row_group_size=50)
     for mode in ("--in-memory", "--out-of-core"):
         out = tmp_path / mode.strip("-")
-        assert _invoke(runner, "fit", path, "--out", out, mode, "--missing", "drop",
-                       "--components", "2", "--covariance-types", "VVV").exit_code == 0
+        assert (
+            _invoke(
+                runner,
+                "fit",
+                path,
+                "--out",
+                out,
+                mode,
+                "--missing",
+                "drop",
+                "--components",
+                "2",
+                "--covariance-types",
+                "VVV",
+            ).exit_code
+            == 0
+        )
         rows = pd.read_csv(out / "assignments.csv")
         least_likely = rows.sort_values("log_density")["row"].iloc[0]
         report = (out / "report.html").read_text()
-        table = report[report.index("The least likely rows"):]
+        table = report[report.index("The least likely rows") :]
         first_row = re.search(r'<td class="name">(\d+)</td>', table).group(1)
         assert int(first_row) == least_likely
 
@@ -218,8 +318,10 @@ def test_keep_source_with_a_model_that_does_not_marginalise_is_refused(tmp_path,
     data = pd.read_csv(faithful_csv)
     data.iloc[5, 0] = np.nan
     source = ParquetSource(_write(data, tmp_path / "h.parquet", 100), missing="keep")
-    for call in (lambda: GaussianMixture(2).fit(source),
-                 lambda: select_model(source, n_components=[2])):
+    for call in (
+        lambda: GaussianMixture(2).fit(source),
+        lambda: select_model(source, n_components=[2]),
+    ):
         with pytest.raises(ValueError, match="missing='marginalize'"):
             call()
     fitted = GaussianMixture(2, random_state=0).fit(data.dropna())
@@ -231,8 +333,14 @@ def test_parallel_sweep_on_a_source_equals_the_serial_one(faithful_csv, tmp_path
     from gaussmix import ParquetSource, select_model
 
     path = _write(pd.read_csv(faithful_csv), tmp_path / "f.parquet", 100)
-    serial = select_model(ParquetSource(path), n_components=[1, 2], covariance_types=["VVV", "EII"],
-                          random_state=0)
-    parallel = select_model(ParquetSource(path), n_components=[1, 2],
-                            covariance_types=["VVV", "EII"], random_state=0, n_jobs=2)
+    serial = select_model(
+        ParquetSource(path), n_components=[1, 2], covariance_types=["VVV", "EII"], random_state=0
+    )
+    parallel = select_model(
+        ParquetSource(path),
+        n_components=[1, 2],
+        covariance_types=["VVV", "EII"],
+        random_state=0,
+        n_jobs=2,
+    )
     np.testing.assert_allclose(parallel.table_.to_numpy(), serial.table_.to_numpy(), rtol=1e-12)

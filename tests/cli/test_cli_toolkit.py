@@ -16,8 +16,16 @@ def _invoke(runner, *args):
 def merged_fit(tmp_path_factory, faithful_csv):
     out = tmp_path_factory.mktemp("merge") / "results"
     result = _invoke(
-        CliRunner(), "fit", faithful_csv, "--out", out, "--components", "3",
-        "--covariance-types", "VVV", "--merge",
+        CliRunner(),
+        "fit",
+        faithful_csv,
+        "--out",
+        out,
+        "--components",
+        "3",
+        "--covariance-types",
+        "VVV",
+        "--merge",
     )
     assert result.exit_code == 0, result.output + result.stderr
     return out, result
@@ -41,8 +49,18 @@ def test_fit_merge_writes_the_hierarchy_labels_and_figure(merged_fit, faithful_c
 
 
 def test_fit_without_merge_writes_no_merge_outputs(runner, faithful_csv, tmp_path):
-    result = _invoke(runner, "fit", faithful_csv, "--out", tmp_path / "o", "--components", "2",
-                     "--covariance-types", "VVV", "--quiet")
+    result = _invoke(
+        runner,
+        "fit",
+        faithful_csv,
+        "--out",
+        tmp_path / "o",
+        "--components",
+        "2",
+        "--covariance-types",
+        "VVV",
+        "--quiet",
+    )
     assert result.exit_code == 0
     assert not (tmp_path / "o" / "merging.csv").exists()
 
@@ -51,8 +69,18 @@ def test_merge_of_a_file_read_in_batches_is_refused(runner, faithful_csv, tmp_pa
     parquet = tmp_path / "faithful.parquet"
     pd.read_csv(faithful_csv).to_parquet(parquet)
     out = tmp_path / "never"
-    result = _invoke(runner, "fit", parquet, "--out", out, "--out-of-core", "--merge",
-                     "--components", "2", "--quiet")
+    result = _invoke(
+        runner,
+        "fit",
+        parquet,
+        "--out",
+        out,
+        "--out-of-core",
+        "--merge",
+        "--components",
+        "2",
+        "--quiet",
+    )
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--merge needs the data in memory" in lines[0]
@@ -63,8 +91,20 @@ def test_merge_of_a_file_read_in_batches_is_refused(runner, faithful_csv, tmp_pa
 def bootstrapped(tmp_path_factory, merged_fit, faithful_csv):
     out = tmp_path_factory.mktemp("boot") / "boot"
     model, _ = merged_fit
-    result = _invoke(CliRunner(), "bootstrap", model / "model.json", faithful_csv, "--out", out,
-                     "--n-bootstrap", "30", "--method", "weighted", "--level", "0.9")
+    result = _invoke(
+        CliRunner(),
+        "bootstrap",
+        model / "model.json",
+        faithful_csv,
+        "--out",
+        out,
+        "--n-bootstrap",
+        "30",
+        "--method",
+        "weighted",
+        "--level",
+        "0.9",
+    )
     assert result.exit_code == 0, result.output + result.stderr
     return out, result
 
@@ -94,8 +134,19 @@ def test_bootstrap_estimates_are_the_model_s(bootstrapped, merged_fit):
 
 def test_density_writes_regions_and_model(runner, faithful_csv, tmp_path):
     out = tmp_path / "density"
-    result = _invoke(runner, "density", faithful_csv, "--out", out, "--components", "1-3",
-                     "--covariance-types", "VVV,EEE", "--levels", "0.5,0.95")
+    result = _invoke(
+        runner,
+        "density",
+        faithful_csv,
+        "--out",
+        out,
+        "--components",
+        "1-3",
+        "--covariance-types",
+        "VVV,EEE",
+        "--levels",
+        "0.5,0.95",
+    )
     assert result.exit_code == 0, result.output + result.stderr
     rows = pd.read_csv(out / "density.csv")
     assert list(rows.columns) == ["row", "log_density", "in_50", "in_95"]
@@ -103,13 +154,12 @@ def test_density_writes_regions_and_model(runner, faithful_csv, tmp_path):
     assert rows["in_50"].mean() == pytest.approx(0.5, abs=1 / len(rows) + 1e-9)
     levels = pd.read_csv(out / "hdr_levels.csv")
     np.testing.assert_allclose(levels["density"], np.exp(levels["log_density"]))
-    np.testing.assert_allclose(
-        levels["log_density"], np.quantile(rows["log_density"], [0.5, 0.05])
-    )
+    np.testing.assert_allclose(levels["log_density"], np.quantile(rows["log_density"], [0.5, 0.05]))
     assert (out / "density.png").exists() and (out / "model.json").exists()
     assert "95% highest-density region" in result.output
-    predicted = _invoke(runner, "predict", out / "model.json", faithful_csv, "--out",
-                        tmp_path / "p.csv")
+    predicted = _invoke(
+        runner, "predict", out / "model.json", faithful_csv, "--out", tmp_path / "p.csv"
+    )
     assert predicted.exit_code == 0, predicted.stderr
 
 
@@ -126,8 +176,7 @@ def _errors(tmp_path, faithful_csv, merged_fit):
         "no data": (["bootstrap", model, tmp_path / "none.csv"], "does not exist"),
         "other columns": (["bootstrap", model, other], "not in other.csv"),
         "missing values": (["bootstrap", model, holes], "missing or infinite"),
-        "n-bootstrap": (["bootstrap", model, faithful_csv, "--n-bootstrap", "1"],
-                        "--n-bootstrap"),
+        "n-bootstrap": (["bootstrap", model, faithful_csv, "--n-bootstrap", "1"], "--n-bootstrap"),
         "method": (["bootstrap", model, faithful_csv, "--method", "parametric"], "--method"),
         "density levels": (["density", faithful_csv, "--levels", "0.5,1.5"], "--levels"),
         "density levels text": (["density", faithful_csv, "--levels", "half"], "--levels"),
@@ -139,8 +188,16 @@ def _errors(tmp_path, faithful_csv, merged_fit):
 @pytest.mark.parametrize(
     "case",
     [
-        "no model", "no data", "other columns", "missing values", "n-bootstrap", "method",
-        "density levels", "density levels text", "density data", "density components",
+        "no model",
+        "no data",
+        "other columns",
+        "missing values",
+        "n-bootstrap",
+        "method",
+        "density levels",
+        "density levels text",
+        "density data",
+        "density components",
     ],
 )
 def test_errors_are_one_line(runner, tmp_path, faithful_csv, merged_fit, case):
@@ -160,8 +217,19 @@ def test_missing_rows_can_be_dropped(runner, tmp_path, faithful_csv, merged_fit)
     frame = pd.read_csv(faithful_csv)
     frame.loc[3, "waiting"] = np.nan
     frame.to_csv(holes, index=False)
-    result = _invoke(runner, "bootstrap", merged_fit[0] / "model.json", holes, "--out",
-                     tmp_path / "b", "--n-bootstrap", "5", "--missing", "drop", "--quiet")
+    result = _invoke(
+        runner,
+        "bootstrap",
+        merged_fit[0] / "model.json",
+        holes,
+        "--out",
+        tmp_path / "b",
+        "--n-bootstrap",
+        "5",
+        "--missing",
+        "drop",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.stderr
 
 

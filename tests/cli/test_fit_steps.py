@@ -50,8 +50,14 @@ def test_the_method_choices_are_the_fitting_methods():
 
 
 def test_the_plan_parses_the_options_without_reading_the_data():
-    plan = _plan(components="2,1,2", covariance_types="VVV,diag", criterion="ICL",
-                 columns="a, b", missing="marginalize", prior="default")
+    plan = _plan(
+        components="2,1,2",
+        covariance_types="VVV,diag",
+        criterion="ICL",
+        columns="a, b",
+        missing="marginalize",
+        prior="default",
+    )
     assert plan.components == (1, 2)
     assert plan.criterion == "icl"
     assert plan.columns == ("a", "b")
@@ -77,8 +83,14 @@ def test_bad_options_are_refused_before_any_data_is_read(options, message):
 
 
 def test_run_then_write_then_summary(faithful_csv, tmp_path, capsys):
-    plan = _plan(faithful_csv, tmp_path / "o", components="1-2", covariance_types="VVV,EEE",
-                 quiet=False, standardize=True)
+    plan = _plan(
+        faithful_csv,
+        tmp_path / "o",
+        components="1-2",
+        covariance_types="VVV,EEE",
+        quiet=False,
+        standardize=True,
+    )
     outcome = run_fit(plan)
     assert outcome.selection is not None
     assert outcome.model is outcome.selection.best_estimator_

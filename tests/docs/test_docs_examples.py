@@ -25,8 +25,10 @@ BLOCK = re.compile(r"(<!-- no-run: [^>]*-->\s*\n)?```python\n(.*?)```", re.DOTAL
 
 def _blocks(page: Path) -> list[tuple[bool, str]]:
     """``(runs, code)`` for each Python block of a page, in order."""
-    return [(marker is None or marker == "", code) for marker, code in
-            BLOCK.findall(page.read_text(encoding="utf-8"))]
+    return [
+        (marker is None or marker == "", code)
+        for marker, code in BLOCK.findall(page.read_text(encoding="utf-8"))
+    ]
 
 
 PAGES_WITH_CODE = [page for page in PAGES if _blocks(page)]

@@ -55,7 +55,9 @@ def random_params(form_name, n_features, n_components, rng, centre=0.0, spread=3
         covariance = TiedForm.from_covariances(factor @ factor.T + np.eye(n_features))
         scatter = FULL_SCATTER
     elif form_name == "diag":
-        covariance = DiagonalForm.from_covariances(rng.uniform(0.3, 3.0, (n_components, n_features)))
+        covariance = DiagonalForm.from_covariances(
+            rng.uniform(0.3, 3.0, (n_components, n_features))
+        )
         scatter = DIAGONAL_SCATTER
     else:
         covariance = SphericalForm.from_covariances(rng.uniform(0.3, 3.0, n_components))
@@ -89,8 +91,9 @@ def reference_statistics(X, sample_weight, params, diagonal):
     n_components, n_features = params.means.shape
     counts = np.zeros(n_components)
     first = np.zeros((n_components, n_features))
-    second = np.zeros((n_components, n_features) if diagonal else (n_components, n_features,
-                                                                   n_features))
+    second = np.zeros(
+        (n_components, n_features) if diagonal else (n_components, n_features, n_features)
+    )
     log_likelihood = 0.0
     for n, row in enumerate(X):
         top = log_prob[n].max()
@@ -144,8 +147,12 @@ def test_chunked_statistics_equal_whole_data(form_name, chunk_rows):
         lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk, params, scatter)
     )
     for name in ("counts", "first", "second"):
-        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-11,
-                                   atol=1e-11 * np.abs(getattr(whole, name)).max())
+        np.testing.assert_allclose(
+            getattr(chunked, name),
+            getattr(whole, name),
+            rtol=1e-11,
+            atol=1e-11 * np.abs(getattr(whole, name)).max(),
+        )
     assert chunked.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
     assert chunked.total_weight == pytest.approx(whole.total_weight, rel=1e-14)
 
@@ -172,8 +179,9 @@ def test_float32_is_computed_in_float32_and_agrees(form_name, shape):
     assert log_prob.dtype == np.float32
     assert single.second.dtype == np.float64  # accumulated in float64
     np.testing.assert_allclose(single.counts, exact.counts, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(single.second, exact.second, rtol=1e-3,
-                               atol=1e-4 * np.abs(exact.second).max())
+    np.testing.assert_allclose(
+        single.second, exact.second, rtol=1e-3, atol=1e-4 * np.abs(exact.second).max()
+    )
     assert single.log_likelihood == pytest.approx(exact.log_likelihood, rel=1e-5)
 
 
@@ -190,8 +198,9 @@ def test_far_separated_components_keep_exact_moments(form_name):
     )
     # Each component's own scatter is of order its count; compare component by component.
     for k in range(4):
-        np.testing.assert_allclose(stats.second[k], second[k], rtol=1e-8,
-                                   atol=1e-8 * np.abs(second[k]).max())
+        np.testing.assert_allclose(
+            stats.second[k], second[k], rtol=1e-8, atol=1e-8 * np.abs(second[k]).max()
+        )
     np.testing.assert_allclose(stats.counts, counts, rtol=1e-9, atol=1e-9)
     assert stats.log_likelihood == pytest.approx(log_likelihood, rel=1e-9)
 
@@ -209,12 +218,15 @@ def test_log_gaussian_and_mahalanobis_match_scipy(form_name, shape, centre):
     assert log_gaussian.shape == (31, n_components)
     np.testing.assert_allclose(log_gaussian, expected, rtol=1e-9, atol=1e-9)
     covariances = params.covariance.dense_covariances(n_components, n_features)
-    distances = np.array([
-        [(x - m) @ np.linalg.solve(c, x - m) for m, c in zip(params.means, covariances)]
-        for x in X
-    ])
-    np.testing.assert_allclose(params.covariance.squared_mahalanobis(X, params.means), distances,
-                               rtol=1e-8, atol=1e-8)
+    distances = np.array(
+        [
+            [(x - m) @ np.linalg.solve(c, x - m) for m, c in zip(params.means, covariances)]
+            for x in X
+        ]
+    )
+    np.testing.assert_allclose(
+        params.covariance.squared_mahalanobis(X, params.means), distances, rtol=1e-8, atol=1e-8
+    )
 
 
 @pytest.mark.parametrize("block", [1, 2, 3, 64])
@@ -265,22 +277,22 @@ def _draw(params, n_samples, rng):
 
 def _separated_full_params(n_features, n_components, rng, spread):
     means = spread * rng.standard_normal((n_components, n_features))
-    roots = np.eye(n_features) + 0.3 * rng.standard_normal((n_components, n_features,
-                                                              n_features))
+    roots = np.eye(n_features) + 0.3 * rng.standard_normal((n_components, n_features, n_features))
     covariance = FullForm.from_covariances(roots @ np.swapaxes(roots, 1, 2))
     weights = rng.dirichlet(np.full(n_components, 5.0))
     return MixtureParams(weights, means, covariance)
 
 
-NEGLIGIBLE = {np.float64: 2 * np.log(np.finfo(np.float64).eps),
-              np.float32: 2 * np.log(np.finfo(np.float32).eps)}
+NEGLIGIBLE = {
+    np.float64: 2 * np.log(np.finfo(np.float64).eps),
+    np.float32: 2 * np.log(np.finfo(np.float32).eps),
+}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("spread", [0.3, 1.0, 4.0])
 @pytest.mark.parametrize("n_samples", [100, 1500])
-def test_pruned_log_densities_keep_every_value_the_normalisation_keeps(dtype, spread,
-                                                                       n_samples):
+def test_pruned_log_densities_keep_every_value_the_normalisation_keeps(dtype, spread, n_samples):
     """The subspace bound skips pairs only where the exact value would be zeroed too:
     column maxima and kept values are exact, skipped values are upper bounds below the
     threshold, and the responsibilities are the exact ones. Spread 0.3 overlaps (every
@@ -295,8 +307,9 @@ def test_pruned_log_densities_keep_every_value_the_normalisation_keeps(dtype, sp
     columns = forms.centred_columns(X, reference, forms.ONES_FIRST)
     negligible = NEGLIGIBLE[dtype]
     exact = params.covariance.log_gaussian_evaluator(offsets, dtype, log_weights)(columns)
-    pruned = params.covariance.log_gaussian_evaluator(offsets, dtype, log_weights,
-                                                      negligible=negligible)(columns)
+    pruned = params.covariance.log_gaussian_evaluator(
+        offsets, dtype, log_weights, negligible=negligible
+    )(columns)
     top = exact.max(axis=0)
     kept = exact >= top + negligible
     tolerance = 1e-9 if dtype == np.float64 else 1e-3
@@ -306,12 +319,11 @@ def test_pruned_log_densities_keep_every_value_the_normalisation_keeps(dtype, sp
     assert np.all(pruned[skipped] >= exact[skipped] - tolerance)
     assert np.all(pruned[skipped] < top[np.nonzero(skipped)[1]] + negligible)
     if spread == 4.0:  # past the probe (projected in full), most pairs are skipped
-        assert skipped[:, pruning.PRUNE_PROBE_COLUMNS:].mean() > 0.5
+        assert skipped[:, pruning.PRUNE_PROBE_COLUMNS :].mean() > 0.5
     responsibilities = [values.copy() for values in (exact, pruned)]
     for values in responsibilities:
         normalise_columns(values)
-    np.testing.assert_allclose(responsibilities[1], responsibilities[0], rtol=tolerance,
-                               atol=1e-12)
+    np.testing.assert_allclose(responsibilities[1], responsibilities[0], rtol=tolerance, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -323,15 +335,17 @@ def test_pruned_e_step_statistics_match_the_reference(dtype):
     X = _draw(params, 700, rng)
     weights = rng.uniform(0.5, 2.0, X.shape[0])
     expected = reference_statistics(X, weights, params, diagonal=False)
-    decisions = {"pruned": [False, False], "after the probe": [True], "after the leaders":
-                 [False, True]}
+    decisions = {
+        "pruned": [False, False],
+        "after the probe": [True],
+        "after the leaders": [False, True],
+    }
     for answers in decisions.values():
         remaining = list(answers)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(pruning, "PRUNE_PROBE_COLUMNS", 64)
             patch.setattr(pruning, "_too_many_in_question", lambda *_: remaining.pop(0))
-            stats = chunk_statistics(X.astype(dtype), weights.astype(dtype), params,
-                                     FULL_SCATTER)
+            stats = chunk_statistics(X.astype(dtype), weights.astype(dtype), params, FULL_SCATTER)
         assert remaining == []  # the route was taken
         assert_stats_match(stats, expected, rtol=1e-9 if dtype == np.float64 else 2e-4)
 
@@ -388,8 +402,12 @@ def test_fitted_shared_orientation_models_are_evaluated_in_their_basis(name):
     from gaussmix import GaussianMixture
 
     rng = np.random.default_rng(32)
-    X = np.concatenate([rng.standard_normal((150, 4)) @ rng.standard_normal((4, 4)) + shift
-                        for shift in (0.0, 6.0, -6.0)])
+    X = np.concatenate(
+        [
+            rng.standard_normal((150, 4)) @ rng.standard_normal((4, 4)) + shift
+            for shift in (0.0, 6.0, -6.0)
+        ]
+    )
     fitted = GaussianMixture(3, covariance_type=name, random_state=0).fit(X)
     assert forms.shared_eigenbasis(fitted.covariances_) is not None
 
@@ -416,8 +434,9 @@ def test_shared_orientation_form_falls_back_to_full_projections():
     general = SharedOrientationForm.from_covariances(params.covariance.covariances)
     assert forms.shared_eigenbasis(general.covariances) is None
     X = sample_rows(params, 50, rng)
-    np.testing.assert_array_equal(general.log_gaussian(X, params.means),
-                                  params.covariance.log_gaussian(X, params.means))
+    np.testing.assert_array_equal(
+        general.log_gaussian(X, params.means), params.covariance.log_gaussian(X, params.means)
+    )
 
 
 def test_projection_of_a_factor_that_is_not_triangular_is_not_blocked(monkeypatch):
@@ -431,10 +450,10 @@ def test_projection_of_a_factor_that_is_not_triangular_is_not_blocked(monkeypatc
     rotated = FullForm(params.covariance.covariances, factors)
     X = sample_rows(params, 25, rng)
     precisions = params.covariance.precisions
-    expected = np.array([[(x - m) @ p @ (x - m) for m, p in zip(params.means, precisions)]
-                         for x in X])
-    np.testing.assert_allclose(rotated.squared_mahalanobis(X, params.means), expected,
-                               rtol=1e-9)
+    expected = np.array(
+        [[(x - m) @ p @ (x - m) for m, p in zip(params.means, precisions)] for x in X]
+    )
+    np.testing.assert_allclose(rotated.squared_mahalanobis(X, params.means), expected, rtol=1e-9)
 
 
 def test_log_responsibilities_match_reference():
@@ -476,7 +495,9 @@ def test_normalise_columns_zeroes_negligible_responsibilities_exactly(dtype):
     assert 0.1 < np.mean(negligible) < 0.9
     assert np.all(result[negligible] == 0.0)
     kept = relative > threshold * 2.0
-    np.testing.assert_allclose(result[kept], expected[kept], rtol=64 * np.finfo(dtype).eps)  # |log| <= 44 when kept
+    np.testing.assert_allclose(
+        result[kept], expected[kept], rtol=64 * np.finfo(dtype).eps
+    )  # |log| <= 44 when kept
     assert np.all(np.isfinite(result))
 
 
@@ -519,8 +540,9 @@ def test_statistics_from_hard_responsibilities_are_exact(dtype, scatter):
     stats = statistics_from_responsibilities(X, np.ones(20, dtype), resp, shift, scatter)
     scatter_about_mean = scatter.about_mean(stats.second, stats.first, stats.counts)
     assert np.abs(scatter_about_mean).max() < 1e-9
-    np.testing.assert_allclose(shift + stats.first / stats.counts[:, None],
-                               X[[2, 5, 11]].astype(np.float64), rtol=1e-14)
+    np.testing.assert_allclose(
+        shift + stats.first / stats.counts[:, None], X[[2, 5, 11]].astype(np.float64), rtol=1e-14
+    )
 
 
 def test_default_chunk_rows_bounds_the_working_set():
@@ -539,8 +561,9 @@ def test_threaded_map_reduce_equals_sequential(n_threads):
     weights = rng.uniform(0.1, 1.0, 301)
 
     def statistics(data):
-        return data.map_reduce(lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk,
-                                                                          params, scatter))
+        return data.map_reduce(
+            lambda X_chunk, w_chunk: chunk_statistics(X_chunk, w_chunk, params, scatter)
+        )
 
     sequential = statistics(ArrayData(X, weights, 16, n_threads=1))
     threaded = statistics(ArrayData(X, weights, 16, n_threads=n_threads))
@@ -568,8 +591,10 @@ def test_large_inputs_are_cut_into_bounded_chunks():
     X = sample_rows(params, 120_000, rng)
     weights = np.ones(X.shape[0])
     rows = default_chunk_rows(16, 8)
-    parts = [chunk_statistics(X[s : s + rows], weights[s : s + rows], params, scatter)
-             for s in range(0, X.shape[0], rows)]
+    parts = [
+        chunk_statistics(X[s : s + rows], weights[s : s + rows], params, scatter)
+        for s in range(0, X.shape[0], rows)
+    ]
     expected = parts[0]
     for part in parts[1:]:
         expected = expected + part
@@ -605,16 +630,18 @@ def test_per_component_moments_equal_the_packed_product(dtype):
     weighted_resp[2] = 0.0  # none: zero moments
     nonzero = weighted_resp > 0
     packed = _packed_products_moments(centred, weighted_resp)
-    tolerance = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4,
-                                                                            "atol": 1e-3}
+    tolerance = (
+        {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-3}
+    )
     gathered = _gathered_moments(centred.T, np.zeros((4, 13)), weighted_resp, nonzero)
     np.testing.assert_allclose(gathered, packed, **tolerance)
     np.testing.assert_allclose(_scaled_moments(centred, weighted_resp), packed, **tolerance)
     np.testing.assert_array_equal(gathered[2], 0.0)
     # about a shift c_k directly, and from row-major rows
     shifts = rng.standard_normal((4, 13))
-    about_shifts = _gathered_moments(np.ascontiguousarray(centred.T), shifts, weighted_resp,
-                                     nonzero)
+    about_shifts = _gathered_moments(
+        np.ascontiguousarray(centred.T), shifts, weighted_resp, nonzero
+    )
     differences = centred[:, :60].T.astype(np.float64) - shifts[0]
     reference = (differences * weighted_resp[0, :60, np.newaxis]).T @ differences
     np.testing.assert_allclose(about_shifts[0], reference, rtol=1e-4)
@@ -641,14 +668,18 @@ def test_second_moments_from_rows_equal_those_from_columns(dtype, active_fractio
     offsets = shifts - reference
     counts = weighted_resp.sum(axis=1, dtype=np.float64)
     first = (weighted_resp @ centred.T).astype(np.float64)
-    from_columns = FULL_SCATTER.centred_second_moments(centred, weighted_resp, offsets, counts,
-                                                       first)
-    from_rows = FULL_SCATTER.centred_second_moments(centred, weighted_resp, offsets, counts,
-                                                    first, rows=X, reference=reference)
-    expected = np.stack([
-        ((X - s) * r[:, np.newaxis]).T @ (X - s)
-        for s, r in zip(shifts, weighted_resp.astype(np.float64), strict=True)
-    ])
+    from_columns = FULL_SCATTER.centred_second_moments(
+        centred, weighted_resp, offsets, counts, first
+    )
+    from_rows = FULL_SCATTER.centred_second_moments(
+        centred, weighted_resp, offsets, counts, first, rows=X, reference=reference
+    )
+    expected = np.stack(
+        [
+            ((X - s) * r[:, np.newaxis]).T @ (X - s)
+            for s, r in zip(shifts, weighted_resp.astype(np.float64), strict=True)
+        ]
+    )
     rtol = 1e-10 if dtype == np.float64 else 2e-4
     scale = np.abs(expected).max()
     np.testing.assert_allclose(from_columns, expected, rtol=rtol, atol=rtol * scale)
@@ -670,16 +701,15 @@ def test_float32_moments_far_from_the_origin_match_float64_statistics(route, mon
     labels = rng.integers(n_components, size=3000)
     X = (means[labels] + rng.standard_normal((3000, n_features))).astype(np.float32)
     shifts = means + rng.standard_normal(means.shape)
-    covariance = FullForm.from_covariances(np.broadcast_to(np.eye(n_features),
-                                                           (n_components, n_features,
-                                                            n_features)).copy())
+    covariance = FullForm.from_covariances(
+        np.broadcast_to(np.eye(n_features), (n_components, n_features, n_features)).copy()
+    )
     params = MixtureParams(np.full(n_components, 1 / n_components), shifts, covariance)
     weights = np.ones(3000)
     stats = chunk_statistics(X, weights.astype(np.float32), params, FULL_SCATTER)
     expected = chunk_statistics(X.astype(np.float64), weights, params, FULL_SCATTER)
     covariances = FULL_SCATTER.about_mean(stats.second, stats.first, stats.counts)
-    expected_covariances = FULL_SCATTER.about_mean(expected.second, expected.first,
-                                                   expected.counts)
+    expected_covariances = FULL_SCATTER.about_mean(expected.second, expected.first, expected.counts)
     scale = expected.counts[:, np.newaxis, np.newaxis]
     np.testing.assert_allclose(covariances / scale, expected_covariances / scale, atol=2e-4)
 

@@ -63,10 +63,12 @@ def _negative_log_posterior(theta, model, X, w, resp, prior):
     means = theta[used:].reshape(K, D)
     total = _log_prior_of_covariances(model, covariances, prior)
     for k in range(K):
-        total += (w * resp[:, k]) @ scipy_stats.multivariate_normal(means[k], covariances[k]).logpdf(X)
-        total += scipy_stats.multivariate_normal(prior.mean, covariances[k] / prior.shrinkage).logpdf(
-            means[k]
-        )
+        total += (w * resp[:, k]) @ scipy_stats.multivariate_normal(
+            means[k], covariances[k]
+        ).logpdf(X)
+        total += scipy_stats.multivariate_normal(
+            prior.mean, covariances[k] / prior.shrinkage
+        ).logpdf(means[k])
     return -total
 
 
@@ -86,8 +88,11 @@ def test_closed_form_mode_maximises_the_log_posterior(problem, model_name):
     _, n_covariance = _covariances(model_name, np.zeros(20))
     start = np.concatenate([np.zeros(n_covariance), np.tile(X.mean(0), K)])
     found = optimize.minimize(
-        _negative_log_posterior, start, args=(model_name, X, w, resp, prior),
-        method="BFGS", options={"gtol": 1e-9, "maxiter": 5000},
+        _negative_log_posterior,
+        start,
+        args=(model_name, X, w, resp, prior),
+        method="BFGS",
+        options={"gtol": 1e-9, "maxiter": 5000},
     )
     covariances, used = _covariances(model_name, found.x)
     np.testing.assert_allclose(params.means, found.x[used:].reshape(K, D), rtol=1e-4, atol=1e-5)

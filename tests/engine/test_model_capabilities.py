@@ -65,8 +65,9 @@ def test_map_capability_is_honoured(name, data):
 def test_variational_capability_is_honoured(name, data):
     model_class = MODELS[name]
     covariance_type = model_class.sklearn_name or name
-    bgm = BayesianGaussianMixture(n_components=3, covariance_type=covariance_type,
-                                  random_state=0, max_iter=50)
+    bgm = BayesianGaussianMixture(
+        n_components=3, covariance_type=covariance_type, random_state=0, max_iter=50
+    )
     if model_class.supports_variational:
         bgm.fit(data)
         assert np.isfinite(bgm.lower_bound_)
@@ -157,8 +158,17 @@ def test_a_registered_model_is_picked_up_everywhere(fifteenth_model, data, tmp_p
     csv = tmp_path / "data.csv"
     np.savetxt(csv, data, delimiter=",", header="a,b", comments="")
     outcome = CliRunner().invoke(
-        cli, ["fit", str(csv), "--out", str(tmp_path / "out"), "--covariance-types", "ZII,VII",
-               "--components", "2,3"]
+        cli,
+        [
+            "fit",
+            str(csv),
+            "--out",
+            str(tmp_path / "out"),
+            "--covariance-types",
+            "ZII,VII",
+            "--components",
+            "2,3",
+        ],
     )
     assert outcome.exit_code == 0, outcome.output
     assert "ZII" in (tmp_path / "out" / "selection.csv").read_text()

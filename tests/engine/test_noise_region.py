@@ -13,8 +13,9 @@ from gaussmix.engine.core.noise import (
 
 def _rotated_rectangle(length, width, angle, n_side=20):
     """A grid filling a length x width rectangle centred at (3, -2), rotated by angle."""
-    u, v = np.meshgrid(np.linspace(-length / 2, length / 2, n_side),
-                       np.linspace(-width / 2, width / 2, n_side))
+    u, v = np.meshgrid(
+        np.linspace(-length / 2, length / 2, n_side), np.linspace(-width / 2, width / 2, n_side)
+    )
     points = np.column_stack([u.ravel(), v.ravel()])
     c, s = np.cos(angle), np.sin(angle)
     return points @ np.array([[c, s], [-s, c]]) + np.array([3.0, -2.0])

@@ -63,7 +63,9 @@ def test_stick_breaking_expected_log_weights_match_monte_carlo():
 def test_log_normalisers_match_scipy_densities():
     alpha = np.array([2.0, 0.5, 7.0])
     point = np.array([0.2, 0.1, 0.7])
-    dirichlet_log_norm = scipy_stats.dirichlet.logpdf(point, alpha) - ((alpha - 1) * np.log(point)).sum()
+    dirichlet_log_norm = (
+        scipy_stats.dirichlet.logpdf(point, alpha) - ((alpha - 1) * np.log(point)).sum()
+    )
     assert DirichletWeights.log_normaliser(alpha) == pytest.approx(dirichlet_log_norm, rel=1e-12)
     a, b = np.array([3.0, 1.5]), np.array([4.0, 0.5])
     beta_log_norm = sum(
@@ -97,7 +99,11 @@ def test_full_update_matches_bishop_formulas(problem):
         beta = prior.mean_precision + n_k
         m = (prior.mean_precision * prior.mean + n_k * xbar) / beta
         offset = xbar - prior.mean
-        W_inverse = prior.covariance + n_k * S + prior.mean_precision * n_k / beta * np.outer(offset, offset)
+        W_inverse = (
+            prior.covariance
+            + n_k * S
+            + prior.mean_precision * n_k / beta * np.outer(offset, offset)
+        )
         nu = prior.degrees_of_freedom + n_k
         assert posterior.mean_precision[k] == pytest.approx(beta, rel=1e-12)
         np.testing.assert_allclose(posterior.means[k], m, rtol=1e-10)
@@ -185,7 +191,10 @@ def test_merged_statistics_equal_statistics_of_pooled_responsibilities(problem, 
     groups = [[2, 0], [3], [1]]
     merged = merge_statistics(stats, groups, model.scatter)
     direct = _stats(
-        X, np.ones(len(X)), pooled_responsibilities(resp, groups)[:, :3], model,
+        X,
+        np.ones(len(X)),
+        pooled_responsibilities(resp, groups)[:, :3],
+        model,
         shift=shift[[2, 3, 1]],
     )
     np.testing.assert_allclose(merged.counts, direct.counts, rtol=1e-12)
@@ -197,7 +206,9 @@ def test_merged_partition_pools_pieces_of_the_same_blob():
     rng = np.random.default_rng(2)
     X = np.vstack([rng.normal(0, 1, (300, 2)), rng.normal(8, 1, (200, 2))])
     # Six pieces: each blob cut in three by the sign pattern of its coordinates.
-    labels = np.where(X[:, 0] < 4, 0, 3) + np.digitize(X[:, 1] - np.where(X[:, 0] < 4, 0, 8), [-0.5, 0.5])
+    labels = np.where(X[:, 0] < 4, 0, 3) + np.digitize(
+        X[:, 1] - np.where(X[:, 0] < 4, 0, 8), [-0.5, 0.5]
+    )
     resp = np.eye(6)[labels]
     model = get_covariance_model("full")
     stats = _stats(X, np.ones(len(X)), resp, model)

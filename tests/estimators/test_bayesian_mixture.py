@@ -106,7 +106,9 @@ def test_kmeans_start_pools_the_clusters_of_scikit_learns_kmeans(blobs):
     """The kmeans start draws scikit-learn's k-means labels, then pools whole clusters."""
     from sklearn.cluster import KMeans
 
-    labels = KMeans(n_clusters=6, n_init=1, random_state=np.random.RandomState(3)).fit(blobs).labels_
+    labels = (
+        KMeans(n_clusters=6, n_init=1, random_state=np.random.RandomState(3)).fit(blobs).labels_
+    )
     bgm = BayesianGaussianMixture(n_components=6, random_state=3)
     resp = bgm._initial_responsibilities(blobs, np.ones(len(blobs)), np.random.RandomState(3))
     assert set(np.unique(resp)) <= {0.0, 1.0}
@@ -264,8 +266,9 @@ def test_bad_parameters_say_what_to_do(blobs, params, message):
 
 
 def test_warm_start_continues_from_the_last_fit(blobs):
-    bgm = BayesianGaussianMixture(n_components=3, max_iter=5, tol=0.0, random_state=0,
-                                  warm_start=True)
+    bgm = BayesianGaussianMixture(
+        n_components=3, max_iter=5, tol=0.0, random_state=0, warm_start=True
+    )
     _fit_quietly(bgm, blobs)
     first = bgm.lower_bound_
     _fit_quietly(bgm, blobs)

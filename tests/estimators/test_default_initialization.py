@@ -131,9 +131,9 @@ def test_the_same_seed_starts_the_same_wherever_the_rows_live(tmp_path, init_par
     for kind, rows in _sources(X, tmp_path).items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fitted = GaussianMixture(
-                8, init_params=init_params, random_state=7, max_iter=0
-            ).fit(rows)
+            fitted = GaussianMixture(8, init_params=init_params, random_state=7, max_iter=0).fit(
+                rows
+            )
         starts[kind] = (fitted.weights_, fitted.means_, fitted.covariances_)
     for kind, start in starts.items():
         for ours, reference in zip(start, starts["memory"], strict=True):

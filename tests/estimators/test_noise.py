@@ -53,7 +53,7 @@ def test_outliers_go_to_the_noise_and_the_gaussians_stay_clean():
     without_noise = GaussianMixture(2, random_state=0).fit(X)
 
     labels = with_noise.predict(X)
-    assert np.mean(labels[len(clean):] == -1) > 0.8
+    assert np.mean(labels[len(clean) :] == -1) > 0.8
     assert np.mean(labels[: len(clean)] == -1) < 0.02
 
     ref_means, ref_covariances = _sorted_fit(reference)
@@ -93,7 +93,7 @@ def test_one_em_step_is_the_hand_computed_update():
     clean, outliers = _two_clusters_and_outliers(seed=3, n=60, n_outliers=15)
     X = np.vstack([clean, outliers])
     mask = np.zeros(len(X), dtype=bool)
-    mask[len(clean):] = True
+    mask[len(clean) :] = True
     weights0 = np.array([0.5, 0.5])
     means0 = np.array([[0.5, 0.5], [5.0, 0.0]])
     covariances0 = np.array([np.eye(2) * 2.0, np.eye(2) * 1.5])
@@ -138,8 +138,13 @@ def test_log_likelihood_never_decreases(covariance_type):
     clean, outliers = _two_clusters_and_outliers(seed=4, n=100, n_outliers=30)
     X = np.vstack([clean, outliers])
     gm = GaussianMixture(
-        2, covariance_type=covariance_type, noise=True, tol=0.0, max_iter=40,
-        init_params="random", random_state=0,
+        2,
+        covariance_type=covariance_type,
+        noise=True,
+        tol=0.0,
+        max_iter=40,
+        init_params="random",
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -192,7 +197,7 @@ def test_save_and_load_keep_the_noise(tmp_path):
     clean, outliers = _two_clusters_and_outliers(seed=8)
     X = np.vstack([clean, outliers])
     mask = np.zeros(len(X), dtype=bool)
-    mask[len(clean):] = True
+    mask[len(clean) :] = True
     gm = GaussianMixture(2, noise=mask, random_state=0).fit(X)
     path = tmp_path / "noise.json"
     gaussmix.save(gm, path)
@@ -277,8 +282,9 @@ def test_labels_are_refused():
 def test_selection_with_noise_finds_the_two_clusters():
     clean, outliers = _two_clusters_and_outliers(seed=1)
     X = np.vstack([clean, outliers])
-    result = select_model(X, n_components=range(1, 5), covariance_types=["VVV", "EII"],
-                          noise=True, random_state=0)
+    result = select_model(
+        X, n_components=range(1, 5), covariance_types=["VVV", "EII"], noise=True, random_state=0
+    )
     assert result.best_params_ == {"n_components": 2, "covariance_type": "VVV"}
     assert result.best_estimator_.noise_weight_ > 0.05
     expected_noise_rows = int(np.sum(result.best_estimator_.predict(X) == -1))
@@ -290,8 +296,9 @@ def test_selection_with_noise_finds_the_two_clusters():
     table = result.n_parameters_table_
     assert table.loc[2, "VVV"] == plain.n_parameters_ + 1
     # The same data without a noise component need extra Gaussians for the outliers.
-    without = select_model(X, n_components=range(1, 5), covariance_types=["VVV", "EII"],
-                           random_state=0)
+    without = select_model(
+        X, n_components=range(1, 5), covariance_types=["VVV", "EII"], random_state=0
+    )
     assert without.best_params_["n_components"] > 2
 
 

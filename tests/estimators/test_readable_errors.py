@@ -19,14 +19,16 @@ def test_select_model_on_the_bundled_diabetes_frame_names_its_text_column():
     ):
         select_model(frame, n_components=[1, 2], covariance_types=["VVV"])
     # The fix the message names works.
-    result = select_model(frame.drop(columns=["class"]), n_components=[1, 2],
-                          covariance_types=["VVV"])
+    result = select_model(
+        frame.drop(columns=["class"]), n_components=[1, 2], covariance_types=["VVV"]
+    )
     assert result.best_estimator_.n_features_in_ == 3
 
 
 def test_fit_names_every_non_numeric_column_of_a_frame():
-    frame = pd.DataFrame({"a": X[:, 0], "label": ["x", "y"] * 30, "b": X[:, 1],
-                          "when": ["2020-01-01"] * 60})
+    frame = pd.DataFrame(
+        {"a": X[:, 0], "label": ["x", "y"] * 30, "b": X[:, 1], "when": ["2020-01-01"] * 60}
+    )
     with pytest.raises(ValueError, match=r"non-numeric column\(s\) \['label', 'when'\]"):
         GaussianMixture(2).fit(frame)
 
@@ -46,8 +48,9 @@ def test_predict_on_nan_recommends_marginalising_not_another_estimator():
     model = GaussianMixture(2, random_state=0).fit(X)
     rows = np.array([[np.nan, 1.0], [0.0, 0.0]])
     for method in (model.predict, model.predict_proba, model.score_samples):
-        with pytest.raises(ValueError, match=r"^Input X contains NaN\. .*missing='marginalize'")\
-                as error:
+        with pytest.raises(
+            ValueError, match=r"^Input X contains NaN\. .*missing='marginalize'"
+        ) as error:
             method(rows)
         assert "HistGradientBoosting" not in str(error.value)
     # The advice works: the marginal density of the observed coordinate.

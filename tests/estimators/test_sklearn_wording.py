@@ -77,8 +77,12 @@ def test_an_asymmetric_precision_is_refused_as_scikit_learn_does():
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_a_collapsed_start_gives_scikit_learns_sentence_then_the_cause(covariance_type):
-    params = {"n_components": 10, "reg_covar": 0.0, "covariance_type": covariance_type,
-              "random_state": 0}
+    params = {
+        "n_components": 10,
+        "reg_covar": 0.0,
+        "covariance_type": covariance_type,
+        "random_state": 0,
+    }
     _assert_starts_with_sklearns("GaussianMixture", DEGENERATE, params, r"reg_covar")
 
 
@@ -165,8 +169,9 @@ def test_a_fit_that_collapses_keeps_the_last_valid_parameters_and_says_why(max_i
     np.testing.assert_array_equal(model.means_, start["means_init"])
     np.testing.assert_allclose(model.precisions_, start["precisions_init"], rtol=1e-12)
     # lower_bound_ is their mean log-likelihood, computed here with scipy.
-    expected = _mean_log_density(X, start["weights_init"], start["means_init"],
-                                 1 / start["precisions_init"])
+    expected = _mean_log_density(
+        X, start["weights_init"], start["means_init"], 1 / start["precisions_init"]
+    )
     np.testing.assert_allclose(model.lower_bounds_, [expected], rtol=1e-10)
     assert model.lower_bound_ == model.lower_bounds_[-1]
     np.testing.assert_allclose(model.score(X), expected, rtol=1e-10)
@@ -180,15 +185,15 @@ def test_a_start_that_cannot_be_estimated_is_still_an_error():
 
 def test_a_collapsing_restart_loses_to_one_that_does_not_collapse():
     X, start, _ = _diverging_start(100)
-    collapsing = gaussmix.GaussianMixture(4, covariance_type="spherical", reg_covar=0.0,
-                                          **start)
+    collapsing = gaussmix.GaussianMixture(4, covariance_type="spherical", reg_covar=0.0, **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         collapsing.fit(X)
     assert collapsing._collapse is not None
     # With k-means restarts (no collapse on 30 spread rows) the best run is a real one.
-    restarts = gaussmix.GaussianMixture(4, covariance_type="spherical", reg_covar=0.0,
-                                        n_init=3, random_state=0).fit(X)
+    restarts = gaussmix.GaussianMixture(
+        4, covariance_type="spherical", reg_covar=0.0, n_init=3, random_state=0
+    ).fit(X)
     assert restarts._collapse is None and restarts.converged_
 
 
@@ -202,8 +207,12 @@ def test_variational_fit_never_needs_reg_covar(covariance_type, init_params):
     # covariance, but the Wishart prior keeps every posterior covariance positive definite.
     X = np.random.default_rng(5).normal(size=(12, 5))
     model = gaussmix.BayesianGaussianMixture(
-        n_components=6, covariance_type=covariance_type, reg_covar=0.0,
-        init_params=init_params, random_state=0, max_iter=200,
+        n_components=6,
+        covariance_type=covariance_type,
+        reg_covar=0.0,
+        init_params=init_params,
+        random_state=0,
+        max_iter=200,
     ).fit(X)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         assert np.all(np.isfinite(getattr(model, name))), name

@@ -24,8 +24,12 @@ def _partially_fitted():
 def _collapsed():
     # Two components started on single rows with huge precision: EM stops at iteration 1.
     model = GaussianMixture(
-        3, covariance_type="spherical", reg_covar=0.0, weights_init=np.full(3, 1 / 3),
-        means_init=np.vstack([X[:2], [[2.5, 2.5]]]), precisions_init=[1e6, 1e6, 0.1],
+        3,
+        covariance_type="spherical",
+        reg_covar=0.0,
+        weights_init=np.full(3, 1 / 3),
+        means_init=np.vstack([X[:2], [[2.5, 2.5]]]),
+        precisions_init=[1e6, 1e6, 0.1],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -36,8 +40,9 @@ MODELS = {
     "full EM": lambda: GaussianMixture(2, random_state=0).fit(X),
     "mini-batch": lambda: GaussianMixture(2, batch_size=64, random_state=0).fit(X),
     "partial_fit": _partially_fitted,
-    "pruned variational": lambda: BayesianGaussianMixture(n_components=4, random_state=0)
-    .fit(X).prune(),
+    "pruned variational": lambda: (
+        BayesianGaussianMixture(n_components=4, random_state=0).fit(X).prune()
+    ),
     "stopped at a collapse": _collapsed,
     "no iteration": lambda: _no_iteration(),
 }

@@ -135,8 +135,20 @@ def test_convergence_draws_lower_bounds(model):
 
 
 #: The demo's trace: EM from random points starts 1.8 million below where it ends.
-_RANDOM_START_TRACE = [-1.81893671e06, -3.69458, -3.65716, -3.64465, -3.63737, -3.62530,
-                       -3.61514, -3.60901, -3.60656, -3.60586, -3.60569, -3.60565]
+_RANDOM_START_TRACE = [
+    -1.81893671e06,
+    -3.69458,
+    -3.65716,
+    -3.64465,
+    -3.63737,
+    -3.62530,
+    -3.61514,
+    -3.60901,
+    -3.60656,
+    -3.60586,
+    -3.60569,
+    -3.60565,
+]
 
 
 def test_convergence_leaves_an_absurd_first_value_off_the_axis():

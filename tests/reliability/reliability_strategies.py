@@ -32,15 +32,27 @@ matplotlib.use("Agg")
 # runs ten per test while developing. See docs/reliability.md.
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 settings.register_profile(
-    "ci", max_examples=150, deadline=None, derandomize=True, database=None, print_blob=True,
+    "ci",
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
     suppress_health_check=_SLOW_IS_FINE,
 )
 settings.register_profile(
-    "release", max_examples=3000, deadline=None, print_blob=True,
+    "release",
+    max_examples=3000,
+    deadline=None,
+    print_blob=True,
     suppress_health_check=_SLOW_IS_FINE,
 )
 settings.register_profile(
-    "smoke", max_examples=10, deadline=None, derandomize=True, database=None,
+    "smoke",
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=_SLOW_IS_FINE,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -124,8 +136,9 @@ def datasets(draw, max_rows: int = 3000, max_features: int = 50, max_values: int
         X = X * scale + offset * scale
         notes.append(f"scale={scale:g}, offset={offset:g}*scale")
     X = _with_layout(_cast(X, dtype), draw(st.sampled_from(LAYOUTS)))
-    notes.append(f"layout C={X.flags.c_contiguous} F={X.flags.f_contiguous} "
-                 f"writeable={X.flags.writeable}")
+    notes.append(
+        f"layout C={X.flags.c_contiguous} F={X.flags.f_contiguous} writeable={X.flags.writeable}"
+    )
     weights = None
     if draw(st.booleans()):
         weights = rng.integers(0, 4, size=n_rows).astype(np.float64)

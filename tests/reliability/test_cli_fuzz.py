@@ -101,8 +101,9 @@ def test_unicode_column_names_are_kept(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "données.csv"
     X = _table(rng)
-    path.write_text("température,日本語 列\n" + "\n".join(f"{a},{b}" for a, b in X),
-                    encoding="utf-8")
+    path.write_text(
+        "température,日本語 列\n" + "\n".join(f"{a},{b}" for a, b in X), encoding="utf-8"
+    )
     result, out = _fit(tmp_path, path)
     assert result.exit_code == 0, result.stderr
     model = gaussmix.load(out / "model.json")

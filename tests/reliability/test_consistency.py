@@ -44,8 +44,7 @@ models = st.sampled_from(COVARIANCE_MODELS + SKLEARN_NAMES)
     covariance_type=models,
     weighted=st.booleans(),
 )
-def test_inference_methods_agree(seed, n_rows, n_features, n_components, covariance_type,
-                                 weighted):
+def test_inference_methods_agree(seed, n_rows, n_features, n_components, covariance_type, weighted):
     model, X, weights = _fitted(seed, n_rows, n_features, n_components, covariance_type, weighted)
     resp = model.predict_proba(X)
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=0, atol=1e-10)
@@ -60,11 +59,13 @@ def test_inference_methods_agree(seed, n_rows, n_features, n_components, covaria
     # the log-density is the log of the weighted sum of the components' densities (scipy)
     K, d = model.means_.shape
     covariances = model._params.covariance.dense_covariances(K, d)
-    log_terms = np.column_stack([
-        np.log(model.weights_[k])
-        + np.atleast_1d(stats.multivariate_normal(model.means_[k], covariances[k]).logpdf(X))
-        for k in range(K)
-    ])
+    log_terms = np.column_stack(
+        [
+            np.log(model.weights_[k])
+            + np.atleast_1d(stats.multivariate_normal(model.means_[k], covariances[k]).logpdf(X))
+            for k in range(K)
+        ]
+    )
     expected_log_density = special.logsumexp(log_terms, axis=1)
     np.testing.assert_allclose(log_density, expected_log_density, rtol=1e-9, atol=1e-9)
 
@@ -109,8 +110,9 @@ def test_samples_have_the_fitted_moments(seed, n_features, n_components, covaria
     covariance_type=models,
     float32=st.booleans(),
 )
-def test_save_then_load_is_exact(tmp_path_factory, seed, n_features, n_components,
-                                 covariance_type, float32):
+def test_save_then_load_is_exact(
+    tmp_path_factory, seed, n_features, n_components, covariance_type, float32
+):
     model, X, _ = _fitted(seed, 50, n_features, n_components, covariance_type)
     if float32:
         with warnings.catch_warnings():

@@ -53,8 +53,12 @@ def _initial(X: np.ndarray, n_components: int, covariance_type: str, precision: 
 
 def _fit(X, n_components, covariance_type, initial):
     model = GaussianMixture(
-        n_components, covariance_type=covariance_type, reg_covar=0.0, tol=0.0,
-        max_iter=N_ITER, **initial,
+        n_components,
+        covariance_type=covariance_type,
+        reg_covar=0.0,
+        tol=0.0,
+        max_iter=N_ITER,
+        **initial,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -127,15 +131,18 @@ def test_scaling_the_data_scales_every_model(
     original = _fit_original(
         X, n_components, covariance_type, _initial(X, n_components, "VVV", eye)
     )
-    scaled = _fit(c * X, n_components, covariance_type,
-                  _initial(c * X, n_components, "VVV", eye / c**2))
+    scaled = _fit(
+        c * X, n_components, covariance_type, _initial(c * X, n_components, "VVV", eye / c**2)
+    )
     rtol = RTOL
     _close(scaled.means_, c * original.means_, rtol)
     _close(_dense(scaled), c**2 * _dense(original), rtol)
     shift = -n_features * np.log(c)
     np.testing.assert_allclose(
-        scaled.lower_bounds_, np.asarray(original.lower_bounds_) + shift,
-        rtol=1e-2 * rtol, atol=1e-1 * rtol,
+        scaled.lower_bounds_,
+        np.asarray(original.lower_bounds_) + shift,
+        rtol=1e-2 * rtol,
+        atol=1e-1 * rtol,
     )
 
 
@@ -166,8 +173,9 @@ def test_affine_map_moves_a_full_covariance_fit_along(seed, n_features, n_compon
     scale = 1.0 + np.abs(mapped.means_).max()
     np.testing.assert_allclose(mapped.means_, original.means_ @ A.T + b, atol=1e-7 * scale)
     expected = A @ original.covariances_ @ A.T
-    np.testing.assert_allclose(mapped.covariances_, expected, rtol=1e-6,
-                               atol=1e-8 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        mapped.covariances_, expected, rtol=1e-6, atol=1e-8 * np.abs(expected).max()
+    )
     shift = -np.log(abs(np.linalg.det(A)))
     np.testing.assert_allclose(
         mapped.lower_bounds_, np.asarray(original.lower_bounds_) + shift, rtol=1e-8, atol=1e-7

@@ -20,9 +20,23 @@ from gaussmix import GaussianMixture
 
 #: Words an actionable message contains: it names a parameter or a remedy.
 _ACTIONABLE = (
-    "reg_covar", "n_components", "fewer", "more data", "pass", "use", "increase",
-    "standardi", "remove", "scale", "float64", "finite", "Expected", "expected",
-    "minimum", "infinity", "NaN",
+    "reg_covar",
+    "n_components",
+    "fewer",
+    "more data",
+    "pass",
+    "use",
+    "increase",
+    "standardi",
+    "remove",
+    "scale",
+    "float64",
+    "finite",
+    "Expected",
+    "expected",
+    "minimum",
+    "infinity",
+    "NaN",
 )
 
 
@@ -92,8 +106,14 @@ def test_every_model_on_plain_data_has_a_monotone_trace(case, covariance_type, n
     if not np.all(np.isfinite(X)):
         return
     model, error = _fit_or_refuse(
-        X, case.sample_weight, n_components=min(n_components, X.shape[0]),
-        covariance_type=covariance_type, reg_covar=0.0, max_iter=25, tol=0.0, random_state=0,
+        X,
+        case.sample_weight,
+        n_components=min(n_components, X.shape[0]),
+        covariance_type=covariance_type,
+        reg_covar=0.0,
+        max_iter=25,
+        tol=0.0,
+        random_state=0,
     )
     if error is not None:
         _assert_actionable(error)

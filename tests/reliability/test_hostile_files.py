@@ -26,17 +26,24 @@ def documents(tmp_path_factory):
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(40, 2)), rng.normal(5, 1, size=(40, 2))])
     folder = tmp_path_factory.mktemp("valid")
-    gaussmix.save(GaussianMixture(2, covariance_type="VEV", random_state=0).fit(X),
-                  folder / "mixture.json", metadata={"note": "x"})
+    gaussmix.save(
+        GaussianMixture(2, covariance_type="VEV", random_state=0).fit(X),
+        folder / "mixture.json",
+        metadata={"note": "x"},
+    )
     gaussmix.save(AnomalyDetector(n_components=2, random_state=0).fit(X), folder / "detector.json")
     return [(folder / name).read_bytes() for name in ("mixture.json", "detector.json")]
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**12), 10**12)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

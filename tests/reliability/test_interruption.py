@@ -6,7 +6,6 @@ unfitted if it was unfitted, or with its previous complete parameters and attrib
 it was fitted; never a mix of the two.
 """
 
-
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError

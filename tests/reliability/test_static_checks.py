@@ -26,9 +26,19 @@ def test_ruff_configuration_forbids(tmp_path, code):
     module = tmp_path / "module.py"
     module.write_text(FORBIDDEN[code])
     result = subprocess.run(
-        ["ruff", "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"),
-         "--output-format", "concise", str(module)],
-        capture_output=True, text=True, timeout=60,
+        [
+            "ruff",
+            "check",
+            "--no-cache",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--output-format",
+            "concise",
+            str(module),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert code in result.stdout

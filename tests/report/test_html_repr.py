@@ -47,7 +47,7 @@ def test_component_table_lists_components_by_weight(fitted):
     html = fitted._repr_html_()
     weights = [float(w) for w in re.findall(r"</span>\d+</td><td>([^<]+)</td>", html)]
     assert weights == pytest.approx(np.sort(fitted.weights_)[::-1], rel=1e-3)
-    numbers = re.findall(r'</span>(\d+)</td>', html)
+    numbers = re.findall(r"</span>(\d+)</td>", html)
     assert numbers == ["1", "2", "3"]
     assert '<div class="scroll"><table>' in html  # wide tables scroll, not overflow
 
@@ -57,7 +57,9 @@ def test_sparkline_leaves_an_absurd_first_value_out():
 
     trace = [-1.8e6, -3.69, -3.65, -3.62, -3.61]
     svg = sparkline_svg(trace, width=260, height=60)
-    points = [tuple(map(float, p.split(","))) for p in re.search(r'points="([^"]+)"', svg)[1].split()]
+    points = [
+        tuple(map(float, p.split(","))) for p in re.search(r'points="([^"]+)"', svg)[1].split()
+    ]
     assert len(points) == 4
     ys = [y for _, y in points]
     assert max(ys) - min(ys) > 40  # the climb from -3.69 to -3.61 fills the 60-pixel box

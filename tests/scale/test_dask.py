@@ -18,8 +18,11 @@ PRECISIONS_INIT = {
 
 
 def _start(start, covariance_type):
-    return {**start, "covariance_type": covariance_type,
-            "precisions_init": PRECISIONS_INIT[covariance_type](3)}
+    return {
+        **start,
+        "covariance_type": covariance_type,
+        "precisions_init": PRECISIONS_INIT[covariance_type](3),
+    }
 
 
 @pytest.mark.parametrize("covariance_type", sorted(PRECISIONS_INIT))
@@ -96,9 +99,12 @@ def test_bad_dask_input_gets_a_helpful_message(start):
 def test_fit_runs_on_the_workers_of_a_local_cluster(blobs, start):
     distributed = pytest.importorskip("distributed")
     start = {**start, "tol": 1e-4}  # fewer round trips; the reference uses the same tol
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         X = da.from_array(blobs, chunks=(500, 3)).persist()
         with distributed.get_task_stream(client) as stream:
             gm = GaussianMixture(**start).fit(X)
@@ -127,11 +133,14 @@ def test_partial_fit_and_fit_predict_on_dask_follow_the_in_memory_path(blobs, st
     np.testing.assert_allclose(lazy.means_, eager.means_, rtol=1e-9)
     labels = GaussianMixture(**start).fit_predict(X)
     assert isinstance(labels, da.Array)
-    np.testing.assert_array_equal(labels.compute(), SklearnGaussianMixture(**start).fit_predict(blobs))
+    np.testing.assert_array_equal(
+        labels.compute(), SklearnGaussianMixture(**start).fit_predict(blobs)
+    )
 
 
-@pytest.mark.parametrize("environment, expected", [({"MALLOC_TRIM_THRESHOLD_": "65536"}, True),
-                                                   ({}, False)])
+@pytest.mark.parametrize(
+    "environment, expected", [({"MALLOC_TRIM_THRESHOLD_": "65536"}, True), ({}, False)]
+)
 def test_worker_allocator_is_tuned_once_where_trimming_was_asked_for(environment, expected):
     import os
     import subprocess
@@ -144,6 +153,7 @@ def test_worker_allocator_is_tuned_once_where_trimming_was_asked_for(environment
         "print(t(), t())"
     )
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"} | environment
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert done.stdout.split() == [str(expected), "False"]

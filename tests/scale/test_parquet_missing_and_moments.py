@@ -26,9 +26,7 @@ def holes(tmp_path_factory):
     rows[rng.random(rows.shape) < 0.05] = np.nan
     rows[[10, 2500]] = np.nan
     path = tmp_path_factory.mktemp("holes") / "holes.parquet"
-    table = pa.table(
-        {name: pa.array(rows[:, j], from_pandas=True) for j, name in enumerate("xyz")}
-    )
+    table = pa.table({name: pa.array(rows[:, j], from_pandas=True) for j, name in enumerate("xyz")})
     pq.write_table(table, path, row_group_size=700)
     return path, rows
 
@@ -99,8 +97,10 @@ class _ChunkedRows:
         self.rows = rows
 
     def map_reduce(self, func):
-        parts = [func(self.rows[s : s + 128], np.ones(len(self.rows[s : s + 128])))
-                 for s in range(0, len(self.rows), 128)]
+        parts = [
+            func(self.rows[s : s + 128], np.ones(len(self.rows[s : s + 128])))
+            for s in range(0, len(self.rows), 128)
+        ]
         total = parts[0]
         for part in parts[1:]:
             total = total + part
@@ -128,8 +128,7 @@ def test_column_moments_stay_accurate_far_from_the_origin(tmp_path):
     # A naive sum of squares loses every digit of a unit spread at 1e8; the pairwise
     # update of per-chunk moments does not.
     rows = draw_blobs(4000, seed=6) + 1e8
-    moments = column_moments(ParquetSource(_write(tmp_path / "far.parquet", rows),
-                                           batch_rows=333))
+    moments = column_moments(ParquetSource(_write(tmp_path / "far.parquet", rows), batch_rows=333))
     np.testing.assert_allclose(moments.std, rows.std(axis=0, ddof=1), rtol=1e-7)
 
 

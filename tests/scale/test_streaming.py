@@ -40,16 +40,16 @@ def test_blend_is_a_convex_combination_of_per_sample_statistics(blobs):
     rng = np.random.default_rng(1)
     shift = np.zeros((3, 3))
     halves = [
-        statistics_from_responsibilities(part, np.ones(len(part)),
-                                         rng.dirichlet(np.ones(3), len(part)), shift,
-                                         FULL_SCATTER)
+        statistics_from_responsibilities(
+            part, np.ones(len(part)), rng.dirichlet(np.ones(3), len(part)), shift, FULL_SCATTER
+        )
         for part in (blobs[:1000], blobs[1000:])
     ]
     blended = blend(blend(None, halves[0], 1.0, FULL_SCATTER), halves[1], 0.25, FULL_SCATTER)
     expected = 0.75 * halves[0].second / 1000 + 0.25 * halves[1].second / 2000
     np.testing.assert_allclose(blended.second, expected, rtol=1e-12)
     assert blended.total_weight == pytest.approx(1.0)
-    assert step_size(3, 10.0, 0.7) == pytest.approx(13.0 ** -0.7)
+    assert step_size(3, 10.0, 0.7) == pytest.approx(13.0**-0.7)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -60,7 +60,9 @@ def gaussmix_sweep(reference: Reference, n_components=range(1, 10), **params):
     return select_model(reference.X, n_components, models, **settings)
 
 
-def compare_cells(reference: Reference, ours: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
+def compare_cells(
+    reference: Reference, ours: pd.DataFrame, tolerance: float = 0.01
+) -> pd.DataFrame:
     """Classify every cell of ``ours`` (gaussmix's BIC table) against mclust's.
 
     Returns a long frame: ``n_components``, ``model``, ``mclust``, ``gaussmix``,

@@ -101,8 +101,19 @@ def test_fewer_distinct_rows_than_the_model_needs_is_degenerate():
 
 @pytest.mark.parametrize(
     ("name", "needed"),
-    [("VVV", 5), ("EVV", 5), ("EEV", 4), ("VEV", 4), ("VVE", 2), ("EVI", 2), ("VII", 2),
-     ("EEE", 1), ("EII", 1), ("V", 2), ("E", 1)],
+    [
+        ("VVV", 5),
+        ("EVV", 5),
+        ("EEV", 4),
+        ("VEV", 4),
+        ("VVE", 2),
+        ("EVI", 2),
+        ("VII", 2),
+        ("EEE", 1),
+        ("EII", 1),
+        ("V", 2),
+        ("E", 1),
+    ],
 )
 def test_rows_needed_follows_the_letters_of_the_model(name, needed):
     assert rows_needed(name, 4) == needed
@@ -138,8 +149,9 @@ def test_a_spike_on_identical_rows_is_flagged_and_not_chosen(tied_rows):
     assert np.isnan(result.loglik_table_.loc[2, "VII"])
     best = result.best_params_["n_components"], result.best_params_["covariance_type"]
     assert result.status_table_.loc[best] != "degenerate"
-    assert (2, "VII") not in set(zip(result.ranking()["n_components"],
-                                       result.ranking()["covariance_type"]))
+    assert (2, "VII") not in set(
+        zip(result.ranking()["n_components"], result.ranking()["covariance_type"])
+    )
     row = result.degenerate_.set_index(["n_components", "covariance_type"]).loc[(2, "VII")]
     assert "1 distinct row" in row["reason"]
     assert "degenerate" in result.summary() and "NA" in result.summary()
@@ -198,9 +210,7 @@ def test_a_healthy_fit_does_not_warn():
 def test_a_prior_fit_is_never_called_degenerate(tied_rows):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateFitWarning)
-        GaussianMixture(3, covariance_type="VVV", prior="default", random_state=0).fit(
-            tied_rows
-        )
+        GaussianMixture(3, covariance_type="VVV", prior="default", random_state=0).fit(tied_rows)
 
 
 def test_distinct_rows_are_counted_on_large_data_only_for_small_components():

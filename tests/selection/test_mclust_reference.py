@@ -53,8 +53,15 @@ KNOWN_DIFFERENCES = {
     "faithful": {
         cell: _FAITHFUL_TREE
         for cell in [
-            ("EEI", 4), ("VII", 5), ("EVV", 5), ("EEI", 6), ("EVI", 6), ("EVI", 7),
-            ("VEV", 7), ("VII", 8), ("EVV", 8),
+            ("EEI", 4),
+            ("VII", 5),
+            ("EVV", 5),
+            ("EEI", 6),
+            ("EVI", 6),
+            ("EVI", 7),
+            ("VEV", 7),
+            ("VII", 8),
+            ("EVV", 8),
         ]
     },
     "diabetes": {("VVE", 7): _VVE, ("VVE", 8): _VVE},

@@ -204,4 +204,3 @@ def test_diabetes_reproduces_mclust():
     assert result.best_score_ == pytest.approx(4751.316, abs=0.02)
     sizes = np.bincount(result.best_estimator_.predict(X))
     assert sorted(sizes, reverse=True) == [81, 36, 28]
-

@@ -23,20 +23,25 @@ def faithful():
 def faithful_parquet(tmp_path_factory, faithful):
     path = tmp_path_factory.mktemp("sweep") / "faithful.parquet"
     # Small row groups: every EM pass reads several batches.
-    pq.write_table(pa.Table.from_pandas(faithful, preserve_index=False), path,
-                   row_group_size=50)
+    pq.write_table(pa.Table.from_pandas(faithful, preserve_index=False), path, row_group_size=50)
     return path
 
 
 def test_source_sweep_equals_in_memory_sweep(faithful, faithful_parquet):
-    in_memory = select_model(faithful, n_components=range(1, 5), covariance_types=MODELS,
-                             random_state=0)
-    chunked = select_model(ParquetSource(faithful_parquet, batch_rows=64),
-                           n_components=range(1, 5), covariance_types=MODELS, random_state=0)
+    in_memory = select_model(
+        faithful, n_components=range(1, 5), covariance_types=MODELS, random_state=0
+    )
+    chunked = select_model(
+        ParquetSource(faithful_parquet, batch_rows=64),
+        n_components=range(1, 5),
+        covariance_types=MODELS,
+        random_state=0,
+    )
     pd.testing.assert_frame_equal(chunked.table_, in_memory.table_, rtol=1e-9)
     for table in ("icl_table_", "aic_table_", "loglik_table_"):
-        np.testing.assert_allclose(getattr(chunked, table).to_numpy(),
-                                   getattr(in_memory, table).to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(
+            getattr(chunked, table).to_numpy(), getattr(in_memory, table).to_numpy(), rtol=1e-9
+        )
     assert chunked.n_samples_ == in_memory.n_samples_
     assert chunked.best_params_ == in_memory.best_params_
     np.testing.assert_array_equal(
@@ -48,11 +53,16 @@ def test_source_sweep_equals_in_memory_sweep(faithful, faithful_parquet):
 def test_standardized_source_sweep_equals_standardized_array(faithful, faithful_parquet):
     values = faithful.to_numpy()
     center, scale = values.mean(axis=0), values.std(axis=0, ddof=1)
-    expected = select_model((values - center) / scale, n_components=[2, 3],
-                            covariance_types=["VVV", "EEI"], random_state=1)
+    expected = select_model(
+        (values - center) / scale,
+        n_components=[2, 3],
+        covariance_types=["VVV", "EEI"],
+        random_state=1,
+    )
     source = StandardizedSource(ParquetSource(faithful_parquet), center, scale)
-    result = select_model(source, n_components=[2, 3], covariance_types=["VVV", "EEI"],
-                          random_state=1)
+    result = select_model(
+        source, n_components=[2, 3], covariance_types=["VVV", "EEI"], random_state=1
+    )
     np.testing.assert_allclose(result.table_.to_numpy(), expected.table_.to_numpy(), rtol=1e-9)
 
 
@@ -75,11 +85,20 @@ def test_source_sweep_marginalises_missing_values(tmp_path):
     data.iloc[[3, 50, 51], 0] = np.nan
     path = tmp_path / "holes.parquet"
     pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path, row_group_size=40)
-    expected = select_model(data, n_components=[1, 2], covariance_types=["VVV", "VII"],
-                            random_state=0, missing="marginalize")
-    result = select_model(ParquetSource(path, missing="keep", batch_rows=50),
-                          n_components=[1, 2], covariance_types=["VVV", "VII"],
-                          random_state=0, missing="marginalize")
+    expected = select_model(
+        data,
+        n_components=[1, 2],
+        covariance_types=["VVV", "VII"],
+        random_state=0,
+        missing="marginalize",
+    )
+    result = select_model(
+        ParquetSource(path, missing="keep", batch_rows=50),
+        n_components=[1, 2],
+        covariance_types=["VVV", "VII"],
+        random_state=0,
+        missing="marginalize",
+    )
     np.testing.assert_allclose(result.table_.to_numpy(), expected.table_.to_numpy(), rtol=1e-8)
 
 

@@ -25,8 +25,9 @@ def test_clustering_table_is_one_based_heaviest_first_and_counts_predictions():
 def test_summary_lists_why_cells_failed_instead_of_pointing_at_errors_():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(6, 2))
-    result = select_model(X, n_components=[1, 2, 6, 7], covariance_types=["VVV", "EII"],
-                          random_state=0)
+    result = select_model(
+        X, n_components=[1, 2, 6, 7], covariance_types=["VVV", "EII"], random_state=0
+    )
     text = result.summary()
     assert "errors_" not in text
     assert f"{len(result.errors_)} of 8 cells could not be fitted:" in text

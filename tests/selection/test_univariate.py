@@ -39,9 +39,7 @@ def test_multivariate_codes_become_their_univariate_equivalent(acidity, asked, f
 
 def test_e_and_v_estimators_on_one_feature(acidity):
     # E shares one variance; V gives each component its own (mclust's univariate models).
-    e = GaussianMixture(2, covariance_type="E", init_params="hierarchical", tol=1e-8).fit(
-        acidity.X
-    )
+    e = GaussianMixture(2, covariance_type="E", init_params="hierarchical", tol=1e-8).fit(acidity.X)
     assert e.covariances_.shape == (2, 1, 1)
     assert e.covariances_[0, 0, 0] == e.covariances_[1, 0, 0]
     assert e.n_parameters_ == 4  # as mclust's df for E,2

@@ -100,15 +100,29 @@ def test_scikit_learns_mixture_tests_pass_with_gaussmix(tmp_path):
         (tmp_path / name).write_text(rewritten(text, name), encoding="utf-8")
 
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "sklearn.conftest",
-        "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-o", "addopts=",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "sklearn.conftest",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(tmp_path),
+        "-o",
+        "addopts=",
     ]
     for node_id in DESELECTED:
         command += ["--deselect", node_id]
     environment = {key: value for key, value in os.environ.items() if key != "PYTEST_ADDOPTS"}
     completed = subprocess.run(
-        [*command, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
-        env=environment, timeout=900,
+        [*command, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=900,
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, f"scikit-learn's mixture tests failed:\n{output[-20000:]}"

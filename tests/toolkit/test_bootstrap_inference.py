@@ -150,16 +150,20 @@ def test_result_shapes_summary_and_seed(three_components, method):
     assert errors["variances"].shape == (3, 2)
     assert errors["covariances"].shape == (3, 2, 2)
     assert result.n_replicates_ + result.n_failed_ == 30
-    np.testing.assert_allclose(
-        errors["means"], result.replicates_["means"].std(axis=0, ddof=1)
-    )
+    np.testing.assert_allclose(errors["means"], result.replicates_["means"].std(axis=0, ddof=1))
     low, high = result.intervals(0.9)["weights"]
     np.testing.assert_allclose(low, np.quantile(result.replicates_["weights"], 0.05, axis=0))
     np.testing.assert_allclose(high, np.quantile(result.replicates_["weights"], 0.95, axis=0))
     table = result.summary()
     assert len(table) == 3 + 3 * 2 + 3 * 2
     assert list(table.columns) == [
-        "parameter", "component", "feature", "estimate", "std_error", "lower", "upper"
+        "parameter",
+        "component",
+        "feature",
+        "estimate",
+        "std_error",
+        "lower",
+        "upper",
     ]
     means = table[table.parameter == "mean"]
     np.testing.assert_allclose(means.estimate, model.means_.ravel())

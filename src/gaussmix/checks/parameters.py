@@ -161,7 +161,9 @@ def check_initial_array(
             "(n_components and n_features must match the data and n_components)."
         )
         if sklearn_name is not None:
-            advice = with_advice(bad_shape(sklearn_name, tuple(expected_shape), array.shape), advice)
+            advice = with_advice(
+                bad_shape(sklearn_name, tuple(expected_shape), array.shape), advice
+            )
         raise ValueError(advice)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity; pass finite values.")

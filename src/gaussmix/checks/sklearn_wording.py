@@ -79,8 +79,7 @@ def precision_not_positive(covariance_type: str, matrices: bool) -> str:
 def bad_n_samples(n_samples) -> str:
     """``sample(n_samples)`` with fewer than one row."""
     return (
-        f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least one "
-        "sample."
+        f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least one sample."
     )
 
 

@@ -28,8 +28,9 @@ def map_covariance_types(models: list[str], requested: str) -> list[str]:
     return [model for model in models if model in supported]
 
 
-def fit_bayesian(frame, method: str, ks: list[int], models: list[str], requested: str,
-                 random_state):
+def fit_bayesian(
+    frame, method: str, ks: list[int], models: list[str], requested: str, random_state
+):
     """One `BayesianGaussianMixture` with ``max(ks)`` components, pruned, refined by EM.
 
     Returns the fitted `GaussianMixture` and a note for the summary and the report.
@@ -40,9 +41,7 @@ def fit_bayesian(frame, method: str, ks: list[int], models: list[str], requested
     """
     from ..estimators import BayesianGaussianMixture, GaussianMixture
 
-    variational = {
-        code: MODELS[code].sklearn_name for code in names_with("supports_variational")
-    }
+    variational = {code: MODELS[code].sklearn_name for code in names_with("supports_variational")}
     if requested.strip().lower() == "all":
         models = ["VVV"]
     if len(models) != 1 or models[0] not in variational:

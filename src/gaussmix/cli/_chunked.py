@@ -120,8 +120,9 @@ def missing_values_in_cli_terms(path, missing: str):
 _SOURCE_RULES = {"error": "error", "drop": "drop", "marginalize": "keep"}
 
 
-def open_chunked(path, columns: list[str] | None, missing: str, *, scan: bool = True
-                 ) -> ChunkedTable:
+def open_chunked(
+    path, columns: list[str] | None, missing: str, *, scan: bool = True
+) -> ChunkedTable:
     """Open a Parquet file for batch reading; with ``scan``, one pass for the moments.
 
     Parameters
@@ -175,9 +176,7 @@ def open_chunked(path, columns: list[str] | None, missing: str, *, scan: bool = 
         raise CLIError(
             f"{path.name} has {source.n_samples} usable row(s); gaussmix needs at least 2."
         )
-    notes.append(
-        f"read in batches of {BATCH_ROWS:,} rows (out of core): {source.n_samples:,} rows"
-    )
+    notes.append(f"read in batches of {BATCH_ROWS:,} rows (out of core): {source.n_samples:,} rows")
     return ChunkedTable(source, names, moments, notes)
 
 

@@ -61,8 +61,9 @@ def parse_columns(text: str | None) -> list[str] | None:
     return names
 
 
-def feature_columns(names: list[str], path: Path, columns: list[str] | None,
-                    notes: list[str], *, numeric, default) -> list[str]:
+def feature_columns(
+    names: list[str], path: Path, columns: list[str] | None, notes: list[str], *, numeric, default
+) -> list[str]:
     """The feature columns of a table with columns ``names``.
 
     Parameters

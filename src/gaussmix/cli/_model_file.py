@@ -70,8 +70,9 @@ class Preparation:
                 f"cannot standardise constant column(s) {', '.join(map(repr, constant))}; "
                 "drop them with --columns."
             )
-        return cls(columns, np.asarray(center, dtype=np.float64),
-                   np.asarray(scale, dtype=np.float64))
+        return cls(
+            columns, np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+        )
 
     def transform(self, data: pd.DataFrame) -> np.ndarray:
         """The model's input from a table that has (at least) the feature columns."""

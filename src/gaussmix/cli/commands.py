@@ -25,6 +25,8 @@ from ._outputs import assignments, write_table
 __all__ = ["fit", "predict", "sample", "info"]
 
 _CRITERIA = ("bic", "aic", "icl")
+
+
 def _missing_option(marginalize_help: str):
     """The ``--missing`` option; ``marginalize_help`` says what marginalising means here."""
     return click.option(
@@ -211,8 +213,7 @@ def _assign_from_observed_values(model) -> None:
     saved)."""
     if not hasattr(model, "impute"):
         raise CLIError(
-            f"a {type(model).__name__} cannot assign rows with missing values; "
-            "use --missing drop."
+            f"a {type(model).__name__} cannot assign rows with missing values; use --missing drop."
         )
     model.set_params(missing="marginalize")
 

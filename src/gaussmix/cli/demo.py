@@ -166,8 +166,7 @@ def _em_from_random_starts(chapter: _Chapter) -> None:
     )
     chapter.figures.add(
         "true-vs-fitted",
-        "Fitted components with 1-, 2-, 3-sigma ellipses; "
-        "dashed: the true components (3 sigma)",
+        "Fitted components with 1-, 2-, 3-sigma ellipses; dashed: the true components (3 sigma)",
         ax.figure,
     )
 
@@ -314,8 +313,13 @@ def _dirichlet_process_chooses_k(chapter: _Chapter) -> None:
 def _mclust_toolkit(chapter: _Chapter) -> None:
     """Merging the moons' components, highest-density regions, bootstrap standard errors."""
     chapter.bootstrap = _toolkit_section(
-        chapter.gmm, chapter.X, chapter.detector, chapter.X_moons, chapter.y_moons,
-        chapter.figures, chapter.say,
+        chapter.gmm,
+        chapter.X,
+        chapter.detector,
+        chapter.X_moons,
+        chapter.y_moons,
+        chapter.figures,
+        chapter.say,
     )
 
 
@@ -392,10 +396,20 @@ def _toolkit_section(gmm, X, detector, X_moons, y_moons, figures, say):
         f"clusters they are the moons (adjusted Rand index {agreement:.2f})"
     )
     figure, axes = _panels(2)
-    plot.clusters(many, X_moons, ax=axes[0], n_std=(2,),
-                  title=f"Moons: {many.n_components} components chosen by BIC")
-    plot.merged_clusters(merging, X_moons, 2, ax=axes[1],
-                         title=f"Merged by entropy into 2 clusters (ARI {agreement:.2f})")
+    plot.clusters(
+        many,
+        X_moons,
+        ax=axes[0],
+        n_std=(2,),
+        title=f"Moons: {many.n_components} components chosen by BIC",
+    )
+    plot.merged_clusters(
+        merging,
+        X_moons,
+        2,
+        ax=axes[1],
+        title=f"Merged by entropy into 2 clusters (ARI {agreement:.2f})",
+    )
     axes[1].set_xlim(axes[0].get_xlim())
     axes[1].set_ylim(axes[0].get_ylim())
     axes[1].set_aspect(axes[0].get_aspect())

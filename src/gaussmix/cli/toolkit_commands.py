@@ -97,8 +97,7 @@ _MISSING = click.option(
     type=click.Choice(["nonparametric", "weighted"]),
     default="nonparametric",
     show_default=True,
-    help="Resample rows, or reweight them with Dirichlet weights (weighted likelihood "
-    "bootstrap).",
+    help="Resample rows, or reweight them with Dirichlet weights (weighted likelihood bootstrap).",
 )
 @click.option(
     "--level",
@@ -192,8 +191,16 @@ def _parse_levels(text: str) -> list[float]:
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results went.")
 def density(
-    data, out, components, covariance_types, columns, levels, hdr_source, missing,
-    random_state, quiet,
+    data,
+    out,
+    components,
+    covariance_types,
+    columns,
+    levels,
+    hdr_source,
+    missing,
+    random_state,
+    quiet,
 ):
     """Estimate DATA's density by a mixture chosen by BIC, with highest-density regions.
 
@@ -209,8 +216,10 @@ def density(
     models = parse_covariance_types(covariance_types)
     table = read_table(data, parse_columns(columns), missing)
     frame = table.data
-    with CellProgressBar(len(ks) * len(models), "Density by BIC", quiet) as bar, \
-            threadpool_limits(limits=1):
+    with (
+        CellProgressBar(len(ks) * len(models), "Density by BIC", quiet) as bar,
+        threadpool_limits(limits=1),
+    ):
         estimator = DensityEstimator(
             ks, models, hdr_source=hdr_source, random_state=random_state
         ).fit(frame, progress=bar.callback)

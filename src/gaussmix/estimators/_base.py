@@ -170,7 +170,10 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             raise
 
     def _best_of_runs(
-        self, run: Callable[[int], ResultT], warm: bool, monitor: EMMonitor | None,
+        self,
+        run: Callable[[int], ResultT],
+        warm: bool,
+        monitor: EMMonitor | None,
         dtype=np.float64,
     ) -> ResultT:
         """The best of ``n_init`` calls of ``run(run_index) -> EMResult`` (one when ``warm``).

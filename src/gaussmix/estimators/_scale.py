@@ -122,9 +122,7 @@ class SourceReadingMixin:
         def check_array(values):
             with numeric_columns_required(values), missing_values_explained(self):
                 with np.errstate(over="ignore", invalid="ignore"):
-                    return validate_data(
-                        self, values, dtype=FLOAT_DTYPES, reset=reset, **options
-                    )
+                    return validate_data(self, values, dtype=FLOAT_DTYPES, reset=reset, **options)
 
         return check_array
 

@@ -156,8 +156,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     def _set_threshold(self, X) -> None:
         training_scores = np.asarray(self.mixture_.score_samples(X))
         # The scores are ours: partitioning them in place saves a copy of one per row.
-        self.threshold_ = float(np.percentile(training_scores, 100.0 * float(self.contamination),
-                                              overwrite_input=True))
+        self.threshold_ = float(
+            np.percentile(training_scores, 100.0 * float(self.contamination), overwrite_input=True)
+        )
         self._copy_feature_attributes()
 
     @classmethod

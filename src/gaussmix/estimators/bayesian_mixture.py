@@ -60,9 +60,7 @@ def _positive_number_or_none() -> Rule:
 
 def _variational_covariance_types() -> list[str]:
     """scikit-learn's names of the models with a variational posterior (full, tied, ...)."""
-    return [
-        MODELS[code].sklearn_name or code for code in names_with("supports_variational")
-    ]
+    return [MODELS[code].sklearn_name or code for code in names_with("supports_variational")]
 
 
 class BayesianGaussianMixture(MixtureBase):

@@ -323,8 +323,9 @@ def _mark_off_scale_iterations(ax, iterations, values) -> None:
     """An arrow at the foot of the axis for the leading iterations left off it."""
     first, last = int(iterations[0]), int(iterations[-1])
     which = f"iteration {first}" if first == last else f"iterations {first}–{last}"
-    shown = ", ".join(f"{v:,.0f}" if np.isfinite(v) and abs(v) >= 100 else f"{v:.4g}"
-                      for v in values[:3])
+    shown = ", ".join(
+        f"{v:,.0f}" if np.isfinite(v) and abs(v) >= 100 else f"{v:.4g}" for v in values[:3]
+    )
     ax.annotate(
         f"{which} off scale: {shown}",
         xy=(last, 0.0),
@@ -343,16 +344,23 @@ def _convergence_steps(ax, history: np.ndarray, tol) -> None:
     iterations = np.arange(2, history.size + 1)
     rising = np.isfinite(steps) & (steps > 0)
     ax.semilogy(
-        iterations[rising], steps[rising], color="#009E73", linewidth=1.6, marker="o",
-        markersize=3.5, label="increase per iteration",
+        iterations[rising],
+        steps[rising],
+        color="#009E73",
+        linewidth=1.6,
+        marker="o",
+        markersize=3.5,
+        label="increase per iteration",
     )
     if tol is not None and tol > 0:
         ax.axhline(tol, color="#D55E00", linestyle="--", linewidth=1.2, label=f"tol = {tol:g}")
     if (~rising & np.isfinite(steps)).any():
         ax.annotate(
-            f"{int((~rising & np.isfinite(steps)).sum())} iteration(s) without increase "
-            "not shown",
-            xy=(0.02, 0.03), xycoords="axes fraction", fontsize=8, color="#555555",
+            f"{int((~rising & np.isfinite(steps)).sum())} iteration(s) without increase not shown",
+            xy=(0.02, 0.03),
+            xycoords="axes fraction",
+            fontsize=8,
+            color="#555555",
         )
     ax.set_xlim(0.5, history.size + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -545,8 +553,13 @@ def _off_scale_handle(table, off_scale: np.ndarray, limit: float, factor: float)
         if ks:
             lines.append(f"  {column}, K = {_compact_ranges(ks)}")
     return Line2D(
-        [], [], marker="^" if factor > 0 else "v", color="#777777", linestyle="none",
-        markersize=8, label="\n".join(lines),
+        [],
+        [],
+        marker="^" if factor > 0 else "v",
+        color="#777777",
+        linestyle="none",
+        markersize=8,
+        label="\n".join(lines),
     )
 
 
@@ -1073,8 +1086,13 @@ def pairs(model, X, *, features=None, n_std=(2,), max_features=8, title=None):
                 density = np.exp(marginal_log_density(model, [row_feature], xs))
                 ax.plot(xs[:, 0], density, color="black")
             else:
-                ax.scatter(values[:, column_feature], values[:, row_feature], c=point_colors,
-                           s=6, alpha=0.6)
+                ax.scatter(
+                    values[:, column_feature],
+                    values[:, row_feature],
+                    c=point_colors,
+                    s=6,
+                    alpha=0.6,
+                )
                 means, covariances = projected_components(model, [column_feature, row_feature])
                 draw_ellipses(ax, means, covariances, colors, n_std, linewidth=1.2)
             if i == d - 1:

@@ -178,6 +178,7 @@ class ModelSelectionResult:
     def _table(self, attribute: str, dtype=float) -> pd.DataFrame:
         ks = sorted({k for k, _ in self._cells})
         names = [name for name in _ORDER if any(n == name for _, n in self._cells)]
+
         def value(cell):
             shown = getattr(cell, attribute)
             if attribute in _NA_WHEN_DEGENERATE and not self._ranked(cell):

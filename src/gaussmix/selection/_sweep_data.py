@@ -143,8 +143,9 @@ def _array_sweep(X, sample_weight, marginalize: bool) -> SweepData:
     # The tree and the starting partitions read complete rows; EM itself marginalises.
     # Row-major like every source's rows: the tree's tie-breaks must not depend on
     # whether the user passed a DataFrame (column-major) or an array.
-    filled = np.ascontiguousarray(fill_with_column_means(values, weights) if marginalize
-                                  else values)
+    filled = np.ascontiguousarray(
+        fill_with_column_means(values, weights) if marginalize else values
+    )
     return SweepData(X, weights, filled, weights, float(weights.sum()), values.shape[1])
 
 

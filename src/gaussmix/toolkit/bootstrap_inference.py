@@ -251,8 +251,7 @@ def _checked_count(n_bootstrap) -> int:
         or n_bootstrap < 2
     ):
         raise ValueError(
-            f"n_bootstrap must be an integer >= 2 (199 or more for intervals); got "
-            f"{n_bootstrap!r}."
+            f"n_bootstrap must be an integer >= 2 (199 or more for intervals); got {n_bootstrap!r}."
         )
     return int(n_bootstrap)
 

@@ -118,9 +118,7 @@ class DensityEstimator(DensityMixin, BaseEstimator):
         from ..selection import select_model
 
         if self.hdr_source not in HDR_SOURCES:
-            raise ValueError(
-                f"hdr_source must be 'data' or 'model'; got {self.hdr_source!r}."
-            )
+            raise ValueError(f"hdr_source must be 'data' or 'model'; got {self.hdr_source!r}.")
         if (
             isinstance(self.n_hdr_samples, bool)
             or not isinstance(self.n_hdr_samples, (int, np.integer))

@@ -274,9 +274,7 @@ class ComponentMerging:
         """
         if self.n_components < 3:
             return self.n_components
-        return int(
-            piecewise_linear_elbow(np.arange(1, self.n_components + 1), self.entropies_)
-        )
+        return int(piecewise_linear_elbow(np.arange(1, self.n_components + 1), self.entropies_))
 
     def table(self) -> pd.DataFrame:
         """One row per level: the merge that made it, its entropy and entropy change.

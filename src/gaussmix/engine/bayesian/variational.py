@@ -344,8 +344,14 @@ def variational_chunk_statistics(
     the data besides the statistics. More rows than `kernel_chunk_rows` allows are
     cut into even parts of at most that many.
     """
-    return summed_over_chunks(_fused_variational_statistics, X, sample_weight,
-                              kernel_chunk_rows(X, posterior), posterior, scatter)
+    return summed_over_chunks(
+        _fused_variational_statistics,
+        X,
+        sample_weight,
+        kernel_chunk_rows(X, posterior),
+        posterior,
+        scatter,
+    )
 
 
 def _fused_variational_statistics(X, sample_weight, posterior, scatter) -> Stats:

@@ -91,19 +91,19 @@ LLOYD_ITERATIONS = 100
 def _cluster_sums(X, sample_weight, labels, n_components) -> tuple[np.ndarray, np.ndarray]:
     """Weighted counts and weighted sums of the rows of each cluster."""
     counts = np.bincount(labels, weights=sample_weight, minlength=n_components)
-    sums = np.column_stack([
-        np.bincount(labels, weights=sample_weight * column, minlength=n_components)
-        for column in X.T
-    ])
+    sums = np.column_stack(
+        [
+            np.bincount(labels, weights=sample_weight * column, minlength=n_components)
+            for column in X.T
+        ]
+    )
     return counts, sums
 
 
 def _kmeans(X, sample_weight, n_components, seed) -> tuple[np.ndarray, np.ndarray]:
     """Centres and labels of one k-means run: k-means++ seeding, then Lloyd iterations
     until no row changes cluster (a cluster left empty keeps its centre)."""
-    centres, _ = kmeans_plusplus(
-        X, n_components, sample_weight=sample_weight, random_state=seed
-    )
+    centres, _ = kmeans_plusplus(X, n_components, sample_weight=sample_weight, random_state=seed)
     centres = centres.astype(np.float64)
     labels = nearest_centre(X, centres)
     for _ in range(LLOYD_ITERATIONS):
@@ -170,8 +170,7 @@ def best_of_kmeans(
         runs = [_kmeans(X_sub, w_sub, n_components, seed) for seed in seeds]
     judge = judge or within_cluster_scores
     scores = np.asarray(
-        judge((X_sub, w_sub), (X_sample, w_sample), [labels for _, labels in runs],
-              n_components),
+        judge((X_sub, w_sub), (X_sample, w_sample), [labels for _, labels in runs], n_components),
         dtype=np.float64,
     )
     best = int(np.argmax(scores))  # the first of equals: no dependence on rounding order

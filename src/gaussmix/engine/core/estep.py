@@ -218,8 +218,17 @@ def statistics_about_data_mean(
     return statistics_from_responsibilities(X, sample_weight, responsibilities, shift, scatter)
 
 
-def _assemble(columns, weighted_resp, offsets, shift, scatter, log_likelihood, total_weight,
-              rows=None, reference=None):
+def _assemble(
+    columns,
+    weighted_resp,
+    offsets,
+    shift,
+    scatter,
+    log_likelihood,
+    total_weight,
+    rows=None,
+    reference=None,
+):
     """`Stats` from weighted responsibilities (K, n) and the centred columns (d, n), or
     the centred columns followed by their squares (2 d, n): see `forms.moment_rows`.
     ``rows``, the chunk's (n, d) rows, with the ``reference`` point the columns were
@@ -241,8 +250,14 @@ def _assemble(columns, weighted_resp, offsets, shift, scatter, log_likelihood, t
     # sum_n r_nk (x_n - c_k) = sum_n r_nk (x_n - ref) - N_k (c_k - ref)
     first = first_about_reference - counts[:, np.newaxis] * offsets
     second = scatter.centred_second_moments(
-        centred, weighted_resp, offsets, counts, first_about_reference, squares_about_reference,
-        rows=rows, reference=reference,
+        centred,
+        weighted_resp,
+        offsets,
+        counts,
+        first_about_reference,
+        squares_about_reference,
+        rows=rows,
+        reference=reference,
     )
     return Stats(
         counts=counts,
@@ -267,14 +282,17 @@ def chunk_statistics(
     Float32 chunks are computed in float32 and their statistics returned in float64.
     More rows than `kernel_chunk_rows` allows are cut into even parts of at most that many.
     """
-    return summed_over_chunks(_fused_statistics, X, sample_weight, kernel_chunk_rows(X, params),
-                              params, scatter)
+    return summed_over_chunks(
+        _fused_statistics, X, sample_weight, kernel_chunk_rows(X, params), params, scatter
+    )
 
 
 def kernel_chunk_rows(X: np.ndarray, params: ComponentParams) -> int:
     """Most rows the E-step kernels process at once for ``params``' covariance form."""
     return default_chunk_rows(
-        X.shape[1], params.n_components, X.itemsize,
+        X.shape[1],
+        params.n_components,
+        X.itemsize,
         squares_layout=params.covariance.column_layout == SQUARES,
     )
 

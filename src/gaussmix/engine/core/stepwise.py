@@ -129,4 +129,8 @@ def run_minibatch_em(
         if len(lower_bounds) > 1 and abs(lower_bounds[-1] - lower_bounds[-2]) < tol:
             converged = True
             break
-    return EMResult(params, np.asarray(lower_bounds), converged, len(lower_bounds)), running, n_steps
+    return (
+        EMResult(params, np.asarray(lower_bounds), converged, len(lower_bounds)),
+        running,
+        n_steps,
+    )

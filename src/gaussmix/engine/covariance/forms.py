@@ -490,8 +490,12 @@ class FullForm(CovarianceForm):
         # Column j of an upper-triangular P_k is zero below row j: the rows j of one
         # block need only the first (block end) coordinates, which skips most zeros.
         products = [
-            (stop - start, np.ascontiguousarray(stacked[:, start:stop, : stop + 1])
-             .reshape(-1, stop + 1).astype(dtype))
+            (
+                stop - start,
+                np.ascontiguousarray(stacked[:, start:stop, : stop + 1])
+                .reshape(-1, stop + 1)
+                .astype(dtype),
+            )
             for start, stop in blocks
         ]
         constant = np.zeros(n_components) if constant is None else constant
@@ -510,8 +514,9 @@ class FullForm(CovarianceForm):
                 augmented[0] = 1.0
                 augmented[1:] = centred
             if bound is not None:
-                distances = pruned_distances(products, bound, augmented, factor,
-                                              local_constant, negligible)
+                distances = pruned_distances(
+                    products, bound, augmented, factor, local_constant, negligible
+                )
             else:
                 distances = block_distances(products, augmented, n_components)
             if factor != 1.0:
@@ -571,8 +576,9 @@ def shared_eigenbasis(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray] 
     correlations = np.abs(rotated / (scale[:, :, np.newaxis] * scale[:, np.newaxis, :]))
     correlations[:, np.arange(n_features), np.arange(n_features)] = 0.0
     condition = variances.max(axis=1) / variances.min(axis=1)
-    tolerance = np.minimum(16 * n_features * np.finfo(np.float64).eps * condition,
-                           SHARED_BASIS_MAX_CORRELATION)
+    tolerance = np.minimum(
+        16 * n_features * np.finfo(np.float64).eps * condition, SHARED_BASIS_MAX_CORRELATION
+    )
     if np.all(correlations.max(axis=(1, 2)) <= tolerance):
         return orientation, variances
     return None

@@ -135,9 +135,17 @@ class FullScatter(Scatter):
     def accumulate(self, differences, weights):
         return (differences * weights[:, np.newaxis]).T @ differences
 
-    def centred_second_moments(self, centred, weighted_resp, offsets, counts,
-                               first_about_reference, squares_about_reference=None,
-                               rows=None, reference=None):
+    def centred_second_moments(
+        self,
+        centred,
+        weighted_resp,
+        offsets,
+        counts,
+        first_about_reference,
+        squares_about_reference=None,
+        rows=None,
+        reference=None,
+    ):
         n_features, n_samples = centred.shape
         # Per component, only the rows with a non-zero weighted responsibility count (the
         # E-step makes negligible ones exact zeros): when components are well separated
@@ -147,21 +155,34 @@ class FullScatter(Scatter):
         active = np.count_nonzero(nonzero, axis=1)
         if not _per_component_is_cheaper(active, n_samples, n_features):
             about_reference = _packed_products_moments(centred, weighted_resp)
-            return _exact_about_shifts(about_reference, centred, weighted_resp, nonzero,
-                                       offsets, counts, first_about_reference)
+            return _exact_about_shifts(
+                about_reference,
+                centred,
+                weighted_resp,
+                nonzero,
+                offsets,
+                counts,
+                first_about_reference,
+            )
         if rows is None:
             rows, reference = centred.T, None
         gathered = active < GATHER_FRACTION * n_samples
         second = np.empty((len(active), n_features, n_features))
-        second[gathered] = _gathered_moments(rows, offsets[gathered], weighted_resp[gathered],
-                                             nonzero[gathered], reference)
+        second[gathered] = _gathered_moments(
+            rows, offsets[gathered], weighted_resp[gathered], nonzero[gathered], reference
+        )
         # Components active on most rows: all columns scaled at once (one pass; moving
         # them to c_k first would take a second one), then shifted like the packed moments.
         dense = np.flatnonzero(~gathered)
         if dense.size:
             second[dense] = _exact_about_shifts(
-                _scaled_moments(centred, weighted_resp[dense]), centred, weighted_resp[dense],
-                nonzero[dense], offsets[dense], counts[dense], first_about_reference[dense],
+                _scaled_moments(centred, weighted_resp[dense]),
+                centred,
+                weighted_resp[dense],
+                nonzero[dense],
+                offsets[dense],
+                counts[dense],
+                first_about_reference[dense],
             )
         return second
 
@@ -187,16 +208,25 @@ class DiagonalScatter(Scatter):
     def accumulate(self, differences, weights):
         return weights @ (differences * differences)
 
-    def centred_second_moments(self, centred, weighted_resp, offsets, counts,
-                               first_about_reference, squares_about_reference=None,
-                               rows=None, reference=None):
+    def centred_second_moments(
+        self,
+        centred,
+        weighted_resp,
+        offsets,
+        counts,
+        first_about_reference,
+        squares_about_reference=None,
+        rows=None,
+        reference=None,
+    ):
         # sum r (x - c)^2 = sum r (x - r0)^2 - 2 (c - r0) sum r (x - r0) + N (c - r0)^2:
         # one product for all components, about the reference point r0.
         about_reference = squares_about_reference
         if about_reference is None:
             about_reference = (weighted_resp @ np.square(centred).T).astype(np.float64)
-        second = about_reference - offsets * (2.0 * first_about_reference
-                                              - counts[:, np.newaxis] * offsets)
+        second = about_reference - offsets * (
+            2.0 * first_about_reference - counts[:, np.newaxis] * offsets
+        )
         inexact = _cancelling(second, offsets, counts, centred.dtype)
         for k in inexact:
             differences = centred - offsets[k].astype(centred.dtype)[:, np.newaxis]
@@ -254,9 +284,10 @@ def _packed_products_moments(centred, weighted_resp) -> np.ndarray:
 
 def _shift_full_moments(about_reference, offsets, counts, first_about_reference):
     """Moments about ``c_k`` from moments about the reference: ``M - d a^T - a d^T + N d d^T``."""
-    cross = offsets[:, :, np.newaxis] * (
-        first_about_reference - 0.5 * counts[:, np.newaxis] * offsets
-    )[:, np.newaxis, :]
+    cross = (
+        offsets[:, :, np.newaxis]
+        * (first_about_reference - 0.5 * counts[:, np.newaxis] * offsets)[:, np.newaxis, :]
+    )
     return about_reference - cross - np.swapaxes(cross, 1, 2)
 
 
@@ -283,16 +314,17 @@ def _per_component_is_cheaper(active: np.ndarray, n_samples: int, n_features: in
     return per_component < packed
 
 
-def _exact_about_shifts(about_reference, centred, weighted_resp, nonzero, offsets, counts,
-                        first_about_reference) -> np.ndarray:
+def _exact_about_shifts(
+    about_reference, centred, weighted_resp, nonzero, offsets, counts, first_about_reference
+) -> np.ndarray:
     """Moments about ``c_k`` from moments about the reference point; components that the
     shift would leave inexact (`_cancelling`) are recomputed about ``c_k`` directly."""
     second = _shift_full_moments(about_reference, offsets, counts, first_about_reference)
-    inexact = _cancelling(np.diagonal(second, axis1=1, axis2=2), offsets, counts,
-                          centred.dtype)
+    inexact = _cancelling(np.diagonal(second, axis1=1, axis2=2), offsets, counts, centred.dtype)
     if inexact.size:
-        second[inexact] = _gathered_moments(centred.T, offsets[inexact],
-                                            weighted_resp[inexact], nonzero[inexact])
+        second[inexact] = _gathered_moments(
+            centred.T, offsets[inexact], weighted_resp[inexact], nonzero[inexact]
+        )
     return second
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "ValueMagnitudeError",
 ]
 
+
 def _loaded_type(module: str, name: str) -> type | None:
     """``module.name`` if that module is already imported (no import otherwise)."""
     return getattr(sys.modules.get(module), name, None)
@@ -134,9 +135,7 @@ def _build_dask_array(X, sample_weight, n_components, check_array, check_weights
     return DaskSource(X, sample_weight, check_weights=check_weights, allow_nan=allow_nan)
 
 
-def _build_dask_dataframe(
-    X, sample_weight, n_components, check_array, check_weights, allow_nan
-):
+def _build_dask_dataframe(X, sample_weight, n_components, check_array, check_weights, allow_nan):
     from .dask_source import DaskSource
 
     return DaskSource.from_dataframe(

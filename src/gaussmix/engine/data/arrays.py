@@ -51,8 +51,9 @@ def sample_row_indices(
         return np.sort(random_state.choice(n_samples, size=max_rows, replace=False))
     chosen = np.unique(random_state.randint(0, n_samples, size=max_rows, dtype=np.int64))
     while chosen.size < max_rows:
-        extra = random_state.randint(0, n_samples, size=2 * (max_rows - chosen.size),
-                                      dtype=np.int64)
+        extra = random_state.randint(
+            0, n_samples, size=2 * (max_rows - chosen.size), dtype=np.int64
+        )
         chosen = np.unique(np.concatenate([chosen, extra]))
     if chosen.size > max_rows:
         chosen = np.sort(random_state.choice(chosen, size=max_rows, replace=False))
@@ -194,8 +195,11 @@ class ArrayData:
             # ... but never below a quarter of the given length: shorter chunks carry too
             # little work for a thread pool (a 14-model x 9-K sweep on 5,000 rows split
             # into 1,250-row chunks took 11.6 s instead of 3.5 s).
-            balanced = max(-(-X.shape[0] // (2 * self.n_threads)), _MIN_CHUNK_ROWS,
-                           self.chunk_rows // THREAD_CHUNK_FRACTION)
+            balanced = max(
+                -(-X.shape[0] // (2 * self.n_threads)),
+                _MIN_CHUNK_ROWS,
+                self.chunk_rows // THREAD_CHUNK_FRACTION,
+            )
             self.chunk_rows = max(1, min(self.chunk_rows, balanced))
 
     @property
@@ -252,8 +256,11 @@ class ArraySource:
         self.sample_weight = sample_weight
         # The longest chunks any kernel takes whole (the diagonal layout's); kernels with
         # costlier rows cut them further (`gaussmix.engine.data.chunks.summed_over_chunks`).
-        self._data = ArrayData(X, sample_weight, default_chunk_rows(
-            X.shape[1], n_components, X.itemsize, squares_layout=True))
+        self._data = ArrayData(
+            X,
+            sample_weight,
+            default_chunk_rows(X.shape[1], n_components, X.itemsize, squares_layout=True),
+        )
 
     @property
     def n_samples(self) -> int:

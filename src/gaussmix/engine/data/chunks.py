@@ -61,8 +61,9 @@ def _even_parts(n_samples: int, rows: int) -> list[slice]:
     return [slice(start, start + size) for start in range(0, n_samples, size)]
 
 
-def summed_over_chunks(kernel: Callable[..., T], X: np.ndarray, sample_weight: np.ndarray,
-                       rows: int, *args) -> T:
+def summed_over_chunks(
+    kernel: Callable[..., T], X: np.ndarray, sample_weight: np.ndarray, rows: int, *args
+) -> T:
     """``kernel(X_part, w_part, *args)`` summed over parts of at most ``rows`` rows.
 
     Kernels call this on what a data source hands them, so that their temporaries stay
@@ -90,8 +91,9 @@ def summed_over_chunks(kernel: Callable[..., T], X: np.ndarray, sample_weight: n
     return functools.reduce(operator.add, parts)
 
 
-def concatenated_over_chunks(kernel: Callable[..., tuple[np.ndarray, ...]], X: np.ndarray,
-                             rows: int, *args) -> tuple[np.ndarray, ...]:
+def concatenated_over_chunks(
+    kernel: Callable[..., tuple[np.ndarray, ...]], X: np.ndarray, rows: int, *args
+) -> tuple[np.ndarray, ...]:
     """``kernel(X_part, *args)`` (a tuple of per-row arrays) over bounded parts, joined.
 
     Parameters

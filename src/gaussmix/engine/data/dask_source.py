@@ -141,14 +141,14 @@ def compute(*collections):
         if not finished:
             client.cancel(futures)
 
+
 def _import_dask():
     try:
         import dask
         import dask.array as da
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ImportError(
-            "Fitting Dask collections needs Dask; install it with "
-            "`pip install 'gaussmix[dask]'`."
+            "Fitting Dask collections needs Dask; install it with `pip install 'gaussmix[dask]'`."
         ) from exc
     return dask, da
 
@@ -181,9 +181,7 @@ def as_dask_rows(X, n_features: int | None = None):
             "pass the same columns as in fit."
         )
     if not can_be_feature(X.dtype):
-        raise TypeError(
-            f"A Dask array of dtype {X.dtype} cannot be fitted; pass numeric columns."
-        )
+        raise TypeError(f"A Dask array of dtype {X.dtype} cannot be fitted; pass numeric columns.")
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     if len(X.chunks[1]) > 1:
@@ -201,8 +199,7 @@ def _check_block(
     if allow_nan:
         if np.isinf(X).any():
             raise ValueError(
-                "Input contains infinity; missing values must be NaN and every other value "
-                "finite."
+                "Input contains infinity; missing values must be NaN and every other value finite."
             )
         return X
     if not np.all(np.isfinite(X)):
@@ -291,9 +288,11 @@ class DaskSource:
                 "frame[numeric_columns]."
             )
         columns = [str(c) for c in frame.columns]
-        names = np.asarray(columns, dtype=object) if all(
-            isinstance(c, str) for c in frame.columns
-        ) else None
+        names = (
+            np.asarray(columns, dtype=object)
+            if all(isinstance(c, str) for c in frame.columns)
+            else None
+        )
         return cls(
             frame,
             sample_weight,
@@ -372,12 +371,8 @@ class DaskSource:
             )
             return X_sample, np.ones(len(rows), dtype=X_sample.dtype)
         X_sample, w_sample = compute(X_rows, self.sample_weight[rows])
-        X_sample = _check_block(
-            np.asarray(X_sample), self.allow_nan, self.n_samples, self._names()
-        )
-        return X_sample, _check_weight_block(
-            np.asarray(w_sample, dtype=X_sample.dtype)
-        )
+        X_sample = _check_block(np.asarray(X_sample), self.allow_nan, self.n_samples, self._names())
+        return X_sample, _check_weight_block(np.asarray(w_sample, dtype=X_sample.dtype))
 
     def map_concatenate(self, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """``func(block)`` on every block where it lives, concatenated in row order."""

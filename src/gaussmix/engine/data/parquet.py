@@ -93,7 +93,8 @@ def check_layout(path: str, metadata, columns: Sequence[str]) -> None:
                 )
     if total_rows != metadata.num_rows:
         raise _damaged(
-            path, "the footer",
+            path,
+            "the footer",
             f"its row groups hold {total_rows} rows, but it counts {metadata.num_rows}",
         )
 
@@ -194,8 +195,9 @@ class ParquetSource:
                 if name != weight_column and can_be_feature(schema.field(name).type)
             ]
         columns = [str(c) for c in columns]
-        absent = [c for c in [*columns, *([weight_column] if weight_column else [])]
-                  if c not in available]
+        absent = [
+            c for c in [*columns, *([weight_column] if weight_column else [])] if c not in available
+        ]
         if absent:
             raise ValueError(
                 f"Columns {absent} are not in {self.path!r}; its columns are {available}."
@@ -254,8 +256,9 @@ class ParquetSource:
     def _open(self):
         """The file, read through a small buffer (not a whole column chunk at once)."""
         try:
-            return import_parquet().ParquetFile(self.path, buffer_size=_READ_BUFFER_BYTES,
-                                                 pre_buffer=False)
+            return import_parquet().ParquetFile(
+                self.path, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False
+            )
         except _arrow_errors() as exc:
             raise _damaged(self.path, "the footer (the file's metadata)", exc) from exc
 
@@ -270,9 +273,7 @@ class ParquetSource:
             except StopIteration:
                 return
             except _arrow_errors() as exc:
-                raise _damaged(
-                    self.path, f"row group {group} of {self.n_row_groups}", exc
-                ) from exc
+                raise _damaged(self.path, f"row group {group} of {self.n_row_groups}", exc) from exc
             yield batch
 
     def _row_group_batches(self, file, group: int, batch_rows: int):
@@ -392,8 +393,7 @@ def _keep_missing(source: ParquetSource, X, w):
         )
     if not np.all(np.isfinite(w)):
         raise ValueError(
-            f"Weight column {source.weight_column!r} has missing values; give every row "
-            "a weight."
+            f"Weight column {source.weight_column!r} has missing values; give every row a weight."
         )
     observed = ~np.isnan(X).all(axis=1)
     if observed.all():

@@ -139,8 +139,7 @@ class StandardizedSource:
         shape = (source.n_features,)
         if center.shape != shape or scale.shape != shape:
             raise ValueError(
-                f"center and scale must have shape {shape}, got {center.shape} and "
-                f"{scale.shape}."
+                f"center and scale must have shape {shape}, got {center.shape} and {scale.shape}."
             )
         if not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
             raise ValueError("scale must be finite and positive in every column.")

@@ -78,9 +78,7 @@ def check_magnitude(
     if too_large.size == 0:
         return
     column = int(too_large[0])
-    others = (
-        f" (and {too_large.size - 1} other column(s))" if too_large.size > 1 else ""
-    )
+    others = f" (and {too_large.size - 1} other column(s))" if too_large.size > 1 else ""
     advice = (
         "pass float64 data (X.astype(numpy.float64)) or rescale it"
         if X.dtype == np.float32

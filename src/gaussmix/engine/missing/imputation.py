@@ -16,7 +16,12 @@ from ..core.params import MixtureParams
 from . import kernels
 from .patterns import _count_missing, missingness_patterns
 
-__all__ = ["PatternConditionals", "pattern_conditionals", "conditional_expectation", "draw_imputations"]
+__all__ = [
+    "PatternConditionals",
+    "pattern_conditionals",
+    "conditional_expectation",
+    "draw_imputations",
+]
 
 
 def _rows_by_pattern(X: np.ndarray):

@@ -18,6 +18,7 @@ import numpy as np
 
 State = TypeVar("State")
 
+
 def geometric_mean(values: np.ndarray) -> np.ndarray:
     """Geometric mean over the last axis (0 if any value is 0)."""
     return np.exp(np.mean(np.log(values), axis=-1))

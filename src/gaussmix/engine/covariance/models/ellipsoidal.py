@@ -213,9 +213,7 @@ class _SharedOrientation(CovarianceModel):
             orientation, values, converged = self._majorise_minimise(scatter, counts, orientation)
             fit = OrientationFit(orientation, values, None)
             # Stalled: Newton from where MM stopped, now and for the rest of the fit.
-            self._majoriser_stalled = (
-                not converged and n_features <= _NEWTON_FALLBACK_MAX_FEATURES
-            )
+            self._majoriser_stalled = not converged and n_features <= _NEWTON_FALLBACK_MAX_FEATURES
         if fit is None or self._majoriser_stalled:
             fit = minimise_orientation(
                 scatter,

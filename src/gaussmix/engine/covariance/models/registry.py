@@ -29,7 +29,20 @@ __all__ = [
 
 #: The models, in mclust's order.
 _REGISTERED: tuple[type[CovarianceModel], ...] = (
-    EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV,
+    EII,
+    VII,
+    EEI,
+    VEI,
+    EVI,
+    VVI,
+    EEE,
+    VEE,
+    EVE,
+    VVE,
+    EEV,
+    VEV,
+    EVV,
+    VVV,
 )
 
 #: Registered models by mclust code, in mclust's order.
