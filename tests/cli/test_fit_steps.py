@@ -29,6 +29,9 @@ DEFAULTS = {
     "prior": "none",
     "out_of_core": None,
     "random_state": 0,
+    "merge": False,
+    "header": "auto",
+    "skip_rows": 0,
     "quiet": True,
 }
 

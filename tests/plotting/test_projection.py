@@ -262,13 +262,14 @@ def test_clusters_draws_the_projected_components_by_default(five_d_data, covaria
     assert ax.get_xlabel().endswith("% of separation)")
     ellipses = _ellipses(ax)
     assert len(ellipses) == 3 * 2
+    order = np.argsort(-model.weights_, kind="stable")  # drawn heaviest first
     for index, ellipse in enumerate(ellipses):
-        k, level = divmod(index, 2)
+        k, level = order[index // 2], index % 2
         np.testing.assert_allclose(ellipse.center, A @ (model.means_[k] - projection.center))
         _assert_ellipse_matches(ellipse, A @ dense[k] @ A.T, (1, 2)[level])
     groups = [c for c in ax.collections if isinstance(c, PathCollection)][:3]
     labels = model.predict(X)
-    for k, group in enumerate(groups):
+    for k, group in zip(order, groups, strict=True):
         np.testing.assert_allclose(group.get_offsets(), (X[labels == k] - projection.center) @ A.T)
 
 

@@ -8,15 +8,13 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
-from ..engine.covariance.models import MODELS, UNIVARIATE_MODELS, model_class
+from ..engine.covariance.models import model_class, model_order
 from ..estimators.display import component_order
 from ._cells import DEGENERATE, FAILED, Cell
 
 __all__ = ["ModelSelectionResult"]
 
 _SIGNS = ("gaussmix", "mclust")
-#: Model codes in mclust's order (the univariate E and V last).
-_ORDER = (*MODELS, *UNIVARIATE_MODELS)
 #: Tables that show NaN for a degenerate cell (unless allow_degenerate), as mclust's NA.
 _NA_WHEN_DEGENERATE = ("bic", "aic", "icl", "log_likelihood")
 
@@ -177,7 +175,7 @@ class ModelSelectionResult:
     # ------------------------------------------------------------------ tables
     def _table(self, attribute: str, dtype=float) -> pd.DataFrame:
         ks = sorted({k for k, _ in self._cells})
-        names = [name for name in _ORDER if any(n == name for _, n in self._cells)]
+        names = [name for name in model_order() if any(n == name for _, n in self._cells)]
 
         def value(cell):
             shown = getattr(cell, attribute)
@@ -208,7 +206,7 @@ class ModelSelectionResult:
             (criterion minus the best; 0 for the best). Ties keep mclust's model order
             and the smaller K first.
         """
-        order = {name: i for i, name in enumerate(_ORDER)}
+        order = {name: i for i, name in enumerate(model_order())}
         rows = [
             {
                 "covariance_type": cell.covariance_type,

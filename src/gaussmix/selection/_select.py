@@ -17,8 +17,8 @@ from ..engine.core.initialization import INITIALIZERS
 from ..engine.core.noise import initial_noise_mask
 from ..engine.covariance.models import (
     MODELS,
-    UNIVARIATE_MODELS,
     canonical_name,
+    model_order,
     models_for_features,
 )
 from ..estimators import GaussianMixture
@@ -28,8 +28,6 @@ from ._sweep_data import sweep_data
 
 __all__ = ["select_model", "CRITERIA", "CellDone"]
 
-#: Every model code in mclust's order, the univariate ones last.
-MODEL_ORDER = (*MODELS, *UNIVARIATE_MODELS)
 
 #: Criteria `select_model` can rank by (all lower-is-better).
 CRITERIA = ("bic", "aic", "icl")
@@ -81,7 +79,7 @@ def _checked_models(covariance_types) -> list[str]:
     names = [canonical_name(name) for name in covariance_types]
     if not names:
         raise ValueError('covariance_types is empty. Use "all" or a list such as ["VVV", "EEE"].')
-    return [name for name in MODEL_ORDER if name in names]
+    return [name for name in model_order() if name in names]
 
 
 def _seed(random_state) -> int | None:

@@ -21,6 +21,7 @@ __all__ = [
     "canonical_name",
     "get_covariance_model",
     "model_class",
+    "model_order",
     "models_for_features",
     "names_with",
     "register",
@@ -96,6 +97,11 @@ def unregister(name: str) -> None:
 
 for _model in _REGISTERED:
     register(_model)
+
+
+def model_order() -> list[str]:
+    """Every registered code in mclust's order, the univariate ones last."""
+    return [*MODELS, *UNIVARIATE_MODELS]
 
 
 def names_with(capability: str) -> list[str]:
