@@ -243,6 +243,9 @@ def _fit_from(data: SweepData, n_components, covariance_type, params, labels):
         with np.errstate(all="ignore"):
             try:
                 estimator.fit(data.fit_input, sample_weight=data.fit_weight)
+                if estimator._collapse is not None and labels is not None:
+                    # EM stopped before a singular M-step (kept its last valid iterate).
+                    raise SingularCovarianceError(estimator._collapse)
             except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
                 if labels is None:
                     raise
@@ -298,6 +301,8 @@ def _stopped_before_singularity(data: SweepData, n_components, covariance_type, 
     for iteration in range(2, int(params.get("max_iter", 100)) + 1):
         try:
             stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+            if stepper._collapse is not None:  # the step's M-step was singular
+                raise SingularCovarianceError(stepper._collapse)
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise SingularCovarianceError(
                 f"EM ran into a singular covariance at iteration {iteration}, before "

@@ -315,6 +315,9 @@ def bootstrap(
         except (ValueError, np.linalg.LinAlgError):
             failed += 1  # a singular covariance or an emptied component in this replicate
             continue
+        if getattr(template, "_collapse", None) is not None:
+            failed += 1  # EM stopped before a singular M-step: the start, not a refit
+            continue
         replicates.append(_replicate_parameters(template, fitted_means, fitted_precisions))
     if len(replicates) < 2:
         raise ValueError(
