@@ -137,6 +137,7 @@ def best_of_kmeans(
     judge: Judge | None = None,
     *,
     n_candidates: int = N_CANDIDATES,
+    incumbent: np.ndarray | None = None,
 ) -> np.ndarray:
     """One-hot responsibilities of the best of several k-means partitions.
 
@@ -155,6 +156,10 @@ def best_of_kmeans(
         `LikelihoodJudge`). Without one, candidates are compared by their
         within-cluster sum of squares.
     n_candidates : int, default=`N_CANDIDATES`
+    incumbent : ndarray of shape (n_samples, n_components), optional
+        One-hot responsibilities of a start that competes first and is kept unless a
+        candidate scores higher (scikit-learn's single k-means start: where it is as
+        good as the best candidate, the fit starts exactly where scikit-learn's does).
 
     Returns
     -------
@@ -169,11 +174,17 @@ def best_of_kmeans(
     with threadpool_limits(limits=1, user_api="blas"):  # small products: no thread pool
         runs = [_kmeans(X_sub, w_sub, n_components, seed) for seed in seeds]
     judge = judge or within_cluster_scores
+    partitions = [labels for _, labels in runs]
+    if incumbent is not None:
+        partitions.insert(0, incumbent[sample][subsample].argmax(axis=1))
     scores = np.asarray(
-        judge((X_sub, w_sub), (X_sample, w_sample), [labels for _, labels in runs], n_components),
-        dtype=np.float64,
+        judge((X_sub, w_sub), (X_sample, w_sample), partitions, n_components), dtype=np.float64
     )
     best = int(np.argmax(scores))  # the first of equals: no dependence on rounding order
+    if incumbent is not None:
+        if best == 0:
+            return incumbent
+        best -= 1
     return one_hot(nearest_centre(X, runs[best][0]), n_components, X.dtype)
 
 

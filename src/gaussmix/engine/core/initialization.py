@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
+from ..data.arrays import INITIALIZATION_ROWS
 from .candidates import Judge, best_of_kmeans
 from .hierarchical import hierarchical
 
@@ -66,6 +67,20 @@ def random_from_data(X, sample_weight, n_components, random_state):
     return _mark_rows(rows, X.shape[0], n_components, X.dtype)
 
 
+def best_of_kmeans_or_scikit_learns(X, sample_weight, n_components, random_state, judge=None):
+    """`best_of_kmeans`, with scikit-learn's own start (`kmeans`) competing first.
+
+    On data the initialisation sample holds whole, scikit-learn's single k-means run on
+    every row is the incumbent: kept unless a candidate's mixture is more likely. So the
+    default start is scikit-learn's wherever that start is as good as any candidate
+    (scikit-learn's own tests compare iteration counts from it), and better elsewhere.
+    """
+    incumbent = None
+    if X.shape[0] <= INITIALIZATION_ROWS:
+        incumbent = kmeans(X, sample_weight, n_components, random_state)
+    return best_of_kmeans(X, sample_weight, n_components, random_state, judge, incumbent=incumbent)
+
+
 #: ``init_params`` values and their functions.
 INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {  # judged ones take a judge too
     "kmeans": kmeans,
@@ -73,7 +88,7 @@ INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {  # judged ones take a jud
     "random": random,
     "random_from_data": random_from_data,
     "hierarchical": hierarchical,
-    "best-of-kmeans": best_of_kmeans,
+    "best-of-kmeans": best_of_kmeans_or_scikit_learns,
 }
 
 #: Initialisers that compare candidate starts with a ``judge`` (see `candidates`).
