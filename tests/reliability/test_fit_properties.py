@@ -52,6 +52,14 @@ def _fit_or_refuse(X, sample_weight, **params):
             return None, exc
 
 
+def _degenerate(model) -> bool:
+    """Whether ``fit`` flagged the model degenerate (DegenerateFitWarning): a spike or as
+    many parameters as data values, whose path is set by rounding, so EM's monotone
+    guarantee is not claimed for it (issue 16: results that depend on rounding are not
+    results; the warning says so)."""
+    return model._degeneracy_reason is not None
+
+
 def _assert_actionable(error: ValueError) -> None:
     message = str(error)
     assert message and any(word in message for word in _ACTIONABLE), message
@@ -91,7 +99,7 @@ def test_fit_gives_a_finite_model_or_an_actionable_value_error(case, data):
         _assert_actionable(error)
         return
     _assert_finite_model(model, case.X)
-    if params["reg_covar"] == 0:
+    if params["reg_covar"] == 0 and not _degenerate(model):
         _assert_monotone(model.lower_bounds_, model.means_.dtype)
 
 
@@ -119,7 +127,8 @@ def test_every_model_on_plain_data_has_a_monotone_trace(case, covariance_type, n
         _assert_actionable(error)
         return
     _assert_finite_model(model, X)
-    _assert_monotone(model.lower_bounds_)
+    if not _degenerate(model):
+        _assert_monotone(model.lower_bounds_)
 
 
 @settings(max_examples=budget(0.5))

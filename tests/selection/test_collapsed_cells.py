@@ -21,6 +21,10 @@ def test_a_cell_whose_em_stopped_at_a_collapse_is_reported_singular():
     cell = fit_cell(data, 4, "VII", None, start)
     # The reason names the collapse (the flat-set wording when the M-step says so).
     assert cell.status == "failed"
-    assert cell.reason.startswith(("singular covariance (a component collapsed)",
-                                   "a component holds its weight on (almost) a single point"))
+    assert cell.reason.startswith(
+        (
+            "singular covariance (a component collapsed)",
+            "a component holds its weight on (almost) a single point",
+        )
+    )
     assert np.isnan(cell.bic)

@@ -32,7 +32,11 @@ from ..engine.core.estep import log_responsibilities
 from ..engine.core.initialization import INITIALIZERS
 from ..engine.core.memory import check_parameter_memory
 from ..engine.core.params import MixtureParams
-from ..engine.covariance.forms import FullForm, SingularCovarianceError
+from ..engine.covariance.forms import (
+    FullForm,
+    SingularCovarianceError,
+    singular_covariance_message,
+)
 from ._scale import SourceReadingMixin, inference_rows, map_rows, total_log_likelihood
 
 __all__ = ["MixtureBase"]
@@ -196,8 +200,12 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             best = best_of_restarts(1 if warm else self.n_init, observed_run)
         except SingularCovarianceError as exc:
             raise ValueError(str(exc)) from exc
-        if best.collapse is not None and not _representable(best.params, dtype):
-            raise ValueError(best.collapse)
+        if not _representable(best.params, dtype):
+            # Parameters that are not finite in the data's dtype describe no mixture: a
+            # collapse, or a fit driven by rounding (e.g. data at 1e-150 with no ridge).
+            raise ValueError(
+                best.collapse or singular_covariance_message("a fitted parameter is not finite")
+            )
         if best.collapse is not None:
             warnings.warn(
                 with_advice(
