@@ -1,4 +1,5 @@
-"""Parsing of option values that click's types do not cover (ranges, model lists)."""
+"""Options shared by several commands, and parsing of option values that click's types do
+not cover (ranges, model lists)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from ..engine.covariance.models import COVARIANCE_TYPES, MODELS, canonical_name
 from ._errors import CLIError
 
 __all__ = [
+    "OUT_FOLDER",
+    "COMPONENTS",
+    "COVARIANCE_TYPES_TO_TRY",
+    "FEATURE_COLUMNS",
     "parse_components",
     "parse_covariance_types",
     "show_progress",
@@ -19,6 +24,29 @@ __all__ = [
 ]
 
 MAX_COMPONENTS = 50
+
+#: ``--out`` of a command that writes a folder of results.
+OUT_FOLDER = click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+#: ``--components``: the numbers of components a sweep tries (`parse_components`).
+COMPONENTS = click.option(
+    "--components",
+    default="1-9",
+    show_default=True,
+    help="Numbers of components to try: a number, a range (1-9) or a list (1,2,5).",
+)
+#: ``--covariance-types``: the models a sweep tries (`parse_covariance_types`).
+COVARIANCE_TYPES_TO_TRY = click.option(
+    "--covariance-types",
+    default="all",
+    show_default=True,
+    help="Covariance models to try: 'all' or a comma-separated list (full,diag,VVV,EEI,...).",
+)
+#: ``--columns``: the feature columns (`parse_columns`).
+FEATURE_COLUMNS = click.option(
+    "--columns", default=None, help="Comma-separated feature columns (default: all numeric)."
+)
 
 
 def parse_components(text: str) -> list[int]:

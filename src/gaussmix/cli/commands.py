@@ -20,6 +20,7 @@ from ._data import MISSING_CHOICES, CsvLayout, csv_layout_options, read_table
 from ._errors import CLIError
 from ._fit import FitPlan, print_fit_summary, run_fit, write_fit_outputs
 from ._model_file import load_model_file
+from ._options import COMPONENTS, COVARIANCE_TYPES_TO_TRY, FEATURE_COLUMNS, OUT_FOLDER
 from ._outputs import assignments, write_table
 
 __all__ = ["fit", "predict", "sample", "info"]
@@ -48,21 +49,9 @@ def model_frame(model, values: np.ndarray) -> object:
 
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
-)
-@click.option(
-    "--components",
-    default="1-9",
-    show_default=True,
-    help="Numbers of components to try: a number, a range (1-9) or a list (1,2,5).",
-)
-@click.option(
-    "--covariance-types",
-    default="all",
-    show_default=True,
-    help="Covariance models to try: 'all' or a comma-separated list (full,diag,VVV,EEI,...).",
-)
+@OUT_FOLDER
+@COMPONENTS
+@COVARIANCE_TYPES_TO_TRY
 @click.option(
     "--criterion",
     type=click.Choice(_CRITERIA, case_sensitive=False),
@@ -70,9 +59,7 @@ def model_frame(model, values: np.ndarray) -> object:
     show_default=True,
     help="Model selection criterion (lower is better).",
 )
-@click.option(
-    "--columns", default=None, help="Comma-separated feature columns (default: all numeric)."
-)
+@FEATURE_COLUMNS
 @click.option("--standardize", is_flag=True, help="Scale every feature to mean 0, sd 1 first.")
 @click.option(
     "--contamination",

@@ -11,7 +11,16 @@ from threadpoolctl import threadpool_limits
 from ._data import parse_columns, read_table
 from ._errors import CLIError
 from ._model_file import Preparation, load_model_file, save_model_file
-from ._options import CellProgressBar, parse_components, parse_covariance_types, status
+from ._options import (
+    COMPONENTS,
+    COVARIANCE_TYPES_TO_TRY,
+    FEATURE_COLUMNS,
+    OUT_FOLDER,
+    CellProgressBar,
+    parse_components,
+    parse_covariance_types,
+    status,
+)
 from ._outputs import StagedFolder, write_table
 
 __all__ = ["bootstrap", "density", "check_merge_input", "write_merging"]
@@ -82,9 +91,7 @@ _MISSING = click.option(
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
-)
+@OUT_FOLDER
 @click.option(
     "--n-bootstrap",
     type=click.IntRange(2, 100_000),
@@ -155,24 +162,10 @@ def _parse_levels(text: str) -> list[float]:
 
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
-)
-@click.option(
-    "--components",
-    default="1-9",
-    show_default=True,
-    help="Numbers of components to try: a number, a range (1-9) or a list (1,2,5).",
-)
-@click.option(
-    "--covariance-types",
-    default="all",
-    show_default=True,
-    help="Covariance models to try: 'all' or a comma-separated list (full,diag,VVV,...).",
-)
-@click.option(
-    "--columns", default=None, help="Comma-separated feature columns (default: all numeric)."
-)
+@OUT_FOLDER
+@COMPONENTS
+@COVARIANCE_TYPES_TO_TRY
+@FEATURE_COLUMNS
 @click.option(
     "--levels",
     default="0.5,0.75,0.95",
