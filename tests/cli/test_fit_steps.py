@@ -21,6 +21,7 @@ DEFAULTS = {
     "components": "1-9",
     "covariance_types": "all",
     "criterion": "bic",
+    "allow_degenerate": False,
     "columns": None,
     "standardize": False,
     "contamination": 0.05,
@@ -78,6 +79,7 @@ def test_the_plan_parses_the_options_without_reading_the_data():
         ({"columns": " , "}, "--columns is empty"),
         ({"missing": "marginalize", "method": "dp"}, "cannot fit missing values"),
         ({"prior": "default", "covariance_types": "VEV"}, "--prior default does not support"),
+        ({"allow_degenerate": True, "method": "variational"}, "--allow-degenerate ranks"),
     ],
 )
 def test_bad_options_are_refused_before_any_data_is_read(options, message):

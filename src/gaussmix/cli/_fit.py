@@ -79,6 +79,9 @@ class FitPlan:
         ``--covariance-types`` as typed (the Bayesian methods read ``all`` as full).
     criterion : str
         ``bic``, ``aic`` or ``icl`` (lower case).
+    allow_degenerate : bool
+        ``--allow-degenerate``: degenerate cells of the sweep keep their criterion and may
+        be chosen (`select_model`'s ``allow_degenerate``).
     columns : tuple of str or None
         ``--columns``; None takes every numeric column.
     standardize : bool
@@ -101,6 +104,7 @@ class FitPlan:
     models: tuple[str, ...]
     covariance_types: str
     criterion: str
+    allow_degenerate: bool
     columns: tuple[str, ...] | None
     standardize: bool
     contamination: float
@@ -122,6 +126,7 @@ class FitPlan:
         components,
         covariance_types,
         criterion,
+        allow_degenerate,
         columns,
         standardize,
         contamination,
@@ -151,6 +156,11 @@ class FitPlan:
                 f"--method {method} cannot fit missing values; use --method em with "
                 "--missing marginalize, or --missing drop."
             )
+        if allow_degenerate and method != "em":
+            raise CLIError(
+                f"--allow-degenerate ranks the cells of --method em's model sweep; --method "
+                f"{method} fits one mixture and chooses nothing, so drop the flag."
+            )
         estimator_params = {
             **({} if prior == "none" else {"prior": "default"}),
             **({"missing": "marginalize"} if missing == "marginalize" else {}),
@@ -163,6 +173,7 @@ class FitPlan:
             models=tuple(models),
             covariance_types=covariance_types,
             criterion=criterion.lower(),
+            allow_degenerate=bool(allow_degenerate),
             columns=None if parsed_columns is None else tuple(parsed_columns),
             standardize=standardize,
             contamination=contamination,
@@ -303,6 +314,7 @@ def _select_by_criterion(plan: FitPlan, model_input) -> FittedMixture:
             n_components=list(plan.components),
             covariance_types=list(plan.models),
             criterion=plan.criterion,
+            allow_degenerate=plan.allow_degenerate,
             random_state=plan.random_state,
             progress=bar.callback,
             **plan.estimator_params,

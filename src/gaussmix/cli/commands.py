@@ -59,6 +59,12 @@ def model_frame(model, values: np.ndarray) -> object:
     show_default=True,
     help="Model selection criterion (lower is better).",
 )
+@click.option(
+    "--allow-degenerate",
+    is_flag=True,
+    help="Let a degenerate fit (a component collapsed onto tied rows or too few rows) be "
+    "chosen; by default such cells show NA in selection.csv and are never the best.",
+)
 @FEATURE_COLUMNS
 @click.option("--standardize", is_flag=True, help="Scale every feature to mean 0, sd 1 first.")
 @click.option(
