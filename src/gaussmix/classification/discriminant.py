@@ -39,8 +39,10 @@ from ..engine.covariance.forms import SingularCovarianceError
 from ..engine.covariance.models import (
     COVARIANCE_TYPES,
     MODELS,
+    UNIVARIATE_MODELS,
     canonical_name,
     get_covariance_model,
+    models_for_features,
 )
 
 if TYPE_CHECKING:
@@ -60,12 +62,14 @@ def _as_list(value) -> list:
 
 def _covariance_grid(covariance_type) -> list[str]:
     names = list(MODELS) if covariance_type == "all" else _as_list(covariance_type)
-    if not names or not all(isinstance(n, str) and n in COVARIANCE_TYPES for n in names):
+    known = [*COVARIANCE_TYPES, *UNIVARIATE_MODELS]
+    if not names or not all(isinstance(n, str) and n in known for n in names):
         raise ValueError(
             f"Invalid covariance_type={covariance_type!r}: expected 'all', one of "
-            f"{', '.join(COVARIANCE_TYPES)}, or a list of them."
+            f"{', '.join(COVARIANCE_TYPES)} (or, on one feature, mclust's 'E' and 'V'), "
+            "or a list of them."
         )
-    return names
+    return list(dict.fromkeys(canonical_name(n) for n in names))  # mclust codes, once each
 
 
 def _components_grid(n_components) -> list[int]:
@@ -118,7 +122,10 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
     covariance_type : str or iterable of str, default="all"
         Covariance models tried: mclust codes or scikit-learn aliases; ``"all"`` is the
         fourteen mclust models. A single name with a single ``n_components`` fixes the
-        model.
+        model. On one feature, as in mclust, only the univariate ``"E"`` (equal variance)
+        and ``"V"`` (varying variance) are fitted: each name asked for becomes the one
+        with its volume letter (``"all"`` gives both), and ``"E"`` and ``"V"`` may be
+        named directly there.
     model_type : {"MclustDA", "EDDA"}, default="MclustDA"
         A mixture per class with its own model, or one Gaussian per class with one
         covariance model shared by all classes.
@@ -145,7 +152,8 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
     n_components_ : ndarray of shape (n_classes,)
         Components of each class's mixture (1 for EDDA).
     covariance_types_ : list of str
-        Covariance model of each class (the same for every class under EDDA).
+        Covariance model of each class (the same for every class under EDDA); ``"E"`` or
+        ``"V"`` on one feature.
     estimators_ : list of GaussianMixture
         The fitted mixture of each class (MclustDA only; empty for EDDA).
     means_ : ndarray of shape (n_classes, n_features)
@@ -247,6 +255,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         if self.model_type == "EDDA" and self.criterion == "icl":
             raise ValueError("EDDA chooses its model by 'bic' or 'aic'; ICL equals BIC there.")
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        models = models_for_features(models, X.shape[1])  # one feature: mclust's E and V
         check_classification_targets(y)
         weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
         self.classes_, y_index = np.unique(y, return_inverse=True)
