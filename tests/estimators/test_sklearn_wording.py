@@ -189,12 +189,12 @@ def test_a_collapsing_restart_loses_to_one_that_does_not_collapse():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         collapsing.fit(X)
-    assert collapsing._collapse is not None
+    assert collapsing.collapse_reason_ is not None
     # With k-means restarts (no collapse on 30 spread rows) the best run is a real one.
     restarts = gaussmix.GaussianMixture(
         4, covariance_type="spherical", reg_covar=0.0, n_init=3, random_state=0
     ).fit(X)
-    assert restarts._collapse is None and restarts.converged_
+    assert restarts.collapse_reason_ is None and restarts.converged_
 
 
 # ---------------------------------------------------------------- variational, reg_covar=0

@@ -8,7 +8,7 @@ import gaussmix
 from gaussmix import GaussianMixture
 
 #: Fields that files written before they existed lack; the loader takes their defaults.
-OPTIONAL_FIELDS = {"noise", "n_steps", "n_missing_values"}
+OPTIONAL_FIELDS = {"noise", "n_steps", "n_missing_values", "collapse"}
 
 
 @pytest.fixture(scope="module")

@@ -62,6 +62,8 @@ def test_every_kind_of_fit_round_trips_with_its_history(tmp_path, kind):
     assert loaded.n_iter_ == model.n_iter_
     assert loaded.lower_bounds_ == model.lower_bounds_
     assert loaded.lower_bound_ == model.lower_bound_
+    assert loaded.collapse_reason_ == model.collapse_reason_
+    assert (loaded.collapse_reason_ is not None) == (kind == "stopped at a collapse")
 
 
 def _saved_fields(tmp_path, model, **changes):
@@ -106,3 +108,30 @@ def test_an_anomaly_detectors_mixture_is_checked_too(tmp_path):
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError, match="lower_bounds has 0 entries"):
         gaussmix.load(path)
+
+
+@pytest.mark.parametrize(
+    "kind, changes, match",
+    [
+        ("stopped at a collapse", {"converged": True}, "but converged is true"),
+        ("full EM", {"collapse": "a component collapsed"}, "but converged is true"),
+        ("no iteration", {"collapse": "a component collapsed"}, "or n_iter is 0"),
+        ("full EM", {"collapse": 3}, "collapse must be null or a text"),
+        ("full EM", {"collapse": ""}, "collapse must be null or a text"),
+    ],
+)
+def test_a_collapse_that_disagrees_with_the_convergence_is_refused(tmp_path, kind, changes, match):
+    path = _saved_fields(tmp_path, MODELS[kind](), **changes)
+    with pytest.raises(ValueError, match=f"is invalid: .*{match}"):
+        gaussmix.load(path)
+
+
+def test_a_file_without_the_collapse_field_loads_as_no_collapse(tmp_path):
+    path = tmp_path / "m.json"
+    gaussmix.save(_collapsed(), path)
+    document = json.loads(path.read_text())
+    assert document["model"]["fitted"]["collapse"] == _collapsed().collapse_reason_
+    del document["model"]["fitted"]["collapse"]  # as written before the field existed
+    document["model"]["fitted"]["converged"] = False
+    path.write_text(json.dumps(document))
+    assert gaussmix.load(path).collapse_reason_ is None

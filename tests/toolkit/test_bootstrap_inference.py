@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
+from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix
 from gaussmix.engine.covariance.models import COVARIANCE_TYPES
@@ -265,3 +266,24 @@ def test_every_covariance_model_can_be_bootstrapped(three_components, covariance
     if covariance_type in ("spherical", "VII", "EII"):
         np.testing.assert_allclose(dense[:, :, 0, 0], dense[:, :, 1, 1])
         np.testing.assert_allclose(dense[:, :, 0, 1], 0.0)
+
+
+def test_a_refit_that_stops_at_a_collapse_counts_as_failed():
+    # A model kept from EM that stopped at a collapse (two components on single rows with
+    # huge precision, reg_covar=0): every weighted refit from it keeps all rows, stops at
+    # the same collapse (collapse_reason_) and must not be taken as a replicate.
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(30, 3))
+    model = gaussmix.GaussianMixture(
+        4,
+        covariance_type="spherical",
+        reg_covar=0.0,
+        weights_init=np.full(4, 0.25),
+        means_init=np.vstack([X[:2], rng.uniform(size=(2, 3))]),
+        precisions_init=np.array([1e6, 1e6, 10.0, 10.0]),
+    )
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X)
+    assert model.collapse_reason_ is not None
+    with pytest.raises(ValueError, match="only 0 of 5 bootstrap refits succeeded"):
+        gaussmix.bootstrap(model, X, n_bootstrap=5, method="weighted", random_state=0)

@@ -143,6 +143,13 @@ class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
         Cholesky factors ``P`` of the precisions (``precision = P @ P.T``), same shape.
     converged_ : bool
         Whether the kept initialisation converged.
+    collapse_reason_ : str or None
+        Why EM stopped before ``max_iter`` without converging: its next M-step could not
+        give a component a positive definite covariance (the component collapsing onto a
+        point, where the likelihood grows without bound), so the parameters entering that
+        step were kept and a ``ConvergenceWarning`` said so. Such parameters are not a
+        maximum of the likelihood. None when every M-step succeeded. Read-only; like
+        ``converged_`` it describes the last `fit` and is saved in model files.
     n_iter_ : int
         EM iterations of the kept initialisation.
     lower_bound_ : float
@@ -495,6 +502,13 @@ ParquetSource of shape (n_samples, n_features)
         return self.bic(X, sample_weight) + criteria.classification_penalty(weights, resp)
 
     @property
+    def collapse_reason_(self) -> str | None:
+        """Why EM stopped at a collapse before ``max_iter``, or None (see the class's
+        Attributes)."""
+        self._fitted_params()
+        return getattr(self, "_collapse", None)
+
+    @property
     def noise_weight_(self):
         """Weight of the noise component (0.0 without one)."""
         noise = self._fitted_params().noise
@@ -524,6 +538,7 @@ ParquetSource of shape (n_samples, n_features)
         feature_names=None,
         n_steps: int = 0,
         n_missing_values: int = 0,
+        collapse: str | None = None,
     ) -> GaussianMixture:
         """A fitted estimator rebuilt from saved parameters (the hook of `gaussmix.load`).
 
@@ -531,7 +546,9 @@ ParquetSource of shape (n_samples, n_features)
         `_store_fit`, exactly as after `fit`.
         """
         estimator = cls(**init_params)
-        result = EMResult(params, np.asarray(lower_bounds, dtype=np.float64), converged, n_iter)
+        result = EMResult(
+            params, np.asarray(lower_bounds, dtype=np.float64), converged, n_iter, collapse
+        )
         model = get_covariance_model(estimator.covariance_type)
         estimator._store_fit(result, model, np.dtype(output_dtype))
         estimator.n_features_in_ = params.n_features

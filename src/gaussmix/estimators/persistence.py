@@ -43,6 +43,8 @@ MAX_COMPONENTS = 10_000
 MAX_FEATURES = 10_000
 MAX_COVARIANCE_VALUES = 10_000_000
 MAX_HISTORY = 1_000_000
+#: Longest ``collapse`` text (why EM stopped at a collapse) a model file may hold.
+MAX_REASON = 10_000
 
 _OUTPUT_DTYPES = ("float64", "float32")
 
@@ -95,6 +97,7 @@ def _encode_gaussian_mixture(model: GaussianMixture) -> dict:
             "covariances": params.covariance.covariances.tolist(),
             "precisions_cholesky": params.covariance.precisions_cholesky.tolist(),
             "converged": bool(model.converged_),
+            "collapse": model.collapse_reason_,
             "n_iter": int(model.n_iter_),
             "lower_bounds": [float(v) for v in model.lower_bounds_],
             "output_dtype": np.dtype(model._output_dtype).name,
@@ -414,6 +417,12 @@ def _converged(value, decoded):
     return value
 
 
+def _collapse(value, decoded):
+    if value is not None and not (isinstance(value, str) and 0 < len(value) <= MAX_REASON):
+        raise _Invalid(f"collapse must be null or a text of at most {MAX_REASON} characters")
+    return value
+
+
 def _n_iter(value, decoded):
     return _integer(value, "n_iter", 0, MAX_HISTORY)
 
@@ -459,6 +468,7 @@ _GAUSSIAN_MIXTURE_FIELDS: tuple[_FieldSpec, ...] = (
     _FieldSpec("covariances", _covariances),
     _FieldSpec("precisions_cholesky", _precisions_cholesky),
     _FieldSpec("converged", _converged),
+    _FieldSpec("collapse", _collapse, default=None),  # absent in older files
     _FieldSpec("n_iter", _n_iter),
     _FieldSpec("lower_bounds", _lower_bounds),
     _FieldSpec("output_dtype", _output_dtype),
@@ -499,6 +509,14 @@ def _history_agrees_with_counters(decoded: dict) -> None:
     check_fit_history(decoded["n_iter"], decoded["lower_bounds"], decoded["n_steps"])
 
 
+def _collapse_means_not_converged(decoded: dict) -> None:
+    """EM that stopped at a collapse did not converge, and took at least one step."""
+    if decoded["collapse"] is not None and (decoded["converged"] or decoded["n_iter"] < 1):
+        raise _Invalid(
+            "collapse says EM stopped at a collapse, but converged is true or n_iter is 0"
+        )
+
+
 #: Checks that relate fields of ``fitted`` to each other, run in this order once every
 #: field has passed its own check. Add a consistency rule here as one small function
 #: ``check(decoded) -> None`` that raises `_Invalid`.
@@ -506,6 +524,7 @@ _GAUSSIAN_MIXTURE_CROSS_CHECKS: tuple[Callable[[dict], None], ...] = (
     _weights_sum_to_one,
     _covariances_are_valid,
     _history_agrees_with_counters,
+    _collapse_means_not_converged,
 )
 
 
@@ -549,6 +568,7 @@ def _decode_gaussian_mixture(body) -> GaussianMixture:
         feature_names=decoded["feature_names"],
         n_steps=decoded["n_steps"],
         n_missing_values=decoded["n_missing_values"],
+        collapse=decoded["collapse"],
     )
 
 

@@ -119,7 +119,8 @@ class MixtureBootstrap:
         Replicates whose refit succeeded (the others are left out and counted in
         ``n_failed_``).
     n_failed_ : int
-        Replicates whose refit failed (a singular covariance, an empty component).
+        Replicates whose refit failed (a singular covariance, an empty component, or
+        EM that stopped before a collapse: the refit's ``collapse_reason_`` is set).
     n_relabelled_ : int
         Replicates whose components came out in another order and were matched back.
     n_not_converged_ : int
@@ -315,7 +316,7 @@ def bootstrap(
         except (ValueError, np.linalg.LinAlgError):
             failed += 1  # a singular covariance or an emptied component in this replicate
             continue
-        if getattr(template, "_collapse", None) is not None:
+        if template.collapse_reason_ is not None:
             failed += 1  # EM stopped before a singular M-step: the start, not a refit
             continue
         replicates.append(_replicate_parameters(template, fitted_means, fitted_precisions))
