@@ -90,8 +90,8 @@ def run(args, npy, parquet):
     """One result dict per (init, source, seed)."""
     results = []
     n_rows = args.rows
-    for init in INITS:
-        for kind in SOURCES:
+    for init in args.inits:
+        for kind in args.sources:
             for seed in range(args.seeds):
                 X = _source(kind, npy, parquet)
                 _, init_wall, init_cpu = _timed_fit(
@@ -163,6 +163,8 @@ def main(argv=None):
         default=None,
         help="JSON lines of an earlier run to report instead of running",
     )
+    parser.add_argument("--inits", nargs="+", choices=INITS, default=INITS)
+    parser.add_argument("--sources", nargs="+", choices=SOURCES, default=SOURCES)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     command = "python benchmarks/bench_init.py " + " ".join(argv or sys.argv[1:])
