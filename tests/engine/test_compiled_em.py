@@ -23,7 +23,7 @@ from gaussmix.engine.covariance.models.registry import MODELS, names_with
 
 pytest.importorskip("numba")
 
-COMPILED = names_with("compiled_m_step")
+COMPILED = names_with("compiled_constraint")
 NOT_COMPILED = [name for name in MODELS if name not in COMPILED]
 
 

@@ -114,7 +114,7 @@ class FitPlan:
             result, running, n_steps = self.minibatch(start, self.monitor)
             return _as_fit_run(result, running, n_steps)
         estimator = self.estimator
-        if self.compiled_rows is not None and self.model.compiled_m_step:
+        if self.compiled_rows is not None and self.model.compiled_constraint:
             compiled = run_em_compiled_first(
                 start,
                 self.compiled_rows,
@@ -198,7 +198,7 @@ def compiled_rows(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The training rows when a fit's EM iterations may run compiled, else None.
 
-    Then the whole loop runs compiled if ``model.compiled_m_step``, else the E-steps.
+    Then the whole loop runs compiled if ``model.compiled_constraint``, else the E-steps.
 
     Parameters
     ----------

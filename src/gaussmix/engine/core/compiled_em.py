@@ -32,7 +32,7 @@ def can_run_compiled(X: np.ndarray, n_components: int) -> bool:
 
     Float64 rows few enough for the compiled loops to beat NumPy's products, and the
     kernels available. The whole EM loop runs compiled when the model's M-step is
-    compiled too (``model.compiled_m_step``); otherwise only the E-step is.
+    compiled too (``model.compiled_constraint``); otherwise only the E-step is.
     """
     return (
         X.dtype == np.float64
@@ -102,7 +102,7 @@ def run_em_compiled_first(
     rows : (X, sample_weight)
         Every training row and its weight, in memory (`can_run_compiled` is True).
     model : CovarianceModel
-        The covariance model (``model.compiled_m_step`` is True).
+        The covariance model; ``model.compiled_constraint`` names its closed form.
     e_step, m_step : callable
         The NumPy path's steps, used from the first iteration the compiled loop hands
         back (see `run_em`).
@@ -111,13 +111,15 @@ def run_em_compiled_first(
     """
     X, sample_weight = rows
     n_components, n_features = params.means.shape
+    if model.compiled_constraint is None:
+        raise ValueError(f"The compiled kernels have no M-step for {model.name}.")
     compiled = run_compiled_em(
         X,
         sample_weight,
         params.weights,
         params.means,
         params.covariance.dense_covariances(n_components, n_features),
-        model.name,
+        model.compiled_constraint,
         reg_covar=reg_covar,
         tol=tol,
         max_iter=max_iter,

@@ -64,8 +64,8 @@ def constraint_codes(letters: str) -> tuple[int, int, int]:
 
     A univariate code (``"E"``, ``"V"``) has the identity's shape and orientation.
     """
-    volume, shape, orientation = (letters + "II")[:3]
-    return _LETTER_CODES[volume], _LETTER_CODES[shape], _LETTER_CODES[orientation]
+    padded = (letters + "II")[:3]
+    return _LETTER_CODES[padded[0]], _LETTER_CODES[padded[1]], _LETTER_CODES[padded[2]]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,58 @@ CANCELLATION = 64 * _EPS
 
 
 @njit(cache=True, nogil=True)
+def _total(values):
+    """Sum of a 1-d array (a loop: Numba compiles it faster than ``values.sum()``)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _all_finite(matrix):
+    """Whether every entry of a 2-d array is finite."""
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            if not np.isfinite(matrix[i, j]):
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _scale_each(covariances, factors):
+    """Multiply component ``k``'s matrix by ``factors[k]``, in place."""
+    for k in range(covariances.shape[0]):
+        for j in range(covariances.shape[1]):
+            for m in range(covariances.shape[2]):
+                covariances[k, j, m] *= factors[k]
+
+
+@njit(cache=True, nogil=True)
+def _zero_moments(counts, first, second):
+    """Set the moment accumulators to zero."""
+    for k in range(first.shape[0]):
+        counts[k] = 0.0
+        for j in range(first.shape[1]):
+            first[k, j] = 0.0
+            for m in range(first.shape[1]):
+                second[k, j, m] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _accept(counts, new_means, new_covariances, new_factors, weights, means, covariances, factors):
+    """Make the M-step's results the current parameters (weights from the counts)."""
+    total_count = _total(counts)
+    for k in range(means.shape[0]):
+        weights[k] = counts[k] / total_count
+        for j in range(means.shape[1]):
+            means[k, j] = new_means[k, j]
+            for m in range(means.shape[1]):
+                covariances[k, j, m] = new_covariances[k, j, m]
+                factors[k, j, m] = new_factors[k, j, m]
+
+
+@njit(cache=True, nogil=True)
 def cholesky_lower(matrix, lower):
     """Lower Cholesky factor of a (d, d) matrix into ``lower``; False if not positive definite.
 
@@ -163,9 +215,7 @@ def shifted_moments(X, resp, shift, counts, first, second, full):
     n, d = X.shape
     n_components = resp.shape[1]
     centred = np.empty(d)
-    counts[:] = 0.0
-    first[:, :] = 0.0
-    second[:, :, :] = 0.0
+    _zero_moments(counts, first, second)
     for k in range(n_components):
         block = second[k]
         for i in range(n):
@@ -234,24 +284,30 @@ def _spherical(scatter, counts, volume, covariances):
         for j in range(d):
             covariances[k, j, j] = trace / (counts[k] * d)
     if volume == EQUAL:
+        total_count = _total(counts)
         for k in range(n_components):
             for j in range(d):
-                covariances[k, j, j] = pooled_trace / (counts.sum() * d)
+                covariances[k, j, j] = pooled_trace / (total_count * d)
 
 
 @njit(cache=True, nogil=True)
 def _pooled(counts, covariances):
     """One covariance for all: ``sum_k W_k / n`` (equal volume and shape)."""
-    pooled = covariances.sum(axis=0) / counts.sum()
-    for k in range(covariances.shape[0]):
-        covariances[k, :, :] = pooled
+    n_components, d = covariances.shape[0], covariances.shape[1]
+    total_count = _total(counts)
+    for j in range(d):
+        for m in range(d):
+            pooled = 0.0
+            for k in range(n_components):
+                pooled += covariances[k, j, m]
+            for k in range(n_components):
+                covariances[k, j, m] = pooled / total_count
 
 
 @njit(cache=True, nogil=True)
 def _own(counts, covariances):
     """Each component's own ``W_k / n_k`` (varying volume and shape)."""
-    for k in range(covariances.shape[0]):
-        covariances[k, :, :] /= counts[k]
+    _scale_each(covariances, 1.0 / counts)
 
 
 @njit(cache=True, nogil=True)
@@ -262,9 +318,8 @@ def _equal_volume(counts, covariances):
     work = np.empty((d, d))
     for k in range(n_components):
         roots[k] = _determinant_root(covariances[k], work)
-    common_volume = roots.sum() / counts.sum()
-    for k in range(n_components):
-        covariances[k, :, :] *= common_volume / roots[k]
+    common_volume = _total(roots) / _total(counts)
+    _scale_each(covariances, common_volume / roots)
 
 
 @njit(cache=True, nogil=True)
@@ -278,12 +333,12 @@ def constrained_covariances(scatter, counts, volume, shape, orientation, covaria
     with varying shapes or volumes, a varying one with equal shapes, varying volume
     with equal shape).
     """
-    if orientation == IDENTITY:
-        covariances[:, :, :] = 0.0
-        for j in range(scatter.shape[1]):
-            covariances[:, j, j] = scatter[:, j, j]
-    else:
-        covariances[:, :, :] = scatter
+    n_components, d = scatter.shape[0], scatter.shape[1]
+    for k in range(n_components):
+        for j in range(d):
+            for m in range(d):
+                keep = orientation != IDENTITY or j == m
+                covariances[k, j, m] = scatter[k, j, m] if keep else 0.0
     if shape == IDENTITY:
         if orientation != IDENTITY:
             return False
@@ -359,8 +414,8 @@ def em_fit(
         if not np.isfinite(log_likelihood):
             return iteration, HANDED_BACK
         shifted_moments(X, resp, means, counts, first, second, full)
-        counts += _EMPTY_COUNT
         for k in range(n_components):
+            counts[k] += _EMPTY_COUNT
             for j in range(d):
                 new_means[k, j] = means[k, j] + first[k, j] / counts[k]
         scatter_about_mean(second, first, counts, scatter)
@@ -371,12 +426,11 @@ def em_fit(
         for k in range(n_components):
             for j in range(d):
                 new_covariances[k, j, j] += reg_covar
-        if not (np.all(np.isfinite(new_means)) and factor_all(new_covariances, new_factors)):
+        if not (_all_finite(new_means) and factor_all(new_covariances, new_factors)):
             return iteration, HANDED_BACK
-        weights[:] = counts / counts.sum()
-        means[:, :] = new_means
-        covariances[:, :, :] = new_covariances
-        factors[:, :, :] = new_factors
+        _accept(
+            counts, new_means, new_covariances, new_factors, weights, means, covariances, factors
+        )
         trace[iteration] = log_likelihood
         change = log_likelihood - lower_bound
         lower_bound = log_likelihood
