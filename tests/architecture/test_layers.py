@@ -34,7 +34,7 @@ LAYERS: list[set[str]] = [
     {"engine.bayesian", "engine.missing"},
     {"engine.core"},
     {"engine.covariance"},
-    {"engine.data"},
+    {"engine.data", "engine.kernels"},
     {"io", "datasets", "version"},
 ]
 

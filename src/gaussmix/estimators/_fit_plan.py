@@ -20,6 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..engine.core.candidates import LikelihoodJudge, partition_start
+from ..engine.core.compiled_em import (
+    can_run_compiled,
+    compiled_e_step,
+    run_em_compiled_first,
+)
 from ..engine.core.em import EMMonitor, EMResult, run_em
 from ..engine.core.estep import statistics_about_data_mean
 from ..engine.core.initialization import initial_responsibilities
@@ -30,7 +35,7 @@ from ..engine.covariance.models import CovarianceModel
 from ._noise import NoiseStart, with_noise
 from ._scale import MinibatchRunner
 
-__all__ = ["FitRun", "FitPlan"]
+__all__ = ["FitRun", "FitPlan", "compiled_rows"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +87,8 @@ class FitPlan:
         Runs mini-batch EM; None for full EM.
     source : DataSource or None
         Every training row: ``"best-of-kmeans"`` scores its finalists on it.
+    compiled_rows : (X, sample_weight) or None
+        Every training row, when the EM loop may run compiled (see `compiled_rows`).
     """
 
     estimator: Any
@@ -98,6 +105,7 @@ class FitPlan:
     monitor: EMMonitor | None
     minibatch: MinibatchRunner | None
     source: Any = None
+    compiled_rows: tuple[np.ndarray, np.ndarray] | None = None
 
     def run(self, run_index: int) -> FitRun:
         """One EM run (full or mini-batch) from `start`; ``run_index`` counts restarts."""
@@ -106,9 +114,26 @@ class FitPlan:
             result, running, n_steps = self.minibatch(start, self.monitor)
             return _as_fit_run(result, running, n_steps)
         estimator = self.estimator
+        if self.compiled_rows is not None and self.model.compiled_constraint:
+            compiled = run_em_compiled_first(
+                start,
+                self.compiled_rows,
+                self.model,
+                self.e_step,
+                self.update,
+                reg_covar=estimator.reg_covar,
+                tol=estimator.tol,
+                max_iter=estimator.max_iter,
+                lower_bound=estimator.lower_bound_ if self.warm else -np.inf,
+                monitor=self.monitor,
+            )
+            return _as_fit_run(compiled)
+        e_step = self.e_step
+        if self.compiled_rows is not None:
+            e_step = compiled_e_step(self.compiled_rows, self.model.scatter, self.e_step)
         result = run_em(
             start,
-            self.e_step,
+            e_step,
             self.update,
             tol=estimator.tol,
             max_iter=estimator.max_iter,
@@ -166,6 +191,29 @@ class FitPlan:
             means=initial.get("means", params.means),
             covariance=initial.get("covariance", params.covariance),
         )
+
+
+def compiled_rows(
+    data, model: CovarianceModel, n_components: int, *, plain_em: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training rows when a fit's EM iterations may run compiled, else None.
+
+    Then the whole loop runs compiled if ``model.compiled_constraint``, else the E-steps.
+
+    Parameters
+    ----------
+    data : DataSource
+    model : CovarianceModel
+    n_components : int
+    plain_em : bool
+        Whether the fit is plain maximum-likelihood EM over every row: no prior, no
+        noise component, no labels, no missing values to marginalise, no mini-batches.
+        The compiled loop implements nothing else.
+    """
+    rows = data.in_memory() if plain_em else None
+    if rows is None or not can_run_compiled(rows[0], n_components):
+        return None
+    return rows
 
 
 def _as_fit_run(result: EMResult, running: Stats | None = None, n_steps: int = 0) -> FitRun:

@@ -31,7 +31,7 @@ from ..engine.covariance.models import (
 )
 from ._base import MixtureBase
 from ._degenerate import warn_if_degenerate
-from ._fit_plan import FitPlan
+from ._fit_plan import FitPlan, compiled_rows
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._noise import NOISE_RULES, noise_start
 from ._prior import PRIOR_RULE, m_step_under_prior
@@ -386,6 +386,18 @@ ParquetSource of shape (n_samples, n_features)
             monitor=monitor,
             minibatch=minibatch,
             source=data,
+            compiled_rows=compiled_rows(
+                data,
+                model,
+                self.n_components,
+                plain_em=(
+                    self.prior is None
+                    and noise is None
+                    and labels is None
+                    and minibatch is None
+                    and self.missing != "marginalize"
+                ),
+            ),
         )
 
     def _continues_previous_fit(self, n_features: int) -> bool:

@@ -312,6 +312,15 @@ class CovarianceForm:
         raise NotImplementedError
 
     @staticmethod
+    def compact_from_dense(dense: np.ndarray) -> np.ndarray:
+        """The compact shape of dense (K, d, d) covariances this form can hold.
+
+        The inverse of `dense_covariances` (the entries the form does not store are
+        dropped, not checked).
+        """
+        raise NotImplementedError
+
+    @staticmethod
     def add_to_diagonal(covariances: np.ndarray, value: float) -> np.ndarray:
         """Return ``covariances`` with ``value`` added to every variance (the ridge)."""
         return covariances + value * np.eye(covariances.shape[-1])
@@ -460,6 +469,10 @@ class FullForm(CovarianceForm):
     @staticmethod
     def compact_shape(n_components, n_features):
         return (n_components, n_features, n_features)
+
+    @staticmethod
+    def compact_from_dense(dense):
+        return np.array(dense)
 
     @property
     def precisions(self):
@@ -653,6 +666,10 @@ class TiedForm(CovarianceForm):
     def compact_shape(n_components, n_features):
         return (n_features, n_features)
 
+    @staticmethod
+    def compact_from_dense(dense):
+        return np.array(dense[0])
+
     @property
     def precisions(self):
         return self.precisions_cholesky @ self.precisions_cholesky.T
@@ -717,6 +734,10 @@ class DiagonalForm(_VarianceForm):
     def compact_shape(n_components, n_features):
         return (n_components, n_features)
 
+    @staticmethod
+    def compact_from_dense(dense):
+        return np.diagonal(dense, axis1=1, axis2=2).copy()
+
     def log_det_precision_cholesky(self, n_features):
         return np.log(self.precisions_cholesky).sum(axis=1)
 
@@ -738,6 +759,10 @@ class SphericalForm(_VarianceForm):
     @staticmethod
     def compact_shape(n_components, n_features):
         return (n_components,)
+
+    @staticmethod
+    def compact_from_dense(dense):
+        return np.array(dense[:, 0, 0])
 
     def log_det_precision_cholesky(self, n_features):
         return n_features * np.log(self.precisions_cholesky)

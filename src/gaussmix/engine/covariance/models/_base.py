@@ -82,6 +82,11 @@ class CovarianceModel:
         Whether ``reg_covar`` keeps the estimate defined when a component's scatter is
         exactly zero along some direction (nothing is divided by that component's own
         volume or shape before the ridge is added).
+    compiled_constraint : str or None
+        mclust's three constraint letters (volume, shape, orientation) of the closed-form
+        M-step the compiled kernels (`gaussmix.engine.kernels`) compute for this model,
+        so that a small in-memory fit runs its whole EM loop compiled; None when they do
+        not (the model's E-steps may still run compiled).
     """
 
     name: ClassVar[str]
@@ -93,6 +98,7 @@ class CovarianceModel:
     supports_map: ClassVar[bool]
     supports_variational: ClassVar[bool]
     ridge_rescues_zero_scatter: ClassVar[bool]
+    compiled_constraint: ClassVar[str | None]
 
     #: What every model declares about itself.
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
@@ -101,6 +107,7 @@ class CovarianceModel:
         "supports_map",
         "supports_variational",
         "ridge_rescues_zero_scatter",
+        "compiled_constraint",
     )
 
     @classmethod

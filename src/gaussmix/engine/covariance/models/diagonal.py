@@ -30,6 +30,7 @@ class EEI(CovarianceModel):
     supports_variational = False
     supports_map = True
     ridge_rescues_zero_scatter = True
+    compiled_constraint = "EEI"
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of the shared diagonal under a conjugate prior."""
@@ -63,6 +64,7 @@ class VEI(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
+    compiled_constraint = None
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features = scatter.shape
@@ -112,6 +114,7 @@ class EVI(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
+    compiled_constraint = "EVI"
 
     def estimate_covariances(self, scatter, counts, previous):
         roots = geometric_mean(scatter)
@@ -135,6 +138,7 @@ class VVI(CovarianceModel):
     supports_variational = True
     supports_map = True
     ridge_rescues_zero_scatter = True
+    compiled_constraint = "VVI"
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of each diagonal under a conjugate prior."""

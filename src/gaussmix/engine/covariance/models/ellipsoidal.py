@@ -73,6 +73,7 @@ class EEE(CovarianceModel):
     supports_variational = True
     supports_map = True
     ridge_rescues_zero_scatter = True
+    compiled_constraint = "EEE"
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of the shared covariance under a conjugate prior."""
@@ -107,6 +108,7 @@ class VEE(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
+    compiled_constraint = None
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -169,6 +171,7 @@ class _SharedOrientation(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
+    compiled_constraint = None
 
     def __init__(self, inner_tol: float = 1e-8, inner_max_iter: int = 100):
         super().__init__(inner_tol, inner_max_iter)
@@ -343,6 +346,7 @@ class EEV(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = True
+    compiled_constraint = None
 
     def estimate_covariances(self, scatter, counts, previous):
         values, vectors = np.linalg.eigh(scatter)
@@ -372,6 +376,7 @@ class VEV(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
+    compiled_constraint = None
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -424,6 +429,7 @@ class EVV(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
+    compiled_constraint = "EVV"
 
     def estimate_covariances(self, scatter, counts, previous):
         roots = determinant_root(scatter)
@@ -447,6 +453,7 @@ class VVV(CovarianceModel):
     supports_variational = True
     supports_map = True
     ridge_rescues_zero_scatter = True
+    compiled_constraint = "VVV"
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of each covariance under a conjugate prior (see `CovarianceModel`)."""

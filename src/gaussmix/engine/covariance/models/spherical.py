@@ -28,6 +28,7 @@ class EII(CovarianceModel):
     supports_variational = False
     supports_map = True
     ridge_rescues_zero_scatter = True
+    compiled_constraint = "EII"
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of the shared variance under a conjugate prior."""
@@ -56,6 +57,7 @@ class VII(CovarianceModel):
     supports_variational = True
     supports_map = True
     ridge_rescues_zero_scatter = True
+    compiled_constraint = "VII"
 
     def map_covariances(self, data_term, counts, prior, n_features):
         """Posterior mode of each variance under a conjugate prior."""

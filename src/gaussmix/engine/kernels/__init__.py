@@ -1,0 +1,236 @@
+"""Compiled kernels: whole EM fits of small in-memory tables without returning to Python.
+
+The kernels are written once, with Numba (`em_loop`), and compiled on first use; the
+machine code is cached on disk, so later processes load it instead. Everything here is
+optional: when Numba is not installed, cannot be imported with this NumPy, or the
+environment variable ``GAUSSMIX_COMPILED`` is ``0``, `compiled_em_available` is False and
+every fit takes the NumPy path, which computes the same numbers (the parity is tested).
+
+This package imports nothing else from gaussmix: it works on plain arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "CompiledRun",
+    "ShiftedMoments",
+    "compiled_statistics",
+    "compiled_em_available",
+    "constraint_codes",
+    "run_compiled_em",
+    "worth_compiling",
+]
+
+#: ``GAUSSMIX_COMPILED=0`` turns the compiled kernels off (every fit uses NumPy).
+ENVIRONMENT_SWITCH = "GAUSSMIX_COMPILED"
+
+# Above this many multiply-adds per E-step (n K d^2 / 2) NumPy's BLAS products beat the
+# compiled scalar loops (see docs/architecture.md for the measurement).
+_MAX_WORK = 4_000_000
+
+_LETTER_CODES = {"I": 0, "E": 1, "V": 2}
+
+
+@functools.cache
+def _loaded_kernels():
+    """The compiled module, or None when Numba is unavailable (imported once, lazily)."""
+    try:
+        from . import em_loop
+    except ImportError:  # no Numba, or a Numba that does not support this NumPy
+        return None
+    return em_loop
+
+
+def compiled_em_available() -> bool:
+    """Whether fits may use the compiled kernels (Numba importable and not switched off)."""
+    if os.environ.get(ENVIRONMENT_SWITCH, "1").strip() == "0":
+        return False
+    return _loaded_kernels() is not None
+
+
+def worth_compiling(n_samples: int, n_features: int, n_components: int) -> bool:
+    """Whether a fit of this size is faster compiled than through NumPy's BLAS."""
+    return n_samples * n_components * n_features * n_features <= 2 * _MAX_WORK
+
+
+def constraint_codes(letters: str) -> tuple[int, int, int]:
+    """mclust's three constraint letters as (volume, shape, orientation) codes.
+
+    A univariate code (``"E"``, ``"V"``) has the identity's shape and orientation.
+    """
+    padded = (letters + "II")[:3]
+    return _LETTER_CODES[padded[0]], _LETTER_CODES[padded[1]], _LETTER_CODES[padded[2]]
+
+
+@dataclass(frozen=True)
+class CompiledRun:
+    """What `run_compiled_em` returns.
+
+    Attributes
+    ----------
+    weights, means, covariances : ndarray
+        Parameters after the last completed iteration (dense covariances, (K, d, d)).
+    lower_bounds : ndarray of shape (n_iter,)
+        Mean log-likelihood entering each completed iteration.
+    converged : bool
+        Whether the change of the mean log-likelihood fell below ``tol``.
+    handed_back : bool
+        Whether the next iteration needs the NumPy path (a covariance that is not
+        positive definite, a row of zero density, values that are not finite); the
+        parameters are then those entering it.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    lower_bounds: np.ndarray
+    converged: bool
+    handed_back: bool
+
+
+def run_compiled_em(
+    X: np.ndarray,
+    sample_weight: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    constraint: str,
+    *,
+    reg_covar: float,
+    tol: float,
+    max_iter: int,
+    lower_bound: float,
+) -> CompiledRun:
+    """EM from the given parameters under a closed-form covariance constraint, compiled.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The rows (converted to contiguous float64).
+    sample_weight : ndarray of shape (n_samples,)
+    weights, means, covariances : ndarray
+        Starting parameters; covariances dense, shape (K, d, d).
+    constraint : str
+        mclust's code of a closed-form model: EII, VII, EEI, VVI, EVI, EEE, VVV, EVV (or
+        the univariate E, V).
+    reg_covar, tol : float
+    max_iter : int
+    lower_bound : float
+        Mean log-likelihood before the first iteration.
+
+    Returns
+    -------
+    CompiledRun
+
+    Raises
+    ------
+    RuntimeError
+        If the kernels are unavailable (check `compiled_em_available` first).
+    """
+    kernels = _loaded_kernels()
+    if kernels is None:
+        raise RuntimeError("The compiled kernels need Numba; check compiled_em_available().")
+    volume, shape, orientation = constraint_codes(constraint)
+    weights = np.array(weights, dtype=np.float64)
+    means = np.array(means, dtype=np.float64)
+    covariances = np.array(covariances, dtype=np.float64)
+    trace = np.empty(max(max_iter, 0))
+    n_iter, status = kernels.em_fit(
+        np.ascontiguousarray(X, dtype=np.float64),
+        np.ascontiguousarray(sample_weight, dtype=np.float64),
+        weights,
+        means,
+        covariances,
+        volume,
+        shape,
+        orientation,
+        float(reg_covar),
+        float(tol),
+        int(max_iter),
+        float(lower_bound),
+        trace,
+    )
+    return CompiledRun(
+        weights=weights,
+        means=means,
+        covariances=covariances,
+        lower_bounds=trace[:n_iter].copy(),
+        converged=status == kernels.CONVERGED,
+        handed_back=status == kernels.HANDED_BACK,
+    )
+
+
+@dataclass(frozen=True)
+class ShiftedMoments:
+    """One E-step's statistics about the means it used (the fields of ``Stats``).
+
+    Attributes
+    ----------
+    counts : ndarray of shape (K,)
+    first : ndarray of shape (K, d)
+    second : ndarray of shape (K, d, d) or (K, d)
+        Full second moments, or their diagonals.
+    log_likelihood : float
+        ``sum_n w_n log p(x_n)``.
+    total_weight : float
+    """
+
+    counts: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    log_likelihood: float
+    total_weight: float
+
+
+def compiled_statistics(
+    X: np.ndarray,
+    sample_weight: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    *,
+    full: bool,
+) -> ShiftedMoments | None:
+    """An E-step's statistics about ``means``, compiled, for any covariance model.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    sample_weight : ndarray of shape (n_samples,), float64
+    weights, means, covariances : ndarray
+        The parameters; covariances dense, shape (K, d, d).
+    full : bool
+        Full second moments, or only their diagonals.
+
+    Returns
+    -------
+    ShiftedMoments or None
+        None when a covariance is not positive definite or a row has zero density (the
+        NumPy path then decides what that means).
+    """
+    kernels = _loaded_kernels()
+    if kernels is None:
+        raise RuntimeError("The compiled kernels need Numba; check compiled_em_available().")
+    ok, log_likelihood, total_weight, counts, first, second = kernels.e_step_statistics(
+        X,
+        sample_weight,
+        np.asarray(weights, dtype=np.float64),
+        np.asarray(means, dtype=np.float64),
+        np.ascontiguousarray(covariances, dtype=np.float64),
+        full,
+    )
+    if not ok:
+        return None
+    return ShiftedMoments(
+        counts=counts,
+        first=first,
+        second=second if full else np.diagonal(second, axis1=1, axis2=2).copy(),
+        log_likelihood=float(log_likelihood),
+        total_weight=float(total_weight),
+    )

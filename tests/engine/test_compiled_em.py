@@ -1,0 +1,244 @@
+"""The compiled kernels (`gaussmix.engine.kernels`) against the NumPy path.
+
+The NumPy path (``GAUSSMIX_COMPILED=0``) is the reference: from the same start, a fit
+that runs compiled must give the same trace, iteration count, convergence, collapse and
+parameters, to rounding. Every model is checked: the closed-form ones run their whole EM
+loop compiled, the others their E-steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gaussmix import GaussianMixture, select_model
+from gaussmix.engine import kernels
+from gaussmix.engine.core.compiled_em import run_em_compiled_first
+from gaussmix.engine.core.em import EMMonitor, run_em
+from gaussmix.engine.core.estep import chunk_statistics
+from gaussmix.engine.core.mstep import m_step
+from gaussmix.engine.covariance.forms import DiagonalForm, FullForm, SphericalForm, TiedForm
+from gaussmix.engine.covariance.models import get_covariance_model
+from gaussmix.engine.covariance.models.registry import MODELS, names_with
+
+pytest.importorskip("numba")
+
+COMPILED = names_with("compiled_constraint")
+NOT_COMPILED = [name for name in MODELS if name not in COMPILED]
+
+
+def generated_mixture(n_samples=300, seed=0):
+    """Rows from three well-separated 3-d Gaussians with different shapes."""
+    rng = np.random.default_rng(seed)
+    means = np.array([[0.0, 0.0, 0.0], [6.0, 1.0, -2.0], [-3.0, 7.0, 3.0]])
+    scales = [np.diag([1.0, 0.5, 2.0]), np.diag([0.7, 1.5, 0.4]), np.eye(3)]
+    rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    labels = rng.integers(0, 3, size=n_samples)
+    noise = rng.normal(size=(n_samples, 3))
+    rows = [means[k] + rotation @ scales[k] @ z for k, z in zip(labels, noise)]
+    return np.array(rows)
+
+
+def fitted(monkeypatch, compiled: bool, X, **settings):
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1" if compiled else "0")
+    return GaussianMixture(**settings).fit(X)
+
+
+def assert_same_fit(a, b, rtol=1e-8):
+    assert a.n_iter_ == b.n_iter_
+    assert a.converged_ == b.converged_
+    np.testing.assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=1e-10)
+    np.testing.assert_allclose(a.weights_, b.weights_, rtol=rtol)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=rtol, atol=1e-10)
+
+
+def test_the_switch_and_the_models_it_covers(monkeypatch):
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "0")
+    assert not kernels.compiled_em_available()
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1")
+    assert kernels.compiled_em_available()
+    # The closed forms: mclust's models whose M-step needs no iteration and no
+    # eigendecomposition.
+    assert COMPILED == ["EII", "VII", "EEI", "EVI", "VVI", "EEE", "EVV", "VVV"]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_fits_as_the_numpy_path_does(monkeypatch, name):
+    X = generated_mixture()
+    settings = dict(n_components=3, covariance_type=name, random_state=1, tol=1e-8)
+    reference = fitted(monkeypatch, False, X, **settings)
+    assert_same_fit(fitted(monkeypatch, True, X, **settings), reference)
+
+
+@pytest.mark.parametrize("name", ["VVV", "EVI", "VEE"])
+def test_sample_weights_fit_as_the_numpy_path_does(monkeypatch, name):
+    X = generated_mixture(200, seed=3)
+    weights = np.random.default_rng(4).uniform(0.2, 3.0, size=len(X))
+    reference = GaussianMixture(3, covariance_type=name, random_state=0)
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "0")
+    reference.fit(X, sample_weight=weights)
+    compiled = GaussianMixture(3, covariance_type=name, random_state=0)
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1")
+    compiled.fit(X, sample_weight=weights)
+    assert_same_fit(compiled, reference)
+
+
+@pytest.mark.parametrize("name", ["E", "V"])
+def test_univariate_models_fit_as_the_numpy_path_does(monkeypatch, name):
+    X = generated_mixture()[:, :1]
+    settings = dict(n_components=2, covariance_type=name, random_state=0)
+    assert_same_fit(
+        fitted(monkeypatch, True, X, **settings), fitted(monkeypatch, False, X, **settings)
+    )
+
+
+def tied_rows():
+    """300 Gaussian rows and 25 identical ones: a component can sit on the tied rows."""
+    rng = np.random.default_rng(0)
+    return np.vstack([rng.normal(size=(300, 2)), np.full((25, 2), 4.0)])
+
+
+@pytest.mark.parametrize("name", ["VII", "VVV", "EVI"])
+def test_a_collapse_is_handed_to_the_numpy_path(monkeypatch, name):
+    """With reg_covar=0 a component on the tied rows collapses; both paths say the same."""
+    X = tied_rows()
+    settings = dict(n_components=2, covariance_type=name, reg_covar=0.0, random_state=0)
+    outcomes = []
+    for compiled in (False, True):
+        monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1" if compiled else "0")
+        try:
+            model = GaussianMixture(**settings).fit(X)
+        except ValueError as exc:
+            outcomes.append(("error", str(exc)))
+        else:
+            outcomes.append(("fit", model.n_iter_, tuple(np.round(model.lower_bounds_, 9))))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_the_compiled_loop_hands_back_the_parameters_entering_a_failing_step():
+    """A start whose covariance is not positive definite is handed back untouched."""
+    X = generated_mixture(60)
+    singular = np.stack([np.eye(3), np.zeros((3, 3))])
+    run = kernels.run_compiled_em(
+        X,
+        np.ones(len(X)),
+        np.array([0.5, 0.5]),
+        X[:2].copy(),
+        singular,
+        "VVV",
+        reg_covar=0.0,
+        tol=1e-3,
+        max_iter=10,
+        lower_bound=-np.inf,
+    )
+    assert run.handed_back and len(run.lower_bounds) == 0
+    np.testing.assert_array_equal(run.covariances, singular)
+
+
+class Recorder(EMMonitor):
+    def __init__(self):
+        self.events = []
+
+    def iteration_done(self, n_iter, lower_bound, change):
+        self.events.append((n_iter, round(lower_bound, 10), round(change, 10)))
+
+
+@pytest.mark.parametrize("max_iter", [0, 1, 5, 200])
+def test_progress_events_and_iteration_limit_match_run_em(max_iter):
+    X = generated_mixture(150)
+    model = get_covariance_model("VVV")
+    resp = np.eye(3)[np.arange(len(X)) % 3]
+    from gaussmix.engine.core.estep import statistics_about_data_mean
+
+    start = m_step(statistics_about_data_mean(X, np.ones(len(X)), resp, model.scatter), model, 1e-6)
+
+    def e_step(params):
+        return chunk_statistics(X, np.ones(len(X)), params, model.scatter)
+
+    def update(stats, params):
+        return m_step(stats, model, 1e-6, params.covariance)
+
+    expected_monitor, compiled_monitor = Recorder(), Recorder()
+    expected = run_em(start, e_step, update, tol=1e-6, max_iter=max_iter, monitor=expected_monitor)
+    compiled = run_em_compiled_first(
+        start,
+        (X, np.ones(len(X))),
+        model,
+        e_step,
+        update,
+        reg_covar=1e-6,
+        tol=1e-6,
+        max_iter=max_iter,
+        monitor=compiled_monitor,
+    )
+    assert compiled.n_iter == expected.n_iter
+    assert compiled.converged == expected.converged
+    assert compiled_monitor.events == expected_monitor.events
+    np.testing.assert_allclose(compiled.params.means, expected.params.means, rtol=1e-9)
+
+
+def test_cholesky_matches_numpy_and_refuses_what_is_not_positive_definite():
+    from gaussmix.engine.kernels import em_loop
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 5))
+    matrix = A @ A.T + 0.1 * np.eye(5)
+    lower = np.empty((5, 5))
+    assert em_loop.cholesky_lower(matrix, lower)
+    np.testing.assert_allclose(lower, np.linalg.cholesky(matrix), rtol=1e-12)
+    indefinite = matrix.copy()
+    indefinite[2, 2] = -1.0
+    assert not em_loop.cholesky_lower(indefinite, lower)
+    assert not em_loop.cholesky_lower(np.full((2, 2), np.nan), lower[:2, :2].copy())
+
+
+def test_compiled_statistics_refuse_a_singular_covariance():
+    X = generated_mixture(30)
+    result = kernels.compiled_statistics(
+        X, np.ones(30), np.ones(2) / 2, X[:2], np.zeros((2, 3, 3)), full=True
+    )
+    assert result is None
+
+
+def test_constraint_codes_read_mclust_letters():
+    I, E, V = 0, 1, 2
+    assert kernels.constraint_codes("VVV") == (V, V, V)
+    assert kernels.constraint_codes("EEI") == (E, E, I)
+    assert kernels.constraint_codes("E") == (E, I, I)
+    assert kernels.constraint_codes("V") == (V, I, I)
+
+
+def test_without_numba_every_fit_takes_the_numpy_path(monkeypatch):
+    X = generated_mixture(120)
+    reference = fitted(monkeypatch, False, X, n_components=2, random_state=0)
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1")
+    monkeypatch.setattr(kernels, "_loaded_kernels", lambda: None)
+    assert not kernels.compiled_em_available()
+    assert_same_fit(GaussianMixture(2, random_state=0).fit(X), reference)
+
+
+def test_model_selection_agrees_cell_by_cell(monkeypatch):
+    X = generated_mixture(150)
+    tables = []
+    for compiled in ("0", "1"):
+        monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, compiled)
+        result = select_model(
+            X, n_components=range(1, 4), covariance_types="all", init_params="hierarchical"
+        )
+        tables.append(result.bic_table_)
+    np.testing.assert_allclose(tables[1].to_numpy(), tables[0].to_numpy(), rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "form, covariances",
+    [
+        (FullForm, np.stack([[[2.0, 0.5], [0.5, 1.0]], np.eye(2)])),
+        (TiedForm, np.array([[2.0, 0.5], [0.5, 1.0]])),
+        (DiagonalForm, np.array([[2.0, 0.5], [1.0, 3.0]])),
+        (SphericalForm, np.array([2.0, 0.5])),
+    ],
+)
+def test_compact_from_dense_inverts_dense_covariances(form, covariances):
+    dense = form.from_covariances(covariances).dense_covariances(2, 2)
+    np.testing.assert_array_equal(form.compact_from_dense(dense), covariances)
