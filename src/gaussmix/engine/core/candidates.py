@@ -30,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from sklearn import config_context
 from sklearn.cluster import kmeans_plusplus
-from threadpoolctl import threadpool_limits
 
 from ..covariance.forms import SingularCovarianceError
-from ..data.arrays import INITIALIZATION_ROWS, sample_row_indices
+from ..data.arrays import INITIALIZATION_ROWS, sample_row_indices, single_threaded_blas
 from .estep import log_responsibilities, statistics_about_data_mean
 from .params import MixtureParams
 
@@ -103,7 +103,12 @@ def _cluster_sums(X, sample_weight, labels, n_components) -> tuple[np.ndarray, n
 def _kmeans(X, sample_weight, n_components, seed) -> tuple[np.ndarray, np.ndarray]:
     """Centres and labels of one k-means run: k-means++ seeding, then Lloyd iterations
     until no row changes cluster (a cluster left empty keeps its centre)."""
-    centres, _ = kmeans_plusplus(X, n_components, sample_weight=sample_weight, random_state=seed)
+    # The rows were validated by the caller; scikit-learn's checks of them and of the
+    # arguments cost more than the seeding itself on a small table.
+    with config_context(skip_parameter_validation=True, assume_finite=True):
+        centres, _ = kmeans_plusplus(
+            X, n_components, sample_weight=sample_weight, random_state=seed
+        )
     centres = centres.astype(np.float64)
     labels = nearest_centre(X, centres)
     for _ in range(LLOYD_ITERATIONS):
@@ -171,7 +176,7 @@ def best_of_kmeans(
     subsample = sample_row_indices(X_sample.shape[0], rows, random_state)
     X_sub, w_sub = X_sample[subsample], w_sample[subsample]
     seeds = random_state.randint(np.iinfo(np.int32).max, size=n_candidates)
-    with threadpool_limits(limits=1, user_api="blas"):  # small products: no thread pool
+    with single_threaded_blas():  # small products: no thread pool
         runs = [_kmeans(X_sub, w_sub, n_components, seed) for seed in seeds]
     judge = judge or within_cluster_scores
     partitions = [labels for _, labels in runs]
@@ -225,7 +230,7 @@ class LikelihoodJudge:
     def __call__(self, candidate_rows, all_rows, labels_list, n_components: int) -> np.ndarray:
         """Scores of the partitions: the finalists' on every row, -inf for the others."""
         X, w = candidate_rows
-        with threadpool_limits(limits=1, user_api="blas"):  # small products: no thread pool
+        with single_threaded_blas():  # small products: no thread pool
             params = [self._params(X, w, labels, n_components) for labels in labels_list]
             scores = np.array(
                 [-np.inf if p is None else _total_log_likelihood(X, w, p) for p in params]

@@ -27,6 +27,7 @@ __all__ = [
     "sample_row_indices",
     "batch_starts",
     "map_reduce_in_threads",
+    "single_threaded_blas",
 ]
 
 T = TypeVar("T")
@@ -106,8 +107,13 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def _single_threaded_blas():
-    """A context in which the BLAS uses one thread (a no-op without threadpoolctl)."""
+def single_threaded_blas():
+    """A context in which the BLAS uses one thread (a no-op without threadpoolctl).
+
+    One `ThreadpoolController`, made once per process, serves every call: making one
+    scans the process's loaded libraries, which took milliseconds per call (as long as a
+    whole small fit) when each k-means candidate made its own.
+    """
     controller = _blas_controller()
     if controller is None:  # pragma: no cover
         return contextlib.nullcontext()
@@ -139,7 +145,7 @@ def map_reduce_in_threads(
     context = contextvars.copy_context()
     total = None
     if n_threads <= 1:
-        with _single_threaded_blas():
+        with single_threaded_blas():
             for X, w in chunks:
                 total = _add(total, func(X, w))
         if total is None:
@@ -147,7 +153,7 @@ def map_reduce_in_threads(
         return total
     max_pending = 2 * n_threads if max_pending is None else max(int(max_pending), 1)
     pending: collections.deque = collections.deque()
-    with _single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
+    with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
         for X, w in chunks:
             pending.append(pool.submit(context.copy().run, func, X, w))
             if len(pending) > max_pending:  # bounded: a few chunks in flight

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from .arrays import INITIALIZATION_ROWS, _single_threaded_blas, sample_row_indices
+from .arrays import INITIALIZATION_ROWS, sample_row_indices, single_threaded_blas
 from .columns import can_be_feature
 from .values import check_magnitude
 from .worker_settings import tune_worker_allocator
@@ -356,7 +356,7 @@ class DaskSource:
         ]
         # One BLAS thread where the blocks run in this process (Dask's threaded scheduler
         # runs one block per core); a nanny's worker processes start with one already.
-        with _single_threaded_blas():
+        with single_threaded_blas():
             (total,) = compute(tree_reduce(parts))
         return total
 
