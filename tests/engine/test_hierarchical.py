@@ -10,8 +10,11 @@ from gaussmix import GaussianMixture
 from gaussmix.engine.core.hierarchical import (
     HierarchicalSubsetWarning,
     cut_tree,
+    hierarchical,
     hierarchical_partitions,
     merge_tree,
+    quantile_edges,
+    quantile_partition,
     svd_scaled,
 )
 
@@ -112,3 +115,36 @@ def test_gaussian_mixture_accepts_hierarchical_init(chapter_data):
     X, labels = chapter_data
     gm = GaussianMixture(3, init_params="hierarchical").fit(X)
     assert adjusted_rand_score(labels, gm.predict(X)) > 0.8
+
+
+def test_one_feature_starts_from_quantile_classes():
+    # mclust starts one-feature sweeps from quantile classes, not from a tree. On distinct
+    # values with k + 1 quantiles distinct, class i is [q(i/k), q((i+1)/k)). With 144 rows
+    # no quantile below falls on a row (143 (i/k) is never an integer), so rounding of i/k
+    # cannot move a row across a cut.
+    x = np.random.default_rng(3).gamma(2.0, size=144)
+    for k in (2, 3, 5, 7):
+        cuts = np.quantile(x, np.arange(1, k) / k)
+        expected = np.sum(x[:, None] >= cuts[None, :], axis=1)
+        labels = hierarchical_partitions(x[:, None], np.ones(x.size), [k])[k]
+        assert np.array_equal(labels, expected)
+
+
+def test_quantile_classes_of_tied_values_drop_the_shortest_gaps():
+    # Worked by hand (R's and NumPy's default quantile: x[h], h = (n - 1) p, interpolated).
+    # k = 3 needs 4 distinct cut points: 4 probabilities give 0, 2, 2, 10 (3 distinct);
+    # 5 give 0, 1.5, 2, 6, 10 (5 distinct): the shortest gap, 1.5 to 2, loses its left
+    # end, leaving 0, 2, 6, 10.
+    x = np.array([0.0, 1.0, 2.0, 2.0, 2.0, 10.0, 10.0])
+    edges = quantile_edges(x, 3)
+    assert edges[1:-1] == pytest.approx([2.0, 6.0])
+    assert edges[0] < 0.0 and edges[-1] > 10.0
+    assert np.array_equal(quantile_partition(x, edges), [0, 0, 1, 1, 1, 2, 2])
+
+
+def test_init_params_hierarchical_with_one_feature_starts_from_quantile_classes():
+    # 40 rows on [0, 1], 20 on [5, 6]: a tree cuts at the gap (40 / 20), the quantile
+    # classes at the median (30 / 30), as mclust's one-feature start does.
+    x = np.concatenate([np.linspace(0, 1, 40), np.linspace(5, 6, 20)])[:, None]
+    resp = hierarchical(x, np.ones(60), 2, random_state=0)
+    assert np.array_equal(resp.argmax(axis=1), [0] * 30 + [1] * 30)

@@ -33,11 +33,6 @@ _FAITHFUL_TREE = (
     "faithful's tree differs from mclust's from K = 2 on (adjusted Rand index 0.54-0.94 "
     "against mclust's hclass; faithful has many tied rows), so the cell starts elsewhere"
 )
-_ACIDITY_TREE = (
-    "on one feature mclust grows its tree with its univariate V criterion on the raw data; "
-    "gaussmix's tree (VVV criterion on the scaled column) differs, so the cell starts "
-    "elsewhere"
-)
 _VVE = (
     "VVE: gaussmix's exact M-step (a better orientation than mclust's at the first "
     "step) leads EM to another optimum; the extra starts of fit_cell do not reach "
@@ -65,10 +60,7 @@ KNOWN_DIFFERENCES = {
         ]
     },
     "diabetes": {("VVE", 7): _VVE, ("VVE", 8): _VVE},
-    "acidity": {
-        cell: _ACIDITY_TREE
-        for cell in [("E", 5), ("V", 5), ("E", 7), ("E", 9), ("V", 6), ("V", 7), ("V", 8), ("V", 9)]
-    },
+    "acidity": {},
     "USArrests": {
         **{
             cell: _MCLUST_NA

@@ -21,6 +21,10 @@ and each cluster keeps its best partner, so growing the tree on ``m`` rows takes
 ``O(m^2 d^3)`` arithmetic in ``m`` vectorised steps. Above ``max_rows`` rows the tree is
 grown on a random subset and the other rows join the cluster under which they are most
 likely (mclust likewise works on a subset).
+
+With one feature mclust grows no tree: ``Mclust`` starts each K from the quantile
+classification of the column (its ``qclass``), and so does `hierarchical_partitions`
+(`quantile_edges`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ __all__ = [
     "merge_tree",
     "cut_tree",
     "hierarchical_partitions",
+    "quantile_edges",
+    "quantile_partition",
     "hierarchical",
     "DEFAULT_MAX_ROWS",
 ]
@@ -260,6 +266,49 @@ def _assign_rest(Z_all: np.ndarray, Z_tree: np.ndarray, labels: np.ndarray) -> n
     return scores.argmax(axis=1)
 
 
+def quantile_edges(x: np.ndarray, n_clusters: int) -> np.ndarray:
+    """mclust's one-feature start (its ``qclass``): ``n_clusters + 1`` distinct cut points.
+
+    The quantiles are taken at ``n`` evenly spaced probabilities, ``n`` the smallest
+    count above ``n_clusters`` that gives at least ``n_clusters + 1`` distinct values
+    (tied values make some quantiles equal); surplus cut points are dropped, each the
+    left end of one of the shortest gaps between consecutive cut points. The outer cut
+    points are moved just outside the data's range.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,)
+    n_clusters : int
+        At most the number of distinct values in ``x``.
+
+    Returns
+    -------
+    edges : ndarray of shape (n_clusters + 1,)
+        Increasing; cluster i is the interval ``[edges[i], edges[i + 1])``.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    margin = float(np.std(x, ddof=1)) * np.sqrt(np.finfo(np.float64).eps) if x.size > 1 else 0.0
+    n_points = n_clusters + 1
+    edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_points)))
+    while edges.size < n_clusters + 1 and n_points <= x.size + n_clusters:
+        n_points += 1
+        edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_points)))
+    surplus = edges.size - (n_clusters + 1)
+    if surplus > 0:
+        edges = np.delete(edges, np.argsort(np.diff(edges), kind="stable")[:surplus])
+    edges[0], edges[-1] = x.min() - margin, x.max() + margin
+    return edges
+
+
+def quantile_partition(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Labels ``0..len(edges) - 2`` of ``x`` cut at `quantile_edges`' ``edges``.
+
+    Values outside the edges join the nearest end cluster.
+    """
+    labels = np.searchsorted(edges, np.asarray(x, dtype=np.float64).ravel(), side="right") - 1
+    return np.clip(labels, 0, edges.size - 2)
+
+
 def hierarchical_partitions(
     X: np.ndarray,
     sample_weight: np.ndarray,
@@ -269,6 +318,9 @@ def hierarchical_partitions(
     random_state=None,
 ) -> dict[int, np.ndarray | None]:
     """Initial hard partitions of all rows at each K, from one model-based tree.
+
+    With one feature, as in mclust, each K's partition is the `quantile_partition` of
+    the rows at the weighted rows' `quantile_edges` instead.
 
     Parameters
     ----------
@@ -293,8 +345,11 @@ def hierarchical_partitions(
     n_components = list(n_components)
     if not isinstance(max_rows, (int, np.integer)) or max_rows < 2:
         raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}; e.g. max_rows=2000.")
-    Z = svd_scaled(np.asarray(X, dtype=np.float64))
+    X = np.asarray(X, dtype=np.float64)
     rows = np.flatnonzero(sample_weight > 0)
+    if X.shape[1] == 1:
+        return _quantile_partitions(X[:, 0], rows, n_components)
+    Z = svd_scaled(X)
     if rows.size > max_rows:
         warnings.warn(
             f"Hierarchical initialisation on a random subset of {max_rows} of {rows.size} "
@@ -314,6 +369,15 @@ def hierarchical_partitions(
         else:
             partitions[k] = _assign_rest(Z, tree_rows, cuts[k])
     return partitions
+
+
+def _quantile_partitions(x, rows, n_components) -> dict[int, np.ndarray | None]:
+    """Every row's `quantile_partition` at each K, cut at the quantiles of ``x[rows]``."""
+    distinct = np.unique(x[rows]).size
+    return {
+        k: quantile_partition(x, quantile_edges(x[rows], k)) if 1 <= k <= distinct else None
+        for k in n_components
+    }
 
 
 def hierarchical(X, sample_weight, n_components, random_state):
