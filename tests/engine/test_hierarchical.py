@@ -65,6 +65,32 @@ def test_tree_matches_brute_force_agglomeration():
         assert _same_partition(ours[k], expected[k]), k
 
 
+def test_tied_merges_are_taken_in_mclusts_order():
+    # Two pairs of identical rows: merging either pair costs exactly the same. mclust
+    # takes the last tied pair in its order (0, 1), (0, 2), (1, 2), (0, 3), ...: rows 2
+    # and 3, and then rows 0 and 1.
+    Z = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [5.0, 5.0]])
+    cuts = cut_tree(merge_tree(Z), 4, [2, 3])
+    assert _same_partition(cuts[3], [0, 1, 2, 2])
+    assert _same_partition(cuts[2], [0, 0, 1, 1])
+
+
+def test_the_first_merge_of_repeated_rows_is_the_last_tied_pair():
+    # Rounded data repeat rows; every pair of identical rows ties for the first merge
+    # (no other pair is as cheap) and mclust takes the one with the largest second row,
+    # then the largest first row.
+    rng = np.random.default_rng(7)
+    X = np.round(rng.normal(size=(80, 2)), 1)
+    X = np.vstack([X, X[rng.choice(80, 6, replace=False)]])
+    rng.shuffle(X)
+    Z = svd_scaled(X)
+    same = np.all(X[:, None, :] == X[None, :, :], axis=2) & ~np.eye(len(X), dtype=bool)
+    tied = sorted((i, j) for i, j in zip(*np.nonzero(same)) if i < j)
+    assert len(tied) >= 6
+    expected = max(tied, key=lambda pair: (pair[1], pair[0]))
+    assert tuple(sorted(merge_tree(Z)[0])) == expected
+
+
 def test_cuts_are_nested_and_deterministic():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 3))

@@ -28,11 +28,6 @@ from mclust_reference import (
 )
 
 #: Cells where gaussmix is worse than mclust, or NA on exactly one side, and why.
-_TREE = "the hierarchical tree differs from mclust's, so the cell starts elsewhere"
-_FAITHFUL_TREE = (
-    "faithful's tree differs from mclust's from K = 2 on (adjusted Rand index 0.54-0.94 "
-    "against mclust's hclass; faithful has many tied rows), so the cell starts elsewhere"
-)
 _VVE = (
     "VVE: gaussmix's exact M-step (a better orientation than mclust's at the first "
     "step) leads EM to another optimum; the extra starts of fit_cell do not reach "
@@ -45,20 +40,7 @@ _ORIENTATION = (
 )
 KNOWN_DIFFERENCES = {
     "iris": {},
-    "faithful": {
-        cell: _FAITHFUL_TREE
-        for cell in [
-            ("EEI", 4),
-            ("VII", 5),
-            ("EVV", 5),
-            ("EEI", 6),
-            ("EVI", 6),
-            ("EVI", 7),
-            ("VEV", 7),
-            ("VII", 8),
-            ("EVV", 8),
-        ]
-    },
+    "faithful": {},
     "diabetes": {("VVE", 7): _VVE, ("VVE", 8): _VVE},
     "acidity": {},
     "USArrests": {

@@ -34,6 +34,7 @@ import warnings
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.spatial.distance import pdist, squareform
 
 __all__ = [
     "HierarchicalSubsetWarning",
@@ -114,6 +115,40 @@ def _merged_scatters(mask, *, scatters, merged, others, diffs, factors):
     )
 
 
+class _MclustSlots:
+    """mclust's order of clusters, which decides between exactly tied merges.
+
+    mclust keeps the active clusters in slots 0..g-1 and, of the pairs with the least
+    cost, merges the last in the order (0, 1), (0, 2), (1, 2), (0, 3), ...: the largest
+    higher slot, then the largest lower slot. The merged cluster keeps the lower slot and
+    the cluster in the last slot moves into the higher one. Tied merges are common where
+    rows repeat (faithful: 16 pairs of identical rows), and which is taken first shapes
+    the whole tree.
+    """
+
+    def __init__(self, n_rows: int):
+        self.slot = np.arange(n_rows)
+        self.holder = np.arange(n_rows)
+        self.last = n_rows - 1
+
+    def chosen_pair(self, costs: np.ndarray, best: np.ndarray) -> tuple[int, int]:
+        """``(i, j)``: merge cluster j into cluster i (i holds the lower slot)."""
+        rows = np.flatnonzero(best == best.min())
+        pairs = np.argwhere(costs[rows] == best[rows[0]])
+        first, second = rows[pairs[:, 0]], pairs[:, 1]
+        low = np.minimum(self.slot[first], self.slot[second])
+        high = np.maximum(self.slot[first], self.slot[second])
+        pick = np.lexsort((low, high))[-1]
+        i, j = int(first[pick]), int(second[pick])
+        return (i, j) if self.slot[i] < self.slot[j] else (j, i)
+
+    def merged(self, i: int, j: int) -> None:
+        """Cluster j has joined cluster i: the last slot's cluster moves into j's slot."""
+        freed, mover = self.slot[j], self.holder[self.last]
+        self.slot[mover], self.holder[freed] = freed, mover
+        self.last -= 1
+
+
 def merge_tree(Z: np.ndarray) -> np.ndarray:
     """Grow the agglomerative tree; return the merges in order.
 
@@ -126,7 +161,8 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     -------
     merges : ndarray of shape (m - 1, 2)
         ``merges[t] = (i, j)``: at step t the cluster held in slot j joins slot i (slots
-        start as row indices).
+        start as row indices). Of exactly tied merges, mclust's is taken
+        (`_MclustSlots`).
     """
     m, d = Z.shape
     if m < 2:
@@ -139,9 +175,10 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     own_cost = np.full(m, np.log(alpha))
     active = np.ones(m, dtype=bool)
 
-    # Singleton pairs in closed form: W = dd^T / 2, so det(W / 2) = 0 for d >= 2.
-    squared = np.sum(Z * Z, axis=1)
-    distances = np.maximum(squared[:, None] + squared[None, :] - 2 * Z @ Z.T, 0.0)
+    # Singleton pairs in closed form: W = dd^T / 2, so det(W / 2) = 0 for d >= 2. The
+    # distances are summed from the differences, so that tied rows are exactly 0 apart
+    # and their merges tie exactly (|a|^2 + |b|^2 - 2ab leaves rounding noise).
+    distances = squareform(pdist(Z, "sqeuclidean"))
     pair_scatters = None if d >= 2 else distances[..., None, None] / 2
     costs = _cluster_cost(np.full((m, m), 2.0), distances / 2, pair_scatters, alpha, d)
     costs -= 2 * np.log(alpha)
@@ -149,11 +186,11 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     best = costs.min(axis=1)
     partner = costs.argmin(axis=1)
 
+    slots = _MclustSlots(m)
     merges = np.empty((m - 1, 2), dtype=np.intp)
     for step in range(m - 1):
-        i = int(np.argmin(best))
-        j = int(partner[i])
-        i, j = min(i, j), max(i, j)
+        i, j = slots.chosen_pair(costs, best)
+        slots.merged(i, j)
         merges[step] = (i, j)
         # Merge j into i.
         n_i, n_j = counts[i], counts[j]
