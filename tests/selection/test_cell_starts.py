@@ -55,6 +55,35 @@ def test_a_shared_orientation_cell_keeps_the_best_of_its_starts(seed, k, name):
     assert cell.estimator.score(X) * len(X) == pytest.approx(cell.log_likelihood, rel=1e-10)
 
 
+@pytest.mark.parametrize(("seed", "k"), [(3, 2), (5, 3), (7, 3)])
+def test_vve_also_starts_from_its_shared_orientation_neighbours(seed, k):
+    # On these data VVE started from the hierarchical partition, or from VEV's or VVI's
+    # fit, ends far below VVE started from EVE's fit (VVE with equal volumes) or EVV's
+    # (equal volumes, varying orientations): the cell must reach the better optimum.
+    X = _generated(seed)
+    data = sweep_data(X, None, marginalize=False, random_state=0)
+    labels = hierarchical_partitions(X, np.ones(len(X)), [k], random_state=0)[k]
+    params = {**SETTINGS, "init_params": "random"}
+    own = {**params, **_initial_from_labels(X, np.ones(len(X)), labels, k, "VVE", 0.0)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cell = fit_cell(data, k, "VVE", labels, SETTINGS)
+
+        def fitted(start):
+            return _fit_from(data, k, "VVE", start, labels)[1].log_likelihood
+
+        others = [fitted(own)] + [
+            fitted(_start_from_model(data, k, "VVE", helper, params, labels))
+            for helper in ("VEV", "VVI")
+        ]
+        neighbours = [
+            fitted(_start_from_model(data, k, "VVE", helper, params, labels))
+            for helper in ("EVE", "EVV")
+        ]
+    assert max(neighbours) > max(others) + 10.0
+    assert cell.log_likelihood == pytest.approx(max(neighbours), abs=1e-9)
+
+
 def test_em_heading_into_a_singularity_stops_where_mclust_stops():
     # thyroid, EVV with 7 components, from mclust's own hierarchical start: EM run to the
     # sweep's tolerance collapses a component onto a few rows; mclust stops earlier, with

@@ -28,21 +28,6 @@ from mclust_reference import (
 )
 
 #: Cells where gaussmix is worse than mclust, or NA on exactly one side, and why.
-_TREE = "the hierarchical tree differs from mclust's, so the cell starts elsewhere"
-_FAITHFUL_TREE = (
-    "faithful's tree differs from mclust's from K = 2 on (adjusted Rand index 0.54-0.94 "
-    "against mclust's hclass; faithful has many tied rows), so the cell starts elsewhere"
-)
-_ACIDITY_TREE = (
-    "on one feature mclust grows its tree with its univariate V criterion on the raw data; "
-    "gaussmix's tree (VVV criterion on the scaled column) differs, so the cell starts "
-    "elsewhere"
-)
-_VVE = (
-    "VVE: gaussmix's exact M-step (a better orientation than mclust's at the first "
-    "step) leads EM to another optimum; the extra starts of fit_cell do not reach "
-    "mclust's either"
-)
 _MCLUST_NA = "mclust reports NA; gaussmix's fit is finite and not degenerate"
 _ORIENTATION = (
     "degenerate in gaussmix: a VEV component holds fewer distinct rows than features, "
@@ -50,25 +35,10 @@ _ORIENTATION = (
 )
 KNOWN_DIFFERENCES = {
     "iris": {},
-    "faithful": {
-        cell: _FAITHFUL_TREE
-        for cell in [
-            ("EEI", 4),
-            ("VII", 5),
-            ("EVV", 5),
-            ("EEI", 6),
-            ("EVI", 6),
-            ("EVI", 7),
-            ("VEV", 7),
-            ("VII", 8),
-            ("EVV", 8),
-        ]
-    },
-    "diabetes": {("VVE", 7): _VVE, ("VVE", 8): _VVE},
-    "acidity": {
-        cell: _ACIDITY_TREE
-        for cell in [("E", 5), ("V", 5), ("E", 7), ("E", 9), ("V", 6), ("V", 7), ("V", 8), ("V", 9)]
-    },
+    "faithful": {},
+    "diabetes": {},
+    "thyroid": {("EVE", 9): _MCLUST_NA, ("VVE", 9): _MCLUST_NA},
+    "acidity": {},
     "USArrests": {
         **{
             cell: _MCLUST_NA

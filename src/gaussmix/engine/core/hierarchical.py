@@ -21,6 +21,10 @@ and each cluster keeps its best partner, so growing the tree on ``m`` rows takes
 ``O(m^2 d^3)`` arithmetic in ``m`` vectorised steps. Above ``max_rows`` rows the tree is
 grown on a random subset and the other rows join the cluster under which they are most
 likely (mclust likewise works on a subset).
+
+With one feature mclust grows no tree: ``Mclust`` starts each K from the quantile
+classification of the column (its ``qclass``), and so does `hierarchical_partitions`
+(`quantile_edges`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import warnings
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.spatial.distance import pdist, squareform
 
 __all__ = [
     "HierarchicalSubsetWarning",
@@ -37,6 +42,8 @@ __all__ = [
     "merge_tree",
     "cut_tree",
     "hierarchical_partitions",
+    "quantile_edges",
+    "quantile_partition",
     "hierarchical",
     "DEFAULT_MAX_ROWS",
 ]
@@ -108,6 +115,40 @@ def _merged_scatters(mask, *, scatters, merged, others, diffs, factors):
     )
 
 
+class _MclustSlots:
+    """mclust's order of clusters, which decides between exactly tied merges.
+
+    mclust keeps the active clusters in slots 0..g-1 and, of the pairs with the least
+    cost, merges the last in the order (0, 1), (0, 2), (1, 2), (0, 3), ...: the largest
+    higher slot, then the largest lower slot. The merged cluster keeps the lower slot and
+    the cluster in the last slot moves into the higher one. Tied merges are common where
+    rows repeat (faithful: 16 pairs of identical rows), and which is taken first shapes
+    the whole tree.
+    """
+
+    def __init__(self, n_rows: int):
+        self.slot = np.arange(n_rows)
+        self.holder = np.arange(n_rows)
+        self.last = n_rows - 1
+
+    def chosen_pair(self, costs: np.ndarray, best: np.ndarray) -> tuple[int, int]:
+        """``(i, j)``: merge cluster j into cluster i (i holds the lower slot)."""
+        rows = np.flatnonzero(best == best.min())
+        pairs = np.argwhere(costs[rows] == best[rows[0]])
+        first, second = rows[pairs[:, 0]], pairs[:, 1]
+        low = np.minimum(self.slot[first], self.slot[second])
+        high = np.maximum(self.slot[first], self.slot[second])
+        pick = np.lexsort((low, high))[-1]
+        i, j = int(first[pick]), int(second[pick])
+        return (i, j) if self.slot[i] < self.slot[j] else (j, i)
+
+    def merged(self, i: int, j: int) -> None:
+        """Cluster j has joined cluster i: the last slot's cluster moves into j's slot."""
+        freed, mover = self.slot[j], self.holder[self.last]
+        self.slot[mover], self.holder[freed] = freed, mover
+        self.last -= 1
+
+
 def merge_tree(Z: np.ndarray) -> np.ndarray:
     """Grow the agglomerative tree; return the merges in order.
 
@@ -120,7 +161,8 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     -------
     merges : ndarray of shape (m - 1, 2)
         ``merges[t] = (i, j)``: at step t the cluster held in slot j joins slot i (slots
-        start as row indices).
+        start as row indices). Of exactly tied merges, mclust's is taken
+        (`_MclustSlots`).
     """
     m, d = Z.shape
     if m < 2:
@@ -133,9 +175,10 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     own_cost = np.full(m, np.log(alpha))
     active = np.ones(m, dtype=bool)
 
-    # Singleton pairs in closed form: W = dd^T / 2, so det(W / 2) = 0 for d >= 2.
-    squared = np.sum(Z * Z, axis=1)
-    distances = np.maximum(squared[:, None] + squared[None, :] - 2 * Z @ Z.T, 0.0)
+    # Singleton pairs in closed form: W = dd^T / 2, so det(W / 2) = 0 for d >= 2. The
+    # distances are summed from the differences, so that tied rows are exactly 0 apart
+    # and their merges tie exactly (|a|^2 + |b|^2 - 2ab leaves rounding noise).
+    distances = squareform(pdist(Z, "sqeuclidean"))
     pair_scatters = None if d >= 2 else distances[..., None, None] / 2
     costs = _cluster_cost(np.full((m, m), 2.0), distances / 2, pair_scatters, alpha, d)
     costs -= 2 * np.log(alpha)
@@ -143,11 +186,11 @@ def merge_tree(Z: np.ndarray) -> np.ndarray:
     best = costs.min(axis=1)
     partner = costs.argmin(axis=1)
 
+    slots = _MclustSlots(m)
     merges = np.empty((m - 1, 2), dtype=np.intp)
     for step in range(m - 1):
-        i = int(np.argmin(best))
-        j = int(partner[i])
-        i, j = min(i, j), max(i, j)
+        i, j = slots.chosen_pair(costs, best)
+        slots.merged(i, j)
         merges[step] = (i, j)
         # Merge j into i.
         n_i, n_j = counts[i], counts[j]
@@ -260,6 +303,49 @@ def _assign_rest(Z_all: np.ndarray, Z_tree: np.ndarray, labels: np.ndarray) -> n
     return scores.argmax(axis=1)
 
 
+def quantile_edges(x: np.ndarray, n_clusters: int) -> np.ndarray:
+    """mclust's one-feature start (its ``qclass``): ``n_clusters + 1`` distinct cut points.
+
+    The quantiles are taken at ``n`` evenly spaced probabilities, ``n`` the smallest
+    count above ``n_clusters`` that gives at least ``n_clusters + 1`` distinct values
+    (tied values make some quantiles equal); surplus cut points are dropped, each the
+    left end of one of the shortest gaps between consecutive cut points. The outer cut
+    points are moved just outside the data's range.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,)
+    n_clusters : int
+        At most the number of distinct values in ``x``.
+
+    Returns
+    -------
+    edges : ndarray of shape (n_clusters + 1,)
+        Increasing; cluster i is the interval ``[edges[i], edges[i + 1])``.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    margin = float(np.std(x, ddof=1)) * np.sqrt(np.finfo(np.float64).eps) if x.size > 1 else 0.0
+    n_points = n_clusters + 1
+    edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_points)))
+    while edges.size < n_clusters + 1 and n_points <= x.size + n_clusters:
+        n_points += 1
+        edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_points)))
+    surplus = edges.size - (n_clusters + 1)
+    if surplus > 0:
+        edges = np.delete(edges, np.argsort(np.diff(edges), kind="stable")[:surplus])
+    edges[0], edges[-1] = x.min() - margin, x.max() + margin
+    return edges
+
+
+def quantile_partition(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Labels ``0..len(edges) - 2`` of ``x`` cut at `quantile_edges`' ``edges``.
+
+    Values outside the edges join the nearest end cluster.
+    """
+    labels = np.searchsorted(edges, np.asarray(x, dtype=np.float64).ravel(), side="right") - 1
+    return np.clip(labels, 0, edges.size - 2)
+
+
 def hierarchical_partitions(
     X: np.ndarray,
     sample_weight: np.ndarray,
@@ -269,6 +355,9 @@ def hierarchical_partitions(
     random_state=None,
 ) -> dict[int, np.ndarray | None]:
     """Initial hard partitions of all rows at each K, from one model-based tree.
+
+    With one feature, as in mclust, each K's partition is the `quantile_partition` of
+    the rows at the weighted rows' `quantile_edges` instead.
 
     Parameters
     ----------
@@ -293,8 +382,11 @@ def hierarchical_partitions(
     n_components = list(n_components)
     if not isinstance(max_rows, (int, np.integer)) or max_rows < 2:
         raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}; e.g. max_rows=2000.")
-    Z = svd_scaled(np.asarray(X, dtype=np.float64))
+    X = np.asarray(X, dtype=np.float64)
     rows = np.flatnonzero(sample_weight > 0)
+    if X.shape[1] == 1:
+        return _quantile_partitions(X[:, 0], rows, n_components)
+    Z = svd_scaled(X)
     if rows.size > max_rows:
         warnings.warn(
             f"Hierarchical initialisation on a random subset of {max_rows} of {rows.size} "
@@ -314,6 +406,15 @@ def hierarchical_partitions(
         else:
             partitions[k] = _assign_rest(Z, tree_rows, cuts[k])
     return partitions
+
+
+def _quantile_partitions(x, rows, n_components) -> dict[int, np.ndarray | None]:
+    """Every row's `quantile_partition` at each K, cut at the quantiles of ``x[rows]``."""
+    distinct = np.unique(x[rows]).size
+    return {
+        k: quantile_partition(x, quantile_edges(x[rows], k)) if 1 <= k <= distinct else None
+        for k in n_components
+    }
 
 
 def hierarchical(X, sample_weight, n_components, random_state):
