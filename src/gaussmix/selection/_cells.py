@@ -144,8 +144,8 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
         if not np.isfinite(terms.log_likelihood):
             cell.reason = "the log-likelihood is not finite (a component collapsed)"
             return cell
-        if estimator._collapse is not None:  # EM stopped before a singular M-step
-            cell.reason = _short_reason(SingularCovarianceError(estimator._collapse))
+        if estimator.collapse_reason_ is not None:  # EM stopped before a singular M-step
+            cell.reason = _short_reason(SingularCovarianceError(estimator.collapse_reason_))
             return cell
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         cell.reason = _short_reason(exc)
@@ -247,9 +247,9 @@ def _fit_from(data: SweepData, n_components, covariance_type, params, labels):
         with np.errstate(all="ignore"):
             try:
                 estimator.fit(data.fit_input, sample_weight=data.fit_weight)
-                if estimator._collapse is not None and labels is not None:
+                if estimator.collapse_reason_ is not None and labels is not None:
                     # EM stopped before a singular M-step (kept its last valid iterate).
-                    raise SingularCovarianceError(estimator._collapse)
+                    raise SingularCovarianceError(estimator.collapse_reason_)
             except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
                 if labels is None:
                     raise
@@ -305,8 +305,8 @@ def _stopped_before_singularity(data: SweepData, n_components, covariance_type, 
     for iteration in range(2, int(params.get("max_iter", 100)) + 1):
         try:
             stepper.fit(data.fit_input, sample_weight=data.fit_weight)
-            if stepper._collapse is not None:  # the step's M-step was singular
-                raise SingularCovarianceError(stepper._collapse)
+            if stepper.collapse_reason_ is not None:  # the step's M-step was singular
+                raise SingularCovarianceError(stepper.collapse_reason_)
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise SingularCovarianceError(
                 f"EM ran into a singular covariance at iteration {iteration}, before "
