@@ -29,7 +29,13 @@ def _fitted(seed, n_rows, n_features, n_components, covariance_type, weighted=Fa
             # a collapsed component (test_fit_properties checks the message); these
             # properties are about fitted models
             reject()
-    if model._collapse is not None:  # EM stopped before a collapse (a warning, no error)
+    if model.collapse_reason_ is not None:  # EM stopped before a collapse (a warning)
+        reject()
+    if model._degeneracy_reason is not None:
+        # fit() flagged a spike or as many parameters as data values (DegenerateFitWarning):
+        # its covariances are conditioned so badly that scipy's reference density, from an
+        # eigendecomposition, loses more digits than the tolerance below (or refuses the
+        # matrix). Such a fit is not a result (issue 16); these properties are about results.
         reject()
     return model, X, weights
 
