@@ -4,13 +4,16 @@ Run from the repository root::
 
     python benchmarks/bench_sweep_cells.py                        # breast cancer, 569 x 30
     python benchmarks/bench_sweep_cells.py --data iris --models VVV,VVE
+    python benchmarks/bench_sweep_cells.py --models EVE,VVE --cells     # one row per cell
 
 The sweep is `select_model`'s own (the same hierarchical partitions, the same
 ``fit_cell`` with its defaults, as ``gaussmix fit`` runs it), but each cell is timed on
 its own (CPU time of this process, one BLAS thread) and its EM iterations are counted.
 Prints a Markdown table: per model, the seconds summed over K, the iterations, the
 milliseconds per iteration, the slowest K and the cells that stopped at ``max_iter``
-or failed.
+or failed. With ``--cells``, one row per cell instead: CPU seconds, EM iterations, status
+and log-likelihood, to compare two versions cell by cell (a change of speed must not
+change the fits).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", choices=sorted(DATA), default="breast-cancer")
     parser.add_argument("--models", default="all", help="comma-separated mclust codes")
     parser.add_argument("--max-k", type=int, default=9)
+    parser.add_argument("--cells", action="store_true", help="one row per cell")
     args = parser.parse_args(argv)
     X = DATA[args.data]()
     models = list(MODELS) if args.models == "all" else args.models.split(",")
@@ -50,6 +54,9 @@ def main(argv=None) -> None:
     partitions = hierarchical_partitions(data.start_rows, data.start_weights, ks, random_state=0)
     print(f"{args.data} {X.shape[0]} x {X.shape[1]}: tree {time.process_time() - start:.2f} s CPU")
     params = {**SWEEP_DEFAULTS, "random_state": 0}
+    if args.cells:
+        _print_cells(data, models, ks, partitions, params)
+        return
     print(
         "| model | CPU s (K = 1..9) | iterations | ms / iteration | slowest K (s) "
         "| max_iter cells | failed cells |"
@@ -79,6 +86,27 @@ def main(argv=None) -> None:
                 f"| {slowest[0]} ({slowest[1]:.2f}) | {stopped or '-'} | {failed or '-'} |",
                 flush=True,
             )
+    print(f"total {total:.1f} s CPU")
+
+
+def _print_cells(data, models, ks, partitions, params) -> None:
+    print("| model | K | CPU s | EM iterations | status | log-likelihood |")
+    print("|---|---|---|---|---|---|")
+    total = 0.0
+    with threadpool_limits(limits=1, user_api="blas"):
+        for name in models:
+            for k in ks:
+                start = time.process_time()
+                cell = fit_cell(data, k, name, partitions[k], params)
+                elapsed = time.process_time() - start
+                total += elapsed
+                fitted = cell.estimator is not None
+                iterations = int(cell.estimator.n_iter_) if fitted else "-"
+                loglik = f"{cell.log_likelihood:.4f}" if fitted else "-"
+                print(
+                    f"| {name} | {k} | {elapsed:.2f} | {iterations} | {cell.status} | {loglik} |",
+                    flush=True,
+                )
     print(f"total {total:.1f} s CPU")
 
 

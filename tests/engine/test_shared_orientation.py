@@ -120,6 +120,38 @@ def test_m_step_ends_at_a_minimum_scipy_cannot_improve(name):
     assert result.fun >= ours - 1e-8 * counts.sum()
 
 
+@pytest.mark.parametrize("name", SHARED)
+def test_badly_scaled_m_step_from_a_random_start_ends_at_a_minimum(name):
+    # Columns scaled from 1e-3 to 1e3 and a random orthogonal start: the Hessians are
+    # indefinite for most steps (about 20 of 25-32 Hessians are damped without an exact
+    # try first), and the damped models are reused before Newton's exact steps return
+    # near the minimum.
+    from gaussmix.engine.covariance.models._orientation import Profile, minimise_orientation
+
+    rng = np.random.default_rng(0)
+    n_components, n_features = 4, 6
+    counts = np.array([40.0, 25.0, 60.0, 30.0])
+    factors = rng.normal(size=(n_components, n_features, n_features + 2))
+    factors *= np.logspace(-3, 3, n_features)[None, :, None]
+    scatter = factors @ factors.transpose(0, 2, 1) * (counts / (n_features + 2))[:, None, None]
+    start = linalg.qr(rng.normal(size=(n_features, n_features)))[0]
+    model = get_covariance_model(name)
+    fit = minimise_orientation(
+        scatter, counts, start, Profile(model.eigenvalues, model.curvature), 1e-10, 1000
+    )
+    ours = _profile(name, fit.orientation, scatter, counts)
+    assert ours < _profile(name, start, scatter, counts)
+    result = optimize.minimize(
+        lambda omega: _profile(
+            name, fit.orientation @ _rotation(omega, n_features), scatter, counts
+        ),
+        np.zeros(n_features * (n_features - 1) // 2),
+        method="BFGS",
+        options={"gtol": 1e-9},
+    )
+    assert result.fun >= ours - 1e-8 * counts.sum()
+
+
 def _em_like_sequence(rng, n_components, n_features, n_steps):
     """Scatter and counts drifting slowly, as between EM iterations."""
     counts = rng.uniform(20.0, 60.0, n_components)

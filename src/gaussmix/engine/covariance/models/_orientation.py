@@ -45,13 +45,30 @@ _MAX_HALVINGS = 30
 # A Hessian is reused while each step's predicted decrease is below this fraction of the
 # previous one (convergence at least this fast); otherwise a new one is computed.
 _REUSE_RATIO = 0.25
-# Damping of an indefinite Hessian (relative to its diagonal): the first tried, and the
-# floor of that diagonal relative to its largest entry.
+# Damping of an indefinite Hessian (relative to its diagonal): the first tried, the
+# smallest tried later, and the floor of that diagonal relative to its largest entry.
+# Along a direction of slight negative curvature (badly scaled data: one component's
+# variance along a column shrinking towards its floor) a damping of 1e-3 limits the
+# steps to a thousandth of what the objective allows, and the M-step crawls; each
+# positive definite damped model lets the next start four times lower, so the damping
+# settles just above what the negative curvature requires.
 _INITIAL_DAMPING = 1e-3
+_MIN_DAMPING = 1e-12
 _SCALE_FLOOR = 1e-12
 # Growth of the damping until Cholesky succeeds; the next indefinite Hessian starts from the
 # last damping divided by it, so that one or two factorisations usually suffice.
 _DAMPING_FACTOR = 4.0
+# A damped model (an indefinite Hessian, away from a minimum: typically a slow descent
+# along a direction of negative curvature, where successive Hessians barely differ) is
+# kept for up to this many steps while each full step achieves at least
+# `_DAMPED_TRUST` of its predicted decrease; a fresh Hessian costs two factorisations
+# of a (P, P) matrix, a step with a kept one a triangular solve.
+_DAMPED_REUSE = 8
+_DAMPED_TRUST = 0.5
+# After an indefinite Hessian the next ones are damped without first trying them as they
+# are, except every this many: a Hessian that has become positive definite near the
+# minimum is then still used as it is, giving Newton's fast convergence back.
+_EXACT_RETRY = 4
 
 
 @dataclass(frozen=True)
@@ -233,16 +250,23 @@ class QuadraticModel:
     hessian : ndarray of shape (P, P)
     damping : float
         The first ``mu`` tried if the Hessian is not positive definite.
+    try_exact : bool
+        Whether to try the Hessian itself first. False when the last Hessian at a nearby
+        point was indefinite: its failed factorisation would cost as much as a successful
+        one, and the damped model descends just as well while the Hessian stays indefinite.
     """
 
-    def __init__(self, hessian: np.ndarray, damping: float = _INITIAL_DAMPING):
+    def __init__(
+        self, hessian: np.ndarray, damping: float = _INITIAL_DAMPING, try_exact: bool = True
+    ):
         self.matrix = hessian
         self.damping = 0.0
-        try:
-            self._factor = linalg.cho_factor(hessian, check_finite=False)
-            return
-        except linalg.LinAlgError:
-            pass
+        if try_exact:
+            try:
+                self._factor = linalg.cho_factor(hessian, check_finite=False)
+                return
+            except linalg.LinAlgError:
+                pass
         scale = np.abs(np.diagonal(hessian))
         scale = np.maximum(scale, _SCALE_FLOOR * max(scale.max(), np.finfo(float).tiny))
         self.damping = damping
@@ -263,9 +287,10 @@ class QuadraticModel:
         """The minimiser of the model (shortened to `_MAX_ANGLE`) and its predicted decrease."""
         step = -linalg.cho_solve(self._factor, gradient, check_finite=False)
         largest = np.abs(step).max(initial=0.0)
-        if largest > _MAX_ANGLE:
-            step = step * (_MAX_ANGLE / largest)
-        return step, -float(gradient @ step + 0.5 * step @ (self.matrix @ step))
+        scale = min(1.0, _MAX_ANGLE / largest) if largest > 0 else 1.0
+        # The model's decrease for scale * step, with matrix @ step = -gradient:
+        # -(gradient @ s) * (scale - scale^2 / 2) for s the unshortened step.
+        return scale * step, -float(gradient @ step) * (scale - 0.5 * scale * scale)
 
 
 def _cayley(step: np.ndarray, n_features: int) -> np.ndarray:
@@ -331,7 +356,11 @@ def minimise_orientation(
     full step is reused while the predicted decrease keeps shrinking fast (the simplified
     Newton method: near the optimum the Hessian barely changes, and a step with an old one
     costs a fraction of a new one); ``quadratic_model``, the previous EM iteration's, serves
-    the same way for the first step. Stops when the decrease predicted for a step is at most
+    the same way for the first step. An indefinite Hessian gives a damped model
+    (`QuadraticModel`), kept for up to `_DAMPED_REUSE` steps while its steps achieve what
+    it predicts; after one, the next Hessians are damped at once (with every
+    `_EXACT_RETRY`-th tried as it is) and their damping falls while they stay positive
+    definite. Stops when the decrease predicted for a step is at most
     ``tol`` times ``sum_k n_k`` (that step is still taken; the criterion is unit-free, like
     `~._algebra.has_converged`), when no step lowers the objective, or after ``max_iter``
     steps. If the objective is not finite at the start (a component without spread along
@@ -362,7 +391,7 @@ def minimise_orientation(
         return OrientationFit(state.orientation, np.full_like(state.values, np.nan), None)
     model, last_predicted, damping = quadratic_model, np.inf, _INITIAL_DAMPING
     reusable = None
-    steps = 0
+    steps = damped_builds = damped_uses = 0
     while steps < max_iter:
         fresh = model is None
         if model is None:
@@ -370,8 +399,10 @@ def minimise_orientation(
                 np.diagonal(state.rotated, axis1=1, axis2=2), state.values, counts
             )
             gradient, hessian = newton_system(state.rotated, 1.0 / state.values, curvature)
-            model = QuadraticModel(hessian, damping)
-            damping = max(model.damping / _DAMPING_FACTOR, _INITIAL_DAMPING)
+            model = QuadraticModel(hessian, damping, damped_builds % _EXACT_RETRY == 0)
+            damping = max(model.damping / _DAMPING_FACTOR, _MIN_DAMPING)
+            damped_builds = 0 if model.exact else damped_builds + 1
+            damped_uses = 0
         else:
             gradient = _gradient(state.rotated, state.values)
         step, predicted = model.step(gradient)
@@ -382,7 +413,7 @@ def minimise_orientation(
         converged = predicted <= threshold or (
             theta < 1.0 and predicted * theta / (1.0 - theta) <= threshold
         )
-        if not (fresh or converged) and predicted > _REUSE_RATIO * last_predicted:
+        if model.exact and not (fresh or converged) and predicted > _REUSE_RATIO * last_predicted:
             model = None  # the old Hessian no longer predicts well: build a new one
             continue
         steps += 1
@@ -396,14 +427,42 @@ def minimise_orientation(
         if candidate is None and not fresh and not converged:
             model = None  # retry from the same point with its own Hessian
             continue
-        if candidate is not None:
-            state = candidate
         if converged or candidate is None:
+            state = candidate or state
             break
-        if reusable is not model:
+        damped_uses += not model.exact
+        if not _keep(
+            model,
+            reusable,
+            full_step,
+            state.objective - candidate.objective,
+            predicted,
+            damped_uses,
+        ):
             model = None
+        state = candidate
         last_predicted = predicted
     return OrientationFit(state.orientation, state.values, reusable)
+
+
+def _keep(
+    model: QuadraticModel,
+    reusable: QuadraticModel | None,
+    full_step: bool,
+    decrease: float,
+    predicted: float,
+    uses: int,
+) -> bool:
+    """Whether the next step reuses ``model``.
+
+    An exact model is kept when it may serve the next EM iteration too (``reusable``); the
+    rule on how fast the predicted decrease shrinks then decides. A damped one is kept
+    for `_DAMPED_REUSE` steps while each full step achieves `_DAMPED_TRUST` of its
+    predicted decrease.
+    """
+    if model.exact:
+        return reusable is model
+    return full_step and decrease >= _DAMPED_TRUST * predicted and uses < _DAMPED_REUSE
 
 
 def _descend(
