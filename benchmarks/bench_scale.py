@@ -178,14 +178,18 @@ def _fitted(gm, seconds, peak_bytes):
     }
 
 
-def run_memory(args):
-    data = np.load(args.npy)
+def _timed_fit(args, data):
+    """Fit the benchmark's estimator on ``data``; its result with time and peak memory."""
     gm = _estimator(args)
     with PeakAnonymousMemory() as memory:
         start = time.perf_counter()
         gm.fit(data)
         seconds = time.perf_counter() - start
     return _fitted(gm, seconds, memory.peak)
+
+
+def run_memory(args):
+    return _timed_fit(args, np.load(args.npy))
 
 
 def _import_gaussmix():
@@ -197,13 +201,7 @@ def _load_npy_block(path, start, stop):
 
 
 def run_memmap(args):
-    data = np.load(args.npy, mmap_mode="r")
-    gm = _estimator(args)
-    with PeakAnonymousMemory() as memory:
-        start = time.perf_counter()
-        gm.fit(data)
-        seconds = time.perf_counter() - start
-    return _fitted(gm, seconds, memory.peak)
+    return _timed_fit(args, np.load(args.npy, mmap_mode="r"))
 
 
 def run_parquet(args):
