@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+import gaussmix.engine.core.compiled_em as compiled_em
 import gaussmix.estimators._incomplete as incomplete
 from gaussmix import GaussianMixture
+from gaussmix.engine.kernels import ENVIRONMENT_SWITCH
 
 
 def _data(seed, n_features=2):
@@ -21,9 +23,14 @@ def _data(seed, n_features=2):
 
 @pytest.fixture
 def interrupt_after(monkeypatch):
-    """Make the E-step raise KeyboardInterrupt on its n-th call."""
+    """Make the NumPy E-step raise KeyboardInterrupt on its n-th call.
+
+    The compiled kernels are switched off, so that every EM iteration runs that E-step
+    (the compiled loop is interrupted in `test_an_interrupted_compiled_fit_keeps_the_state`).
+    """
 
     def arm(n_calls):
+        monkeypatch.setenv(ENVIRONMENT_SWITCH, "0")
         real = incomplete.chunk_statistics
         calls = {"n": 0}
 
@@ -130,3 +137,30 @@ def test_a_failing_dask_task_surfaces_with_its_cause_and_keeps_the_previous_mode
         model.fit(failing)
     np.testing.assert_array_equal(model.means_, means)
     assert model.n_features_in_ == 2
+
+
+def test_an_interrupted_compiled_fit_keeps_the_state(monkeypatch):
+    """Ctrl-C reaches Python when a compiled loop returns; the estimator is kept as it was."""
+    pytest.importorskip("numba")
+    X = _data(3)
+    model = GaussianMixture(2, random_state=0)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv(ENVIRONMENT_SWITCH, "1")
+    monkeypatch.setattr(compiled_em, "run_compiled_em", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X)
+    assert _state(model) == {}
+    monkeypatch.undo()
+    model.fit(X)
+    before = _state(model)
+    monkeypatch.setattr(compiled_em, "run_compiled_em", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X * 2 + 1)
+    after = _state(model)
+    assert after.keys() == before.keys()
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value)
