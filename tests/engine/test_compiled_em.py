@@ -242,3 +242,20 @@ def test_model_selection_agrees_cell_by_cell(monkeypatch):
 def test_compact_from_dense_inverts_dense_covariances(form, covariances):
     dense = form.from_covariances(covariances).dense_covariances(2, 2)
     np.testing.assert_array_equal(form.compact_from_dense(dense), covariances)
+
+
+def test_large_tables_take_the_numpy_path(monkeypatch):
+    """Above `worth_compiling`'s bound the BLAS products win: the kernels are not called."""
+    import gaussmix.engine.core.compiled_em as compiled_em
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the compiled kernels were called")
+
+    monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1")
+    monkeypatch.setattr(compiled_em, "run_compiled_em", refused)
+    monkeypatch.setattr(compiled_em, "compiled_statistics", refused)
+    X = np.random.default_rng(0).normal(size=(3_000, 8))
+    assert not kernels.worth_compiling(3_000, 8, 3)
+    GaussianMixture(3, covariance_type="VVV", random_state=0, max_iter=5).fit(X)
+    with pytest.raises(AssertionError, match="compiled kernels were called"):
+        GaussianMixture(3, covariance_type="VVV", random_state=0, max_iter=5).fit(X[:100])
