@@ -44,6 +44,8 @@ DEFAULT_MAX_WORK = kernels._MAX_WORK
 SIZES = [  # (n_samples, n_features, n_components)
     (150, 4, 3),
     (2_000, 4, 3),
+    (5_000, 4, 3),  # just above worth_compiling's bound
+    (9_083, 4, 9),  # GvHD.pos's size with the sweep's largest K
     (20_000, 4, 3),
     (2_000, 16, 8),
     (20_000, 8, 8),

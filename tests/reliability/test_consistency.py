@@ -31,7 +31,7 @@ def _fitted(seed, n_rows, n_features, n_components, covariance_type, weighted=Fa
             reject()
     if model.collapse_reason_ is not None:  # EM stopped before a collapse (a warning)
         reject()
-    if model._degeneracy_reason is not None:
+    if model.degeneracy_reason_ is not None:
         # fit() flagged a spike or as many parameters as data values (DegenerateFitWarning):
         # its covariances are conditioned so badly that scipy's reference density, from an
         # eigendecomposition, loses more digits than the tolerance below (or refuses the

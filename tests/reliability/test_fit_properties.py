@@ -57,7 +57,7 @@ def _degenerate(model) -> bool:
     many parameters as data values, whose path is set by rounding, so EM's monotone
     guarantee is not claimed for it (issue 16: results that depend on rounding are not
     results; the warning says so)."""
-    return model._degeneracy_reason is not None
+    return model.degeneracy_reason_ is not None
 
 
 def _assert_actionable(error: ValueError) -> None:

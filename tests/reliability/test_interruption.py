@@ -154,6 +154,7 @@ def test_an_interrupted_compiled_fit_keeps_the_state(monkeypatch):
         model.fit(X)
     assert _state(model) == {}
     monkeypatch.undo()
+    monkeypatch.setenv(ENVIRONMENT_SWITCH, "1")  # undo() restored the ambient setting
     model.fit(X)
     before = _state(model)
     monkeypatch.setattr(compiled_em, "run_compiled_em", interrupted)

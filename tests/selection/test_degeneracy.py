@@ -24,9 +24,13 @@ from gaussmix.engine.core.degeneracy import (
 
 
 def _refit_warns(estimator, X, reason):
-    """Refitting a cell's estimator from its own start warns with the cell's reason."""
+    """Refitting a cell's estimator from its own start warns with the cell's reason.
+
+    The refitted estimator also keeps the reason as ``degeneracy_reason_``.
+    """
     with pytest.warns(DegenerateFitWarning, match=re.escape(reason)):
-        clone(estimator).fit(X)
+        refitted = clone(estimator).fit(X)
+    assert refitted.degeneracy_reason_ == reason
 
 
 # ---------------------------------------------------------------- the rule itself
@@ -204,7 +208,8 @@ def test_a_healthy_fit_does_not_warn():
     X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))])
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateFitWarning)
-        GaussianMixture(2, covariance_type="VVV", random_state=0).fit(X)
+        model = GaussianMixture(2, covariance_type="VVV", random_state=0).fit(X)
+    assert model.degeneracy_reason_ is None
 
 
 def test_a_prior_fit_is_never_called_degenerate(tied_rows):

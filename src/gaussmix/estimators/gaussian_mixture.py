@@ -88,7 +88,10 @@ class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
     warm_start : bool, default=False
         If True, each ``fit`` starts from the previous solution (and ``n_init`` is ignored).
     verbose : int, default=0
-        0 silent, 1 prints each initialisation, 2 also prints iterations.
+        0 silent, 1 prints each initialisation, 2 also prints iterations. A small
+        in-memory fit whose EM loop runs compiled (see ``docs/architecture.md``) prints
+        its iterations when the loop returns, so their time lapses are not the
+        iterations' own; the initialisation's total time lapse is.
     verbose_interval : int, default=10
         Iterations between progress lines.
     batch_size : int or None, default=None
@@ -150,6 +153,12 @@ class GaussianMixture(IncompleteDataMixin, OnlineEMMixin, MixtureBase):
         step were kept and a ``ConvergenceWarning`` said so. Such parameters are not a
         maximum of the likelihood. None when every M-step succeeded. Read-only; like
         ``converged_`` it describes the last `fit` and is saved in model files.
+    degeneracy_reason_ : str or None
+        Why the fitted mixture is degenerate (a component whose covariance sits at the
+        floor of what the data can define: its likelihood is that of a spike, and mclust
+        reports such a fit as NA), as the ``DegenerateFitWarning`` of the last `fit`
+        said; None for a sound fit, a fit with a prior, and a model loaded from a file.
+        `select_model` never picks a degenerate fit as the best.
     n_iter_ : int
         EM iterations of the kept initialisation.
     lower_bound_ : float
@@ -519,6 +528,12 @@ ParquetSource of shape (n_samples, n_features)
         Attributes)."""
         self._fitted_params()
         return getattr(self, "_collapse", None)
+
+    @property
+    def degeneracy_reason_(self) -> str | None:
+        """Why the last fit is degenerate, or None (see the class's Attributes)."""
+        self._fitted_params()
+        return getattr(self, "_degeneracy_reason", None)
 
     @property
     def noise_weight_(self):

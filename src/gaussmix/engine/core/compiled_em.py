@@ -2,8 +2,9 @@
 
 `run_em_compiled_first` runs as many iterations as the compiled loop
 (`gaussmix.engine.kernels`) can and continues with `run_em` from the parameters it
-handed back, if it handed any back; the caller sees one `EMResult`, with the same trace,
-iteration count and progress events as a fit run wholly by `run_em`.
+handed back, if it handed any back; the caller sees one `EMResult`, with the trace,
+iteration count and progress events of a fit run wholly by `run_em` (to rounding; a fit
+near a collapse or with an iterative M-step can end elsewhere, see `run_compiled_em`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,20 @@ __all__ = ["can_run_compiled", "compiled_e_step", "run_em_compiled_first"]
 def can_run_compiled(X: np.ndarray, n_components: int) -> bool:
     """Whether E-steps over the rows ``X`` may run compiled.
 
-    Float64 rows few enough for the compiled loops to beat NumPy's products, and the
-    kernels available. The whole EM loop runs compiled when the model's M-step is
-    compiled too (``model.compiled_constraint``); otherwise only the E-step is.
+    The whole EM loop runs compiled when the model's M-step is compiled too
+    (``model.compiled_constraint``); otherwise only the E-step is.
+
+    Parameters
+    ----------
+    X : ndarray
+        The training rows.
+    n_components : int
+
+    Returns
+    -------
+    bool
+        True for float64 rows few enough for the compiled loops to beat NumPy's
+        products, with the kernels available.
     """
     return (
         X.dtype == np.float64
@@ -50,13 +62,30 @@ def compiled_e_step(
     """``e_step(params) -> Stats`` over ``rows``, compiled (``numpy_e_step`` where it cannot be).
 
     The statistics are about the E-step's means. Parameters the compiled step refuses
-    (a covariance that is not positive definite, a row of zero density) go to
-    ``numpy_e_step``, whose handling of them is the reference.
+    (a covariance that is not positive definite, a row of zero density) and parameters
+    with a noise component go to ``numpy_e_step``, whose handling of them is the
+    reference.
+
+    Parameters
+    ----------
+    rows : (X, sample_weight)
+        Every training row and its weight, in memory.
+    scatter : Scatter
+        Which second moments the model needs (full or diagonal).
+    numpy_e_step : callable
+        The NumPy path's E-step over the same rows.
+
+    Returns
+    -------
+    callable
+        ``e_step(params) -> Stats``.
     """
     X, sample_weight = rows
     full = scatter is FULL_SCATTER
 
     def e_step(params: MixtureParams) -> Stats:
+        if params.noise is not None:
+            return numpy_e_step(params)
         n_components, n_features = params.means.shape
         moments = compiled_statistics(
             X,
@@ -66,7 +95,7 @@ def compiled_e_step(
             params.covariance.dense_covariances(n_components, n_features),
             full=full,
         )
-        if moments is None or params.noise is not None:
+        if moments is None:
             return numpy_e_step(params)
         return Stats(
             counts=moments.counts,
@@ -107,7 +136,14 @@ def run_em_compiled_first(
         The NumPy path's steps, used from the first iteration the compiled loop hands
         back (see `run_em`).
     reg_covar, tol, max_iter, lower_bound, monitor
-        As for `run_em`.
+        As for `run_em`. The compiled iterations are reported to ``monitor`` after the
+        compiled loop returns, all at once (their timing is not observable).
+
+    Returns
+    -------
+    EMResult
+        As `run_em` returns it: the compiled iterations and any run by `run_em` after a
+        hand-back, counted and traced as one run.
     """
     X, sample_weight = rows
     n_components, n_features = params.means.shape

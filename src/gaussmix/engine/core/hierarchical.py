@@ -340,7 +340,17 @@ def quantile_edges(x: np.ndarray, n_clusters: int) -> np.ndarray:
 def quantile_partition(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Labels ``0..len(edges) - 2`` of ``x`` cut at `quantile_edges`' ``edges``.
 
-    Values outside the edges join the nearest end cluster.
+    Parameters
+    ----------
+    x : ndarray
+        One feature's values (any shape; read flat).
+    edges : ndarray of shape (n_clusters + 1,)
+        Increasing cut points, as `quantile_edges` returns them.
+
+    Returns
+    -------
+    ndarray of int
+        Each value's cluster; values outside the edges join the nearest end cluster.
     """
     labels = np.searchsorted(edges, np.asarray(x, dtype=np.float64).ravel(), side="right") - 1
     return np.clip(labels, 0, edges.size - 2)

@@ -4,7 +4,8 @@ The kernels are written once, with Numba (`em_loop`), and compiled on first use;
 machine code is cached on disk, so later processes load it instead. Everything here is
 optional: when Numba is not installed, cannot be imported with this NumPy, or the
 environment variable ``GAUSSMIX_COMPILED`` is ``0``, `compiled_em_available` is False and
-every fit takes the NumPy path, which computes the same numbers (the parity is tested).
+every fit takes the NumPy path, which computes the same numbers to rounding (the parity
+is tested; see `run_compiled_em` for where rounding can matter).
 
 This package imports nothing else from gaussmix: it works on plain arrays.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +33,10 @@ __all__ = [
 ENVIRONMENT_SWITCH = "GAUSSMIX_COMPILED"
 
 # Up to this much work per E-step (n K d^2) the compiled loops beat the NumPy path, whose
-# BLAS products win on larger tables: measured per iteration (benchmarks/bench_compiled.py)
-# the compiled VVV loop was 25x faster at 150 x 4, K = 3 (7,200), 2x at 2,000 x 4, K = 3
-# (96,000), and from about 240,000 on (5,000 x 4, K = 3) as often slower as faster.
+# BLAS products win on larger tables: measured per iteration (benchmarks/bench_compiled.py,
+# docs/benchmarks-compiled.md) the compiled VVV loop was 17x faster at 150 x 4, K = 3
+# (7,200) and 1.7x at 2,000 x 4, K = 3 (96,000); from about 240,000 on (5,000 x 4, K = 3)
+# it was as often slower as faster.
 _MAX_WORK = 150_000
 
 _LETTER_CODES = {"I": 0, "E": 1, "V": 2}
@@ -46,25 +49,62 @@ def _loaded_kernels():
         from . import em_loop
     except ImportError:  # no Numba, or a Numba that does not support this NumPy
         return None
+    except Exception as error:  # noqa: BLE001 - any failure only costs speed
+        # Numba refuses at import when it finds no writable place for its cache
+        # (RuntimeError "no locator available"); NUMBA_CACHE_DIR fixes that.
+        warnings.warn(
+            f"gaussmix's compiled kernels are off ({type(error).__name__}: {error}); fits "
+            "use the NumPy path, which gives the same results more slowly. If Numba "
+            "cannot write its cache, set NUMBA_CACHE_DIR to a writable folder.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
     return em_loop
 
 
 def compiled_em_available() -> bool:
-    """Whether fits may use the compiled kernels (Numba importable and not switched off)."""
+    """Whether fits may use the compiled kernels.
+
+    Returns
+    -------
+    bool
+        True when Numba is importable and ``GAUSSMIX_COMPILED`` is not ``0``.
+    """
     if os.environ.get(ENVIRONMENT_SWITCH, "1").strip() == "0":
         return False
     return _loaded_kernels() is not None
 
 
 def worth_compiling(n_samples: int, n_features: int, n_components: int) -> bool:
-    """Whether a fit of this size is faster compiled than through NumPy's BLAS."""
+    """Whether a fit of this size is faster compiled than through NumPy's BLAS.
+
+    Parameters
+    ----------
+    n_samples, n_features, n_components : int
+        The table's rows and columns and the mixture's components.
+
+    Returns
+    -------
+    bool
+        True when an E-step's work ``n K d^2`` is at most the measured bound.
+    """
     return n_samples * n_components * n_features * n_features <= _MAX_WORK
 
 
 def constraint_codes(letters: str) -> tuple[int, int, int]:
     """mclust's three constraint letters as (volume, shape, orientation) codes.
 
-    A univariate code (``"E"``, ``"V"``) has the identity's shape and orientation.
+    Parameters
+    ----------
+    letters : str
+        mclust's model name (``"VEV"``); a univariate one (``"E"``, ``"V"``) has the
+        identity's shape and orientation.
+
+    Returns
+    -------
+    tuple of int
+        Each letter's code: 0 for I(dentity), 1 for E(qual), 2 for V(arying).
     """
     padded = (letters + "II")[:3]
     return _LETTER_CODES[padded[0]], _LETTER_CODES[padded[1]], _LETTER_CODES[padded[2]]
@@ -129,6 +169,10 @@ def run_compiled_em(
     Returns
     -------
     CompiledRun
+        The parameters, trace and status. They equal the NumPy path's to rounding; a
+        fit that approaches a collapse (a variance shrinking towards rounding residue)
+        or an iterative M-step can amplify that rounding in its last iterations, so
+        such fits may end at a slightly different point than the NumPy path.
 
     Raises
     ------
@@ -220,8 +264,8 @@ def compiled_statistics(
     if kernels is None:
         raise RuntimeError("The compiled kernels need Numba; check compiled_em_available().")
     ok, log_likelihood, total_weight, counts, first, second = kernels.e_step_statistics(
-        X,
-        sample_weight,
+        np.ascontiguousarray(X, dtype=np.float64),
+        np.ascontiguousarray(sample_weight, dtype=np.float64),
         np.asarray(weights, dtype=np.float64),
         np.asarray(means, dtype=np.float64),
         np.ascontiguousarray(covariances, dtype=np.float64),

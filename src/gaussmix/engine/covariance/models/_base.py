@@ -86,7 +86,10 @@ class CovarianceModel:
         mclust's three constraint letters (volume, shape, orientation) of the closed-form
         M-step the compiled kernels (`gaussmix.engine.kernels`) compute for this model,
         so that a small in-memory fit runs its whole EM loop compiled; None when they do
-        not (the model's E-steps may still run compiled).
+        not (the model's E-steps may still run compiled). A subclass that overrides
+        `estimate` or `estimate_covariances` without declaring its own
+        ``compiled_constraint`` gets None: the compiled loop would otherwise fit its
+        parent's covariances instead of its own.
     """
 
     name: ClassVar[str]
@@ -109,6 +112,13 @@ class CovarianceModel:
         "ridge_rescues_zero_scatter",
         "compiled_constraint",
     )
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        overrides_m_step = any(name in vars(cls) for name in ("estimate", "estimate_covariances"))
+        inherits_compiled = getattr(cls, "compiled_constraint", None) is not None
+        if overrides_m_step and inherits_compiled and "compiled_constraint" not in vars(cls):
+            cls.compiled_constraint = None
 
     @classmethod
     def undeclared_capabilities(cls) -> list[str]:
