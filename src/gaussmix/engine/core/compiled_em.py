@@ -131,7 +131,8 @@ def run_em_compiled_first(
     rows : (X, sample_weight)
         Every training row and its weight, in memory (`can_run_compiled` is True).
     model : CovarianceModel
-        The covariance model; ``model.compiled_constraint`` names its closed form.
+        The covariance model; ``model.compiled_constraint`` names its compiled M-step,
+        and iterative M-steps take ``model.inner_tol`` and ``model.inner_max_iter``.
     e_step, m_step : callable
         The NumPy path's steps, used from the first iteration the compiled loop hands
         back (see `run_em`).
@@ -160,6 +161,8 @@ def run_em_compiled_first(
         tol=tol,
         max_iter=max_iter,
         lower_bound=lower_bound,
+        inner_tol=model.inner_tol,
+        inner_max_iter=model.inner_max_iter,
     )
     _replay(monitor, compiled.lower_bounds, lower_bound)
     n_compiled = len(compiled.lower_bounds)

@@ -148,8 +148,10 @@ def run_compiled_em(
     tol: float,
     max_iter: int,
     lower_bound: float,
+    inner_tol: float = 1e-8,
+    inner_max_iter: int = 100,
 ) -> CompiledRun:
-    """EM from the given parameters under a closed-form covariance constraint, compiled.
+    """EM from the given parameters under a covariance constraint, compiled.
 
     Parameters
     ----------
@@ -159,12 +161,17 @@ def run_compiled_em(
     weights, means, covariances : ndarray
         Starting parameters; covariances dense, shape (K, d, d).
     constraint : str
-        mclust's code of a closed-form model: EII, VII, EEI, VVI, EVI, EEE, VVV, EVV (or
-        the univariate E, V).
+        mclust's code of a model whose M-step is compiled: EII, VII, EEI, VEI, VVI, EVI,
+        EEE, VEE, EEV, VEV, EVV, VVV (or the univariate E, V). For another (EVE, VVE)
+        the first M-step hands back.
     reg_covar, tol : float
     max_iter : int
     lower_bound : float
         Mean log-likelihood before the first iteration.
+    inner_tol : float, default=1e-8
+    inner_max_iter : int, default=100
+        Tolerance and iteration cap of the iterative M-steps (VEI, VEE, VEV), as the
+        model's (`CovarianceModel`); they start from the current covariances' volumes.
 
     Returns
     -------
@@ -201,6 +208,8 @@ def run_compiled_em(
         int(max_iter),
         float(lower_bound),
         trace,
+        float(inner_tol),
+        int(inner_max_iter),
     )
     return CompiledRun(
         weights=weights,

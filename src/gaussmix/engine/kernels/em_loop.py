@@ -2,7 +2,7 @@
 
 A fit of a few hundred rows spends its time on the fixed cost of each iteration's many
 small NumPy calls, not on arithmetic (see ``docs/architecture.md``). Here the E-step, the
-M-step of the closed-form covariance models and the convergence test run in one compiled
+M-step of the covariance models (all but EVE and VVE) and the convergence test run in one compiled
 loop that returns to Python only when the fit has converged, reached ``max_iter``, or met
 something it leaves to the general path: a covariance that is not positive definite, a
 row no component can explain, values that are not finite. Then it hands back the
@@ -15,9 +15,12 @@ Every quantity mirrors the NumPy path's definitions (``engine/core/estep.py``,
 every component, means moved from the previous ones, ``reg_covar`` added to the
 constrained covariances. The parity is tested in ``tests/engine/test_compiled_em.py``.
 
-Covariance constraints are mclust's letters as data: ``volume`` (0 equal, 1 varying),
+Covariance constraints are mclust's letters as data: ``volume`` (1 equal, 2 varying),
 ``shape`` and ``orientation`` (0 identity, 1 equal, 2 varying). The closed-form
-combinations are computed here: EII, VII, EEI, VVI, EVI, EEE, VVV and EVV.
+combinations are computed here (EII, VII, EEI, VVI, EVI, EEE, VVV and EVV), the models
+with one shape and an iterative or eigendecomposition M-step in `equal_shape` (VEI, VEE,
+VEV and EEV, started from the current covariances as the NumPy path's M-steps are). EVE
+and VVE are not compiled: their M-step hands back.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import math
 import numpy as np
 from numba import njit
 
+from .equal_shape import EQUAL, IDENTITY, VARYING, equal_shape_covariances
+from .linalg import cholesky_lower, determinant_root
+
 #: `em_fit` status codes.
 CONVERGED, MAX_ITER, HANDED_BACK = 0, 1, 2
-
-IDENTITY, EQUAL, VARYING = 0, 1, 2
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _EPS = np.finfo(np.float64).eps
@@ -38,7 +42,6 @@ _EPS = np.finfo(np.float64).eps
 _NEGLIGIBLE_LOG = 2.0 * math.log(_EPS)
 # The count added to every component (as in mstep.py): an emptied one keeps its mean.
 _EMPTY_COUNT = 10.0 * _EPS
-_TINY = np.finfo(np.float64).tiny
 # As in scatter.py: a variance within 64 units of rounding of its second moment is zero.
 CANCELLATION = 64 * _EPS
 
@@ -93,32 +96,6 @@ def _accept(counts, new_means, new_covariances, new_factors, weights, means, cov
             for m in range(means.shape[1]):
                 covariances[k, j, m] = new_covariances[k, j, m]
                 factors[k, j, m] = new_factors[k, j, m]
-
-
-@njit(cache=True, nogil=True)
-def cholesky_lower(matrix, lower):
-    """Lower Cholesky factor of a (d, d) matrix into ``lower``; False if not positive definite.
-
-    A pivot whose square is below the smallest normal float counts as not positive
-    definite: the precision it implies overflows (the NumPy path refuses it too).
-    """
-    d = matrix.shape[0]
-    for j in range(d):
-        for i in range(j + 1, d):
-            lower[j, i] = 0.0
-        total = matrix[j, j]
-        for m in range(j):
-            total -= lower[j, m] * lower[j, m]
-        if not (total >= _TINY) or not np.isfinite(total):
-            return False
-        pivot = math.sqrt(total)
-        lower[j, j] = pivot
-        for i in range(j + 1, d):
-            value = matrix[i, j]
-            for m in range(j):
-                value -= lower[i, m] * lower[j, m]
-            lower[i, j] = value / pivot
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -260,18 +237,6 @@ def scatter_about_mean(second, first, counts, scatter):
 
 
 @njit(cache=True, nogil=True)
-def _determinant_root(matrix, work):
-    """``det(matrix) ** (1 / d)`` of a positive definite matrix; NaN if it is not."""
-    if not cholesky_lower(matrix, work):
-        return np.nan
-    d = matrix.shape[0]
-    log_det = 0.0
-    for j in range(d):
-        log_det += 2.0 * math.log(work[j, j])
-    return math.exp(log_det / d)
-
-
-@njit(cache=True, nogil=True)
 def _spherical(scatter, counts, volume, covariances):
     """``tr(W_k) / (n_k d)`` on the diagonal, pooled over components for equal volume."""
     n_components, d = scatter.shape[0], scatter.shape[1]
@@ -317,21 +282,42 @@ def _equal_volume(counts, covariances):
     roots = np.empty(n_components)
     work = np.empty((d, d))
     for k in range(n_components):
-        roots[k] = _determinant_root(covariances[k], work)
+        roots[k] = determinant_root(covariances[k], work)
     common_volume = _total(roots) / _total(counts)
     _scale_each(covariances, common_volume / roots)
 
 
 @njit(cache=True, nogil=True)
-def constrained_covariances(scatter, counts, volume, shape, orientation, covariances):
-    """The closed-form maximum-likelihood covariances under mclust's constraint letters.
+def constrained_covariances(
+    scatter, counts, volume, shape, orientation, previous, inner_tol, inner_max_iter, covariances
+):
+    """The maximum-likelihood covariances under mclust's constraint letters.
 
-    Four rules cover the eight closed-form models: spherical (shape I), one pooled
-    covariance (equal volume and shape), each component's own (varying volume and
-    shape), and equal volume with varying shapes; orientation I keeps the diagonals.
-    Returns False for a combination without a closed form here (an equal orientation
-    with varying shapes or volumes, a varying one with equal shapes, varying volume
-    with equal shape).
+    One rule per family of models, read from the letters (volume, shape, orientation):
+    spherical; one pooled covariance (equal volume and shape); one shape for all
+    otherwise (`equal_shape`: VEI, VEE, VEV by alternating volumes and shape from the
+    ``previous`` covariances' volumes, EEV from eigendecompositions); each component's own
+    (varying volume and shape); equal volume with varying shapes. Orientation I keeps
+    the diagonals.
+
+    Parameters
+    ----------
+    scatter : ndarray of shape (K, d, d)
+    counts : ndarray of shape (K,)
+    volume, shape, orientation : int
+    previous : ndarray of shape (K, d, d)
+        The current covariances (where iterative M-steps start).
+    inner_tol : float
+    inner_max_iter : int
+        The model's tolerance and iteration cap of iterative M-steps.
+    covariances : ndarray of shape (K, d, d)
+        Receives the estimate, without ``reg_covar``.
+
+    Returns
+    -------
+    bool
+        False for a combination not computed here (an equal orientation with varying
+        shapes, EVE and VVE) or an estimate the NumPy path must make.
     """
     n_components, d = scatter.shape[0], scatter.shape[1]
     for k in range(n_components):
@@ -339,15 +325,19 @@ def constrained_covariances(scatter, counts, volume, shape, orientation, covaria
             for m in range(d):
                 keep = orientation != IDENTITY or j == m
                 covariances[k, j, m] = scatter[k, j, m] if keep else 0.0
-    if shape == IDENTITY:
-        if orientation != IDENTITY:
-            return False
+    if shape == IDENTITY and orientation == IDENTITY:  # EII, VII
         _spherical(scatter, counts, volume, covariances)
-    elif volume == EQUAL and shape == EQUAL and orientation != VARYING:
+    elif shape == EQUAL and volume == EQUAL and orientation != VARYING:  # EEI, EEE
         _pooled(counts, covariances)
-    elif volume == VARYING and shape == VARYING and orientation != EQUAL:
+    elif shape == EQUAL:  # VEI, VEE, VEV, EEV
+        return equal_shape_covariances(
+            scatter, counts, volume, orientation, previous, inner_tol, inner_max_iter, covariances
+        )
+    elif shape == VARYING and orientation == EQUAL:  # EVE, VVE: not compiled
+        return False
+    elif shape == VARYING and volume == VARYING:  # VVI, VVV
         _own(counts, covariances)
-    elif volume == EQUAL and shape == VARYING and orientation != EQUAL:
+    elif shape == VARYING and volume == EQUAL:  # EVI, EVV
         _equal_volume(counts, covariances)
     else:
         return False
@@ -369,6 +359,8 @@ def em_fit(
     max_iter,
     lower_bound,
     trace,
+    inner_tol,
+    inner_max_iter,
 ):
     """Run EM from the given parameters, updating them in place.
 
@@ -386,6 +378,9 @@ def em_fit(
         Mean log-likelihood before the first iteration.
     trace : ndarray of shape (max_iter,)
         Receives the mean log-likelihood entering each iteration.
+    inner_tol : float
+    inner_max_iter : int
+        Tolerance and iteration cap of the iterative M-steps (the model's).
 
     Returns
     -------
@@ -420,7 +415,15 @@ def em_fit(
                 new_means[k, j] = means[k, j] + first[k, j] / counts[k]
         scatter_about_mean(second, first, counts, scatter)
         if not constrained_covariances(
-            scatter, counts, volume, shape, orientation, new_covariances
+            scatter,
+            counts,
+            volume,
+            shape,
+            orientation,
+            covariances,
+            inner_tol,
+            inner_max_iter,
+            new_covariances,
         ):
             return iteration, HANDED_BACK
         for k in range(n_components):

@@ -64,7 +64,7 @@ class VEI(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
-    compiled_constraint = None
+    compiled_constraint = "VEI"
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features = scatter.shape

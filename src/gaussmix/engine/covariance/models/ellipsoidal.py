@@ -108,7 +108,7 @@ class VEE(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
-    compiled_constraint = None
+    compiled_constraint = "VEE"
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
@@ -346,7 +346,7 @@ class EEV(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = True
-    compiled_constraint = None
+    compiled_constraint = "EEV"
 
     def estimate_covariances(self, scatter, counts, previous):
         values, vectors = np.linalg.eigh(scatter)
@@ -376,7 +376,7 @@ class VEV(CovarianceModel):
     supports_variational = False
     supports_map = False
     ridge_rescues_zero_scatter = False
-    compiled_constraint = None
+    compiled_constraint = "VEV"
 
     def estimate_covariances(self, scatter, counts, previous):
         n_components, n_features, _ = scatter.shape
