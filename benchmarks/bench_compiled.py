@@ -12,12 +12,15 @@ What is measured
    once with ``1 + n`` iterations; the difference over ``n`` is the time of one
    iteration. Each size runs with the kernels (``GAUSSMIX_COMPILED=1``) and without
    (``0``), alternating, in one process, one BLAS thread, CPU time, best of the repeats.
-   The models: VVV (the whole loop compiled), VVI (the whole loop, diagonal) and VEV
-   (only the E-step compiled). The row says where ``worth_compiling`` sends a fit of
-   that size, so the threshold can be checked against the measurement.
+   The models (``--models``): VVV and VVI (the whole loop compiled, closed-form
+   M-steps), VEI, VEE, VEV (the whole loop, iterative M-steps), EEV (the whole loop,
+   eigendecompositions) and VVE (only the E-step compiled). The row says where
+   ``worth_compiling`` sends a fit of that size, so the threshold can be checked
+   against the measurement.
 2. **First use**: in fresh processes, the wall time of ``import gaussmix`` plus one
-   small VVV fit and one small VEV fit, with an empty Numba cache (compiling) and
-   again with the cache just written (loading).
+   small VVV fit (the whole-loop kernel) and one small VVE fit (the E-step kernel),
+   with an empty Numba cache (compiling) and again with the cache just written
+   (loading).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ SIZES = [  # (n_samples, n_features, n_components)
     (100_000, 4, 3),
 ]
 QUICK_SIZES = [(150, 4, 3), (2_000, 4, 3), (20_000, 8, 8)]
-MODELS = ["VVV", "VVI", "VEV"]
+MODELS = ["VVV", "VVI", "VEI", "VEE", "VEV", "EEV", "VVE"]
 
 
 def make_rows(n_samples, n_features, n_components, seed=0):
@@ -106,7 +109,7 @@ import numpy as np
 from gaussmix import GaussianMixture
 X = np.random.default_rng(0).normal(size=(150, 4))
 GaussianMixture(3, covariance_type="VVV", random_state=0).fit(X)
-GaussianMixture(3, covariance_type="VEV", random_state=0).fit(X)
+GaussianMixture(3, covariance_type="VVE", random_state=0).fit(X)
 print(time.perf_counter() - began)
 """
 
@@ -140,6 +143,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=MODELS, metavar="MODEL")
     parser.add_argument("--output", default="docs/benchmarks-compiled.md")
     args = parser.parse_args(argv)
     command = "python benchmarks/bench_compiled.py " + " ".join(argv or sys.argv[1:])
@@ -156,7 +160,7 @@ def main(argv=None):
         "",
         "## First use",
         "",
-        "Fresh processes: `import gaussmix`, one small VVV fit and one small VEV fit "
+        "Fresh processes: `import gaussmix`, one small VVV fit and one small VVE fit "
         "(wall seconds).",
         "",
         "| Numba cache | seconds |",
@@ -180,7 +184,7 @@ def main(argv=None):
         for n_samples, n_features, n_components in QUICK_SIZES if args.quick else SIZES:
             X = make_rows(n_samples, n_features, n_components)
             n_iter = max(args.iterations, min(200, 200_000 // (n_samples * n_components)))
-            for name in MODELS:
+            for name in args.models:
                 compiled, numpy_path = per_iteration(X, name, n_components, n_iter, args.repeats)
                 line = (
                     f"| {n_samples:,} | {n_features} | {n_components} | {name} | "

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .equal_shape import EQUAL, IDENTITY, VARYING, equal_shape_covariances
+from .equal_shape import pooled_eigenvalues, volumes_and_diagonal_shape, volumes_and_shared_shape
 from .linalg import cholesky_lower, determinant_root
 
 #: `em_fit` status codes.
@@ -44,6 +44,9 @@ _NEGLIGIBLE_LOG = 2.0 * math.log(_EPS)
 _EMPTY_COUNT = 10.0 * _EPS
 # As in scatter.py: a variance within 64 units of rounding of its second moment is zero.
 CANCELLATION = 64 * _EPS
+
+#: mclust's constraint letters I, E, V as codes.
+IDENTITY, EQUAL, VARYING = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
@@ -329,10 +332,22 @@ def constrained_covariances(
         _spherical(scatter, counts, volume, covariances)
     elif shape == EQUAL and volume == EQUAL and orientation != VARYING:  # EEI, EEE
         _pooled(counts, covariances)
-    elif shape == EQUAL:  # VEI, VEE, VEV, EEV
-        return equal_shape_covariances(
-            scatter, counts, volume, orientation, previous, inner_tol, inner_max_iter, covariances
+    elif shape == EQUAL and volume == VARYING and orientation == EQUAL:  # VEE
+        return volumes_and_shared_shape(
+            scatter, counts, previous, inner_tol, inner_max_iter, covariances
         )
+    elif shape == EQUAL and volume == VARYING:  # VEI, VEV
+        return volumes_and_diagonal_shape(
+            scatter,
+            counts,
+            orientation == VARYING,
+            previous,
+            inner_tol,
+            inner_max_iter,
+            covariances,
+        )
+    elif shape == EQUAL and orientation == VARYING:  # EEV
+        return pooled_eigenvalues(scatter, counts, covariances)
     elif shape == VARYING and orientation == EQUAL:  # EVE, VVE: not compiled
         return False
     elif shape == VARYING and volume == VARYING:  # VVI, VVV

@@ -30,9 +30,6 @@ from numba import njit
 
 from .linalg import determinant_root, inverse_from_cholesky
 
-#: mclust's constraint letters I, E, V as codes (`em_loop` dispatches on them).
-IDENTITY, EQUAL, VARYING = 0, 1, 2
-
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _sum(values):
@@ -218,7 +215,12 @@ def _eigen_decompositions(scatter, values, vectors):
             for m in range(scatter.shape[2]):
                 if not np.isfinite(scatter[k, j, m]):
                     return False
-        values[k], vectors[k] = np.linalg.eigh(scatter[k])
+        # Element by element: Numba compiles slice assignments several times slower.
+        component_values, component_vectors = np.linalg.eigh(scatter[k])
+        for j in range(scatter.shape[1]):
+            values[k, j] = component_values[j]
+            for m in range(scatter.shape[1]):
+                vectors[k, j, m] = component_vectors[j, m]
     return True
 
 
@@ -241,30 +243,84 @@ def _previous_volumes(previous, volumes):
     work = np.empty((d, d))
     for k in range(previous.shape[0]):
         volumes[k] = determinant_root(previous[k], work)
-    return np.all(np.isfinite(volumes))
+        if not np.isfinite(volumes[k]):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _varying_volumes(
-    scatter, counts, orientation, previous, inner_tol, inner_max_iter, covariances
-):
-    """VEI (orientation I), VEE (E) and VEV (V) into ``covariances``; False to hand back."""
+def volumes_and_shared_shape(scatter, counts, previous, inner_tol, inner_max_iter, covariances):
+    """VEE's M-step, ``Sigma_k = lambda_k C``, into ``covariances``.
+
+    Parameters
+    ----------
+    scatter : ndarray of shape (K, d, d)
+        ``W_k`` about the new means.
+    counts : ndarray of shape (K,)
+    previous : ndarray of shape (K, d, d)
+        The current covariances: the iterations start from their volumes.
+    inner_tol : float
+    inner_max_iter : int
+        The model's ``inner_tol`` and ``inner_max_iter``.
+    covariances : ndarray of shape (K, d, d)
+        Receives the estimate, without ``reg_covar``.
+
+    Returns
+    -------
+    bool
+        False when the NumPy path must decide: a previous covariance or some
+        ``sum_k W_k / lambda_k`` not positive definite.
+    """
     n_components, d = scatter.shape[0], scatter.shape[1]
     volumes = np.empty(n_components)
     if not _previous_volumes(previous, volumes):
         return False
-    if orientation == EQUAL:
-        shape = np.empty((d, d))
-        if not alternate_volumes_and_shared_shape(
-            scatter, counts, volumes, inner_tol, inner_max_iter, shape
-        ):
-            return False
-        for k in range(n_components):
-            covariances[k] = volumes[k] * shape
-        return True
+    shape = np.empty((d, d))
+    if not alternate_volumes_and_shared_shape(
+        scatter, counts, volumes, inner_tol, inner_max_iter, shape
+    ):
+        return False
+    for k in range(n_components):
+        for j in range(d):
+            for m in range(d):
+                covariances[k, j, m] = volumes[k] * shape[j, m]
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def volumes_and_diagonal_shape(
+    scatter, counts, own_orientations, previous, inner_tol, inner_max_iter, covariances
+):
+    """VEI's M-step (in the axes) or VEV's (``own_orientations``: in ``W_k``'s eigenvectors).
+
+    Parameters
+    ----------
+    scatter : ndarray of shape (K, d, d)
+        ``W_k`` about the new means (VEI reads only the diagonal).
+    counts : ndarray of shape (K,)
+    own_orientations : bool
+        Whether each component has its own orientation (VEV) or the axes (VEI).
+    previous : ndarray of shape (K, d, d)
+        The current covariances: the iterations start from their volumes.
+    inner_tol : float
+    inner_max_iter : int
+        The model's ``inner_tol`` and ``inner_max_iter``.
+    covariances : ndarray of shape (K, d, d)
+        Receives the estimate, without ``reg_covar``.
+
+    Returns
+    -------
+    bool
+        False when the NumPy path must decide: a previous covariance not positive
+        definite, or a scatter matrix that is not finite (VEV).
+    """
+    n_components, d = scatter.shape[0], scatter.shape[1]
+    volumes = np.empty(n_components)
+    if not _previous_volumes(previous, volumes):
+        return False
     values = np.empty((n_components, d))
     vectors = np.zeros((n_components, d, d))
-    if orientation == VARYING:
+    if own_orientations:
         if not _eigen_decompositions(scatter, values, vectors):
             return False
     else:
@@ -274,14 +330,30 @@ def _varying_volumes(
                 vectors[k, j, j] = 1.0
     shape = np.empty(d)
     alternate_volumes_and_shape(values, counts, volumes, inner_tol, inner_max_iter, shape)
+    eigenvalues = np.empty(d)
     for k in range(n_components):
-        _from_eigen(vectors[k], volumes[k] * shape, covariances[k])
+        for j in range(d):
+            eigenvalues[j] = volumes[k] * shape[j]
+        _from_eigen(vectors[k], eigenvalues, covariances[k])
     return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _equal_volumes_varying_orientations(scatter, counts, covariances):
-    """EEV into ``covariances``: each ``W_k``'s eigenvectors, the pooled eigenvalues."""
+def pooled_eigenvalues(scatter, counts, covariances):
+    """EEV's M-step into ``covariances``: each ``W_k``'s eigenvectors, pooled eigenvalues.
+
+    Parameters
+    ----------
+    scatter : ndarray of shape (K, d, d)
+    counts : ndarray of shape (K,)
+    covariances : ndarray of shape (K, d, d)
+        Receives ``L_k diag(sum_j Omega_j / n) L_k^T``, without ``reg_covar``.
+
+    Returns
+    -------
+    bool
+        False if a scatter matrix is not finite.
+    """
     n_components, d = scatter.shape[0], scatter.shape[1]
     values = np.empty((n_components, d))
     vectors = np.empty((n_components, d, d))
@@ -296,40 +368,3 @@ def _equal_volumes_varying_orientations(scatter, counts, covariances):
     for k in range(n_components):
         _from_eigen(vectors[k], shared, covariances[k])
     return True
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def equal_shape_covariances(
-    scatter, counts, volume, orientation, previous, inner_tol, inner_max_iter, covariances
-):
-    """The M-step of a model with one shape and no closed pooled form: VEI, VEE, VEV, EEV.
-
-    Parameters
-    ----------
-    scatter : ndarray of shape (K, d, d)
-        ``W_k`` about the new means (only the diagonal is read for orientation I).
-    counts : ndarray of shape (K,)
-    volume, orientation : int
-        mclust's constraint letters as codes (``IDENTITY``, ``EQUAL``, ``VARYING``).
-    previous : ndarray of shape (K, d, d)
-        The current covariances: the iterations start from their volumes.
-    inner_tol : float
-    inner_max_iter : int
-        The model's ``inner_tol`` and ``inner_max_iter``.
-    covariances : ndarray of shape (K, d, d)
-        Receives the estimate, without ``reg_covar``.
-
-    Returns
-    -------
-    bool
-        False when the estimate needs the NumPy path: a combination not computed here
-        (EEI, EEE: the pooled closed form), a scatter or a previous covariance that is
-        not finite or not positive definite where it must be.
-    """
-    if volume == VARYING:
-        return _varying_volumes(
-            scatter, counts, orientation, previous, inner_tol, inner_max_iter, covariances
-        )
-    if orientation == VARYING:
-        return _equal_volumes_varying_orientations(scatter, counts, covariances)
-    return False

@@ -83,10 +83,11 @@ class CovarianceModel:
         exactly zero along some direction (nothing is divided by that component's own
         volume or shape before the ridge is added).
     compiled_constraint : str or None
-        mclust's three constraint letters (volume, shape, orientation) of the closed-form
-        M-step the compiled kernels (`gaussmix.engine.kernels`) compute for this model,
-        so that a small in-memory fit runs its whole EM loop compiled; None when they do
-        not (the model's E-steps may still run compiled). A subclass that overrides
+        mclust's three constraint letters (volume, shape, orientation) of the M-step the
+        compiled kernels (`gaussmix.engine.kernels`) compute for this model (closed forms,
+        and the iterative ones with this model's `inner_tol` and `inner_max_iter`), so
+        that a small in-memory fit runs its whole EM loop compiled; None when they do not
+        (EVE, VVE: the model's E-steps may still run compiled). A subclass that overrides
         `estimate` or `estimate_covariances` without declaring its own
         ``compiled_constraint`` gets None: the compiled loop would otherwise fit its
         parent's covariances instead of its own.
