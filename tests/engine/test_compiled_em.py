@@ -287,6 +287,49 @@ def test_progress_events_and_iteration_limit_match_run_em(max_iter):
     np.testing.assert_allclose(compiled.params.means, expected.params.means, rtol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["VEI", "VEE", "VEV"])
+def test_the_models_inner_settings_reach_the_compiled_m_step(name):
+    """``run_em_compiled_first`` passes the model's inner_tol and inner_max_iter on.
+
+    With one inner step per M-step the fit differs from one with the defaults; the
+    compiled run must follow the NumPy path with the same model.
+    """
+    from gaussmix.engine.core.estep import statistics_about_data_mean
+
+    X = generated_mixture(150)
+    resp = np.eye(3)[np.arange(len(X)) % 3]
+
+    def fit(model, compiled):
+        start = m_step(
+            statistics_about_data_mean(X, np.ones(len(X)), resp, model.scatter), model, 1e-6
+        )
+
+        def e_step(params):
+            return chunk_statistics(X, np.ones(len(X)), params, model.scatter)
+
+        def update(stats, params):
+            return m_step(stats, model, 1e-6, params.covariance)
+
+        settings = dict(tol=1e-10, max_iter=30)
+        if not compiled:
+            return run_em(start, e_step, update, **settings)
+        return run_em_compiled_first(
+            start, (X, np.ones(len(X))), model, e_step, update, reg_covar=1e-6, **settings
+        )
+
+    capped = get_covariance_model(name, inner_tol=0.0, inner_max_iter=1)
+    expected = fit(capped, compiled=False)
+    compiled = fit(capped, compiled=True)
+    np.testing.assert_allclose(compiled.lower_bounds, expected.lower_bounds, rtol=1e-10)
+    np.testing.assert_allclose(
+        compiled.params.covariance.dense_covariances(3, 3),
+        expected.params.covariance.dense_covariances(3, 3),
+        rtol=1e-8,
+    )
+    default = fit(get_covariance_model(name), compiled=False)
+    assert not np.allclose(default.lower_bounds[:5], expected.lower_bounds[:5], rtol=1e-10)
+
+
 def test_cholesky_matches_numpy_and_refuses_what_is_not_positive_definite():
     from gaussmix.engine.kernels import em_loop
 
