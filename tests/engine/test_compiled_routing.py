@@ -60,7 +60,7 @@ def two_blobs(n_per_blob=80, seed=0):
 
 
 @pytest.mark.parametrize("name", names_with("compiled_constraint"))
-def test_a_closed_form_model_runs_its_whole_loop_compiled(kernel_calls, name):
+def test_a_model_with_a_compiled_m_step_runs_its_whole_loop_compiled(kernel_calls, name):
     X = two_blobs()
     if name in ("E", "V"):
         X = X[:, :1]
