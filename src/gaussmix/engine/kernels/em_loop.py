@@ -103,7 +103,19 @@ def _accept(counts, new_means, new_covariances, new_factors, weights, means, cov
 
 @njit(cache=True, nogil=True)
 def factor_all(covariances, factors):
-    """`cholesky_lower` of every component; False if any is not positive definite."""
+    """`cholesky_lower` of every component.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (K, d, d)
+    factors : ndarray of shape (K, d, d)
+        Receives the lower Cholesky factors.
+
+    Returns
+    -------
+    bool
+        False if any covariance is not positive definite.
+    """
     for k in range(covariances.shape[0]):
         if not cholesky_lower(covariances[k], factors[k]):
             return False
@@ -112,10 +124,25 @@ def factor_all(covariances, factors):
 
 @njit(cache=True, nogil=True)
 def e_step(X, sample_weight, weights, means, factors, resp):
-    """Weighted responsibilities into ``resp`` (n, K).
+    """Weighted responsibilities into ``resp``.
 
-    Returns the mean log-likelihood (NaN when a row's log-density is not finite: the
-    NumPy path decides then) and the total sample weight.
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    sample_weight : ndarray of shape (n,)
+    weights, means : ndarray of shape (K,), (K, d)
+    factors : ndarray of shape (K, d, d)
+        Lower Cholesky factors of the covariances.
+    resp : ndarray of shape (n, K)
+        Receives ``w_n r_nk``; responsibilities below ``eps^2`` of their row's largest
+        are zero, as in ``estep.normalise_columns``.
+
+    Returns
+    -------
+    mean_log_likelihood : float
+        ``sum_n w_n log p(x_n) / sum_n w_n``; NaN when a row's log-density is not
+        finite (the NumPy path decides then).
+    total_weight : float
     """
     n, d = X.shape
     n_components = means.shape[0]
@@ -164,9 +191,21 @@ def e_step(X, sample_weight, weights, means, factors, resp):
 def e_step_statistics(X, sample_weight, weights, means, covariances, full):
     """One E-step's sufficient statistics about the current means, for any model.
 
-    Returns ``(ok, log_likelihood, total_weight, counts, first, second)`` as `Stats`
-    holds them (``second`` (K, d, d), only its diagonal set unless ``full``); ``ok`` is
-    False when a covariance is not positive definite or a row's density is not finite.
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    sample_weight : ndarray of shape (n,)
+    weights, means, covariances : ndarray of shape (K,), (K, d), (K, d, d)
+    full : bool
+        Full second moments, or only their diagonals.
+
+    Returns
+    -------
+    tuple
+        ``(ok, log_likelihood, total_weight, counts, first, second)`` as `Stats` holds
+        them (``second`` (K, d, d), only its diagonal set unless ``full``); ``ok`` is
+        False when a covariance is not positive definite or a row's density is not
+        finite.
     """
     n, d = X.shape
     n_components = means.shape[0]
@@ -191,6 +230,16 @@ def shifted_moments(X, resp, shift, counts, first, second, full):
     ``counts[k] = sum_n r[n, k]``, ``first[k] = sum_n r[n, k] (x_n - c_k)`` and
     ``second[k]`` the same of ``(x_n - c_k)(x_n - c_k)^T`` (``full``) or of its
     diagonal only (then only ``second[k]``'s diagonal is written; the rest is zero).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    resp : ndarray of shape (n, K)
+        Weighted responsibilities (`e_step`).
+    shift : ndarray of shape (K, d)
+    counts, first, second : ndarray of shape (K,), (K, d), (K, d, d)
+        Receive the moments.
+    full : bool
     """
     n, d = X.shape
     n_components = resp.shape[1]
@@ -226,6 +275,14 @@ def scatter_about_mean(second, first, counts, scatter):
     residue (a component on one row, or on rows tied in a column): it is set to zero
     with its row and column, as ``Scatter.about_mean`` does, so that whether such a
     component is singular never depends on rounding.
+
+    Parameters
+    ----------
+    second, first, counts : ndarray of shape (K, d, d), (K, d), (K,)
+        Moments about the E-step's means; ``counts`` already holds the tiny count
+        added to every component.
+    scatter : ndarray of shape (K, d, d)
+        Receives the scatter about the new means.
     """
     n_components, d = first.shape
     for k in range(n_components):
