@@ -19,7 +19,7 @@ from ..engine.core.degeneracy import (
 )
 from ..engine.core.estep import log_responsibilities
 
-__all__ = ["fit_degeneracy", "warn_if_degenerate"]
+__all__ = ["fit_degeneracy", "record_degeneracy", "warn_if_degenerate"]
 
 
 def fit_degeneracy(estimator, data) -> str | None:
@@ -79,12 +79,31 @@ def _worth_counting(weights, n_rows: int, needed: int) -> bool:
     return n_rows <= ALWAYS_COUNT_ROWS or bool(np.any(expected < 10 * needed))
 
 
-def warn_if_degenerate(estimator, data) -> None:
-    """Record the fit's degeneracy reason on the estimator and warn if there is one."""
+def record_degeneracy(estimator, data) -> str | None:
+    """Record the fit's degeneracy reason on the estimator (``_degeneracy_reason``).
+
+    Parameters
+    ----------
+    estimator : GaussianMixture
+        A fitted estimator.
+    data : DataSource
+        Its training data, as its fit read them.
+
+    Returns
+    -------
+    reason : str or None
+        Why the fit is degenerate, or None.
+    """
     # A prior (MAP-EM) keeps every covariance away from the floor by design.
     prior = getattr(estimator, "prior", None)
     reason = fit_degeneracy(estimator, data) if prior is None else None
     estimator._degeneracy_reason = reason
+    return reason
+
+
+def warn_if_degenerate(estimator, data) -> None:
+    """Record the fit's degeneracy reason on the estimator and warn if there is one."""
+    reason = record_degeneracy(estimator, data)
     if reason is not None:
         warnings.warn(
             f"The fitted mixture is degenerate: {reason}. Its likelihood is that of a spike, "

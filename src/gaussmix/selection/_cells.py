@@ -19,6 +19,7 @@ from ..engine.core.mstep import m_step
 from ..engine.covariance.forms import FullForm, SingularCovarianceError
 from ..engine.covariance.models import get_covariance_model
 from ..estimators import GaussianMixture
+from ..estimators._degenerate import record_degeneracy
 from ._sweep_data import SweepData
 
 __all__ = ["Cell", "fit_cell"]
@@ -300,11 +301,15 @@ def _stopped_before_singularity(data: SweepData, n_components, covariance_type, 
         covariance_type=covariance_type,
         **{**params, "max_iter": 1, "warm_start": True},
     )
-    stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+    # Each step is what another stepper.fit(...) computes, without validating the data
+    # and planning the fit again (which cost more than the iteration itself).
+    steps = stepper._warm_refits(data.fit_input, sample_weight=data.fit_weight)
+    source = next(steps)
     previous = stepper.lower_bound_ * data.total_weight
+    note = "reached max_iter"
     for iteration in range(2, int(params.get("max_iter", 100)) + 1):
         try:
-            stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+            next(steps)
             if stepper.collapse_reason_ is not None:  # the step's M-step was singular
                 raise SingularCovarianceError(stepper.collapse_reason_)
         except (ValueError, np.linalg.LinAlgError) as exc:
@@ -314,9 +319,11 @@ def _stopped_before_singularity(data: SweepData, n_components, covariance_type, 
             ) from exc
         current = stepper.lower_bound_ * data.total_weight
         if abs(current - previous) <= MCLUST_RELATIVE_TOL * (1.0 + abs(current)):
-            return stepper, f"{_STOPPED_BY_MCLUST_RULE} at iteration {iteration}"
+            note = f"{_STOPPED_BY_MCLUST_RULE} at iteration {iteration}"
+            break
         previous = current
-    return stepper, "reached max_iter"
+    record_degeneracy(stepper, source)
+    return stepper, note
 
 
 def _short_reason(exc: Exception) -> str:
