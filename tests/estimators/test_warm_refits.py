@@ -8,7 +8,6 @@ import pytest
 from sklearn.datasets import load_iris
 
 from gaussmix import GaussianMixture
-from gaussmix.estimators._degenerate import record_degeneracy
 
 X = load_iris().data
 
@@ -70,7 +69,7 @@ def test_steps_leave_the_degeneracy_check_to_the_caller():
         source = next(steps)
         next(steps)
     assert not hasattr(estimator, "_degeneracy_reason")  # none stale from the earlier fit
-    assert record_degeneracy(estimator, source) is None
+    assert estimator._record_degeneracy(source) is None
     assert estimator._degeneracy_reason is None
 
 

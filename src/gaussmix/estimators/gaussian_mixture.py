@@ -32,7 +32,7 @@ from ..engine.covariance.models import (
     get_covariance_model,
 )
 from ._base import MixtureBase
-from ._degenerate import warn_if_degenerate
+from ._degenerate import record_degeneracy, warn_if_degenerate
 from ._fit_plan import FitPlan, compiled_rows
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._noise import NOISE_RULES, noise_start
@@ -330,7 +330,7 @@ ParquetSource of shape (n_samples, n_features)
         All or nothing: if anything fails or interrupts the fit (KeyboardInterrupt
         included), the estimator is restored to its state before the call, unfitted
         or with its previous complete parameters. ``check_degeneracy=False`` leaves
-        the degeneracy check (and its warning) to the caller (`record_degeneracy`).
+        the degeneracy check (and its warning) to the caller (`_record_degeneracy`).
         """
         validate_parameters(self.get_params(deep=False), self._rules)
         with self._all_or_nothing():
@@ -346,6 +346,22 @@ ParquetSource of shape (n_samples, n_features)
         else:  # no stale reason from an earlier fit
             self.__dict__.pop("_degeneracy_reason", None)
         return data
+
+    def _record_degeneracy(self, data) -> str | None:
+        """Record (and return) why the fit is degenerate, or None, without warning.
+
+        For callers of ``_fit(..., check_degeneracy=False)`` that keep the fit.
+
+        Parameters
+        ----------
+        data : DataSource
+            The training data, as `_fit` returned them.
+
+        Returns
+        -------
+        reason : str or None
+        """
+        return record_degeneracy(self, data)
 
     def _fit_source(self, data, batch_size, labels=None) -> None:
         """Fit by full EM (``batch_size=None``) or mini-batch EM over a data source.
@@ -368,7 +384,7 @@ ParquetSource of shape (n_samples, n_features)
         does; each later one computes what another ``fit(X, sample_weight=...)`` would,
         but the data are validated and the fit planned once, not at every step, and no
         step checks the fit for degeneracy: each ``next()`` returns the training data
-        source, for `record_degeneracy` on the fit the caller keeps. A step that fails
+        source, for `_record_degeneracy` on the fit the caller keeps. A step that fails
         raises as ``fit`` does and leaves the previous step's fit in place.
 
         Parameters
