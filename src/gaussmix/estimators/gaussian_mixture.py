@@ -347,7 +347,7 @@ ParquetSource of shape (n_samples, n_features)
             self.__dict__.pop("_degeneracy_reason", None)
         return data
 
-    def _record_degeneracy(self, data) -> str | None:
+    def _record_degeneracy(self, data, responsibilities=None) -> str | None:
         """Record (and return) why the fit is degenerate, or None, without warning.
 
         For callers of ``_fit(..., check_degeneracy=False)`` that keep the fit.
@@ -356,12 +356,14 @@ ParquetSource of shape (n_samples, n_features)
         ----------
         data : DataSource
             The training data, as `_fit` returned them.
+        responsibilities : ndarray of shape (n_samples, n_columns), optional
+            ``predict_proba`` of all of ``data``'s rows, if the caller has them.
 
         Returns
         -------
         reason : str or None
         """
-        return record_degeneracy(self, data)
+        return record_degeneracy(self, data, responsibilities)
 
     def _fit_source(self, data, batch_size, labels=None) -> None:
         """Fit by full EM (``batch_size=None``) or mini-batch EM over a data source.

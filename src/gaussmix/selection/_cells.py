@@ -21,7 +21,7 @@ from ..engine.core.mstep import m_step
 from ..engine.covariance.forms import FullForm, SingularCovarianceError
 from ..engine.covariance.models import get_covariance_model
 from ..estimators import GaussianMixture
-from ._sweep_data import SweepData
+from ._sweep_data import CriteriaTerms, SweepData
 
 __all__ = ["Cell", "fit_cell"]
 
@@ -337,7 +337,7 @@ def _fit_from(data: SweepData, n_components, covariance_type, params, labels, fi
     """
     if fitted is None:
         fitted = _plain_fit(data, n_components, covariance_type, params)
-    estimator = fitted.estimator
+    estimator, replayed = fitted.estimator, False
     note = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -349,7 +349,6 @@ def _fit_from(data: SweepData, n_components, covariance_type, params, labels, fi
                 if estimator.collapse_reason_ is not None and labels is not None:
                     # EM stopped before a singular M-step (kept its last valid iterate).
                     raise SingularCovarianceError(estimator.collapse_reason_)
-                estimator._record_degeneracy(fitted.source)
             except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
                 if labels is None:
                     raise
@@ -357,15 +356,33 @@ def _fit_from(data: SweepData, n_components, covariance_type, params, labels, fi
                 estimator, note = _stopped_before_singularity(
                     data, n_components, covariance_type, params
                 )
+                replayed = True
                 # Each single step "did not converge": judge the replay as a whole.
                 caught[:] = [w for w in caught if w.category is not ConvergenceWarning]
                 if not note.startswith(_STOPPED_BY_MCLUST_RULE):
                     caught.append(_NOT_CONVERGED)
             # The criteria as GaussianMixture.bic/aic/icl define them, from one pass
             # that gives the densities and the responsibilities.
-            terms = data.criteria_terms(estimator)
+            if replayed:  # the replay has checked its fit for degeneracy
+                terms = data.criteria_terms(estimator)
+            else:
+                terms = _terms_and_degeneracy(data, estimator, fitted.source)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     return estimator, terms, converged, note
+
+
+def _terms_and_degeneracy(data: SweepData, estimator, source) -> CriteriaTerms:
+    """`SweepData.criteria_terms`, and the fit's degeneracy recorded: from one pass over
+    the rows when they are an in-memory array (the distinct-row rule reads the
+    responsibilities the criteria need)."""
+    rows = getattr(source, "X", None)
+    if data.in_memory and type(rows) is np.ndarray:
+        terms, resp = data.terms_from_fitted_rows(estimator, rows)
+        estimator._record_degeneracy(source, resp)
+    else:
+        terms = data.criteria_terms(estimator)
+        estimator._record_degeneracy(source)
+    return terms
 
 
 #: mclust's convergence rule: relative change of the total log-likelihood below this.
