@@ -133,6 +133,9 @@ def test_cells_of_one_sweep_share_their_first_fits(monkeypatch):
         together = {name: fit_cell(data, 3, name, labels, SETTINGS, shared) for name in names}
     # Each model's first fit once, and one fit from each extra start of EVE and VVE.
     assert sorted(made) == sorted(names + ["EVE"] * 2 + ["VVE"] * 3)
+    # Once their own cells are done, the kept fits no longer hold their training data.
+    assert sorted(shared) == [(3, name) for name in sorted(_cells._HELPERS)]
+    assert all(fitted.source is None for fitted in shared.values())
     for name in names:
         ours, theirs = together[name], alone[name]
         assert (ours.status, ours.reason) == (theirs.status, theirs.reason)

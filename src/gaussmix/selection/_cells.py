@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -203,15 +203,20 @@ def _best_of_starts(data: SweepData, n_components, covariance_type, params, labe
     helpers = EXTRA_STARTS.get(covariance_type, ())
     if labels is None or not data.in_memory or params.get("noise", False) is not False:
         helpers, shared = (), None  # no cell starts from another's fit
+    key = (n_components, covariance_type)
     own = _made_once(
         shared if covariance_type in _HELPERS else None,
-        (n_components, covariance_type),
+        key,
         lambda: _plain_fit(data, n_components, covariance_type, params),
     )
     try:
         best = _fit_from(data, n_components, covariance_type, params, labels, own)
     except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
         best, error = None, exc
+    if shared is not None and key in shared:
+        # The other cells read only the estimator; the training data (a converted copy
+        # of a DataFrame, the weights) need not stay alive for the rest of the sweep.
+        shared[key] = replace(own, source=None)
     for helper in helpers:
         try:
             start = _start_from_model(
