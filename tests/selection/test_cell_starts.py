@@ -136,6 +136,12 @@ def test_cells_of_one_sweep_share_their_first_fits(monkeypatch):
     # Once their own cells are done, the kept fits no longer hold their training data.
     assert sorted(shared) == [(3, name) for name in sorted(_cells._HELPERS)]
     assert all(fitted.source is None for fitted in shared.values())
+    # The next K's cells let this K's fits go.
+    labels_2 = hierarchical_partitions(X, np.ones(len(X)), [2], random_state=0)[2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_cell(data, 2, "EVE", labels_2, SETTINGS, shared)
+    assert sorted(shared) == [(2, "EVE"), (2, "VEV"), (2, "VVI")]
     for name in names:
         ours, theirs = together[name], alone[name]
         assert (ours.status, ours.reason) == (theirs.status, theirs.reason)

@@ -203,6 +203,10 @@ def _best_of_starts(data: SweepData, n_components, covariance_type, params, labe
     helpers = EXTRA_STARTS.get(covariance_type, ())
     if labels is None or not data.in_memory or params.get("noise", False) is not False:
         helpers, shared = (), None  # no cell starts from another's fit
+    if shared:
+        # Cells share fits with the same K only: those of a K done before are let go.
+        for done in [key for key in shared if key[0] != n_components]:
+            del shared[done]
     key = (n_components, covariance_type)
     own = _made_once(
         shared if covariance_type in _HELPERS else None,
