@@ -8,6 +8,7 @@ from mclust_reference import load_reference
 
 from gaussmix import GaussianMixture
 from gaussmix.engine.core.hierarchical import hierarchical_partitions
+from gaussmix.selection import _cells
 from gaussmix.selection._cells import (
     EXTRA_STARTS,
     _fit_from,
@@ -108,3 +109,42 @@ def test_em_heading_into_a_singularity_stops_where_mclust_stops():
     assert cell.status == "converged"
     assert "mclust's relative tolerance" in cell.reason
     assert cell.bic <= reference.bic.loc[7, "EVV"] + 0.01
+
+
+def test_cells_of_one_sweep_share_their_first_fits(monkeypatch):
+    # EVE's and VVE's extra starts come from the fits of VEV, VVI, EVE and EVV from the
+    # same partition: the first fits of those models' own cells, made once per sweep.
+    X = _generated(3)
+    data = sweep_data(X, None, marginalize=False, random_state=0)
+    labels = hierarchical_partitions(X, np.ones(len(X)), [3], random_state=0)[3]
+    names = ["VVI", "EVE", "VVE", "VEV", "EVV"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = {name: fit_cell(data, 3, name, labels, SETTINGS) for name in names}
+        made = []
+        plain_fit = _cells._plain_fit
+
+        def counted(data, k, name, params):
+            made.append(name)
+            return plain_fit(data, k, name, params)
+
+        monkeypatch.setattr(_cells, "_plain_fit", counted)
+        shared = {}
+        together = {name: fit_cell(data, 3, name, labels, SETTINGS, shared) for name in names}
+    # Each model's first fit once, and one fit from each extra start of EVE and VVE.
+    assert sorted(made) == sorted(names + ["EVE"] * 2 + ["VVE"] * 3)
+    # Once their own cells are done, the kept fits no longer hold their training data.
+    assert sorted(shared) == [(3, name) for name in sorted(_cells._HELPERS)]
+    assert all(fitted.source is None for fitted in shared.values())
+    # The next K's cells let this K's fits go.
+    labels_2 = hierarchical_partitions(X, np.ones(len(X)), [2], random_state=0)[2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_cell(data, 2, "EVE", labels_2, SETTINGS, shared)
+    assert sorted(shared) == [(2, "EVE"), (2, "VEV"), (2, "VVI")]
+    for name in names:
+        ours, theirs = together[name], alone[name]
+        assert (ours.status, ours.reason) == (theirs.status, theirs.reason)
+        assert ours.log_likelihood == theirs.log_likelihood
+        assert ours.icl == theirs.icl
+        np.testing.assert_array_equal(ours.estimator.covariances_, theirs.estimator.covariances_)

@@ -381,9 +381,16 @@ class MixtureBase(SourceReadingMixin, DensityMixin, BaseEstimator):
             X, lambda chunk, params: np.exp(log_responsibilities(chunk, params)[1])
         )
 
-    def _log_density_and_responsibilities(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """`score_samples` and `predict_proba` of ``X`` from one pass over the rows."""
-        X = self._check_X(X)
+    def _log_density_and_responsibilities(
+        self, X, *, checked: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`score_samples` and `predict_proba` of ``X`` from one pass over the rows.
+
+        ``checked=True``: ``X`` is an array a fit of this estimator validated (its
+        training source's rows), which is not validated again.
+        """
+        if not checked:
+            X = self._check_X(X)
 
         def both(chunk, params):
             log_density, log_resp = log_responsibilities(chunk, params)

@@ -19,16 +19,18 @@ from ..engine.core.degeneracy import (
 )
 from ..engine.core.estep import log_responsibilities
 
-__all__ = ["fit_degeneracy", "warn_if_degenerate"]
+__all__ = ["fit_degeneracy", "record_degeneracy", "warn_if_degenerate"]
 
 
-def fit_degeneracy(estimator, data) -> str | None:
+def fit_degeneracy(estimator, data, responsibilities=None) -> str | None:
     """`degeneracy_reason` of a fitted estimator on its training data source.
 
     In memory every rule is checked (the distinct-row rule, which costs a pass over
     the rows, above `ALWAYS_COUNT_ROWS` rows only when a component is small); for a
     memory map or data read in chunks the distinct-row rule is skipped (memory must not
     grow with the file) and the values are counted as rows times features.
+    ``responsibilities`` (``predict_proba`` of all of ``data.X``), when the caller has
+    them, spare that pass.
     """
     params = estimator._params
     n_components, n_features = params.means.shape
@@ -43,9 +45,11 @@ def fit_degeneracy(estimator, data) -> str | None:
         if getattr(estimator, "missing", "error") == "marginalize":
             n_values -= int(np.isnan(rows).sum())
         if needed > 1 and _worth_counting(params.weights, rows.shape[0], needed):
-            resp = estimator._rowwise(
-                rows, lambda chunk, p: np.exp(log_responsibilities(chunk, p)[1])
-            )
+            resp = responsibilities if rows is X else None
+            if resp is None:
+                resp = estimator._rowwise(
+                    rows, lambda chunk, p: np.exp(log_responsibilities(chunk, p)[1])
+                )
             members = resp[:, :n_components] > MEMBER_RESPONSIBILITY
             distinct = distinct_rows_per_component(rows, members, needed)
     elif getattr(data, "n_samples", None) is not None:
@@ -79,12 +83,33 @@ def _worth_counting(weights, n_rows: int, needed: int) -> bool:
     return n_rows <= ALWAYS_COUNT_ROWS or bool(np.any(expected < 10 * needed))
 
 
-def warn_if_degenerate(estimator, data) -> None:
-    """Record the fit's degeneracy reason on the estimator and warn if there is one."""
+def record_degeneracy(estimator, data, responsibilities=None) -> str | None:
+    """Record the fit's degeneracy reason on the estimator (``_degeneracy_reason``).
+
+    Parameters
+    ----------
+    estimator : GaussianMixture
+        A fitted estimator.
+    data : DataSource
+        Its training data, as its fit read them.
+    responsibilities : ndarray of shape (n_samples, n_columns), optional
+        ``predict_proba`` of all of ``data.X``, if the caller has computed it.
+
+    Returns
+    -------
+    reason : str or None
+        Why the fit is degenerate, or None.
+    """
     # A prior (MAP-EM) keeps every covariance away from the floor by design.
     prior = getattr(estimator, "prior", None)
-    reason = fit_degeneracy(estimator, data) if prior is None else None
+    reason = fit_degeneracy(estimator, data, responsibilities) if prior is None else None
     estimator._degeneracy_reason = reason
+    return reason
+
+
+def warn_if_degenerate(estimator, data) -> None:
+    """Record the fit's degeneracy reason on the estimator and warn if there is one."""
+    reason = record_degeneracy(estimator, data)
     if reason is not None:
         warnings.warn(
             f"The fitted mixture is degenerate: {reason}. Its likelihood is that of a spike, "

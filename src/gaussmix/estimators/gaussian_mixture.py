@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -30,7 +32,7 @@ from ..engine.covariance.models import (
     get_covariance_model,
 )
 from ._base import MixtureBase
-from ._degenerate import warn_if_degenerate
+from ._degenerate import record_degeneracy, warn_if_degenerate
 from ._fit_plan import FitPlan, compiled_rows
 from ._incomplete import MISSING_RULES, IncompleteDataMixin
 from ._noise import NOISE_RULES, noise_start
@@ -331,12 +333,13 @@ ParquetSource of shape (n_samples, n_features)
         """
         return self._online_em_step(X, sample_weight)
 
-    def _fit(self, X, sample_weight, batch_size, y=None):
+    def _fit(self, X, sample_weight, batch_size, y=None, *, check_degeneracy: bool = True):
         """Validate the parameters and the data, then fit; returns the data source.
 
         All or nothing: if anything fails or interrupts the fit (KeyboardInterrupt
         included), the estimator is restored to its state before the call, unfitted
-        or with its previous complete parameters.
+        or with its previous complete parameters. ``check_degeneracy=False`` leaves
+        the degeneracy check (and its warning) to the caller (`_record_degeneracy`).
         """
         validate_parameters(self.get_params(deep=False), self._rules)
         with self._all_or_nothing():
@@ -347,8 +350,29 @@ ParquetSource of shape (n_samples, n_features)
                 check_magnitude(rows[0], getattr(self, "feature_names_in_", None))
             self._check_missing_values(data)
             self._fit_source(data, batch_size, labels=self._read_labels(y, data))
-        warn_if_degenerate(self, data)
+        if check_degeneracy:
+            warn_if_degenerate(self, data)
+        else:  # no stale reason from an earlier fit
+            self.__dict__.pop("_degeneracy_reason", None)
         return data
+
+    def _record_degeneracy(self, data, responsibilities=None) -> str | None:
+        """Record (and return) why the fit is degenerate, or None, without warning.
+
+        For callers of ``_fit(..., check_degeneracy=False)`` that keep the fit.
+
+        Parameters
+        ----------
+        data : DataSource
+            The training data, as `_fit` returned them.
+        responsibilities : ndarray of shape (n_samples, n_columns), optional
+            ``predict_proba`` of all of ``data``'s rows, if the caller has them.
+
+        Returns
+        -------
+        reason : str or None
+        """
+        return record_degeneracy(self, data, responsibilities)
 
     def _fit_source(self, data, batch_size, labels=None) -> None:
         """Fit by full EM (``batch_size=None``) or mini-batch EM over a data source.
@@ -362,6 +386,49 @@ ParquetSource of shape (n_samples, n_features)
         best = self._best_of_runs(plan.run, plan.warm, plan.monitor, data.dtype)
         self._store_fit(best, model, data.dtype)
         self._running_stats, self.n_steps_ = best.running, best.n_steps
+
+    def _warm_refits(self, X, sample_weight=None):
+        """Fit, then fit again from the previous fit at each further step: a generator.
+
+        For replays that call ``fit`` over and over with ``warm_start=True`` (e.g. with
+        ``max_iter=1``, one EM iteration per call). The first ``next()`` fits as ``fit``
+        does; each later one computes what another ``fit(X, sample_weight=...)`` would,
+        but the data are validated and the fit planned once, not at every step, and no
+        step checks the fit for degeneracy: each ``next()`` returns the training data
+        source, for `_record_degeneracy` on the fit the caller keeps. A step that fails
+        raises as ``fit`` does and leaves the previous step's fit in place.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, as for `fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, as for `fit`.
+
+        Yields
+        ------
+        data : DataSource
+            The validated training data.
+        """
+        if not self.warm_start:
+            raise ValueError("_warm_refits continues fits: it needs warm_start=True.")
+        data = self._fit(X, sample_weight, self.batch_size, check_degeneracy=False)
+        yield data
+        # Planned after the first fit: the plan starts each run from the previous fit.
+        planned = self._fit_plan(data, self._model, self.batch_size, None)
+        while True:
+            # A new model instance, as each fit makes one: some (EVE, VVE) remember their
+            # last estimate and would start the next M-step from it.
+            model = get_covariance_model(self.covariance_type)
+            with self._all_or_nothing():
+                if self.batch_size is None:
+                    plan = dataclasses.replace(planned, model=model)
+                else:  # each fit's mini-batches come from a fresh random state
+                    plan = self._fit_plan(data, model, self.batch_size, None)
+                best = self._best_of_runs(plan.run, True, plan.monitor, data.dtype)
+                self._store_fit(best, model, data.dtype)
+                self._running_stats, self.n_steps_ = best.running, best.n_steps
+            yield data
 
     def _fit_plan(self, data, model, batch_size, labels) -> FitPlan:
         """Check the parameters against the data and decide everything the EM runs need."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -19,7 +21,7 @@ from ..engine.core.mstep import m_step
 from ..engine.covariance.forms import FullForm, SingularCovarianceError
 from ..engine.covariance.models import get_covariance_model
 from ..estimators import GaussianMixture
-from ._sweep_data import SweepData
+from ._sweep_data import CriteriaTerms, SweepData
 
 __all__ = ["Cell", "fit_cell"]
 
@@ -91,7 +93,14 @@ def _initial_from_labels(X, sample_weight, labels, n_components, covariance_type
     }
 
 
-def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_params) -> Cell:
+def fit_cell(
+    data: SweepData,
+    n_components,
+    covariance_type,
+    labels,
+    estimator_params,
+    shared: dict | None = None,
+) -> Cell:
     """Fit one cell; never raises for a fit that fails, records it instead.
 
     Parameters
@@ -107,6 +116,11 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
         lets the estimator's ``init_params`` choose.
     estimator_params : dict
         Further `GaussianMixture` parameters.
+    shared : dict, optional
+        The fits from the partitions' starts that the cells of one sweep (the same
+        data, partitions and ``estimator_params``) have made so far, by (K, model): an
+        EVE or VVE cell also starts from other models' fits (`EXTRA_STARTS`), which are
+        those models' own cells' first fits, made once when the cells share this dict.
     """
     model = get_covariance_model(covariance_type)
     cell = Cell(
@@ -138,7 +152,7 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
                 )
             )
         estimator, terms, converged, note = _best_of_starts(
-            data, n_components, covariance_type, params, labels
+            data, n_components, covariance_type, params, labels, shared
         )
         cell.reason = note
         if not np.isfinite(terms.log_likelihood):
@@ -180,22 +194,38 @@ def fit_cell(data: SweepData, n_components, covariance_type, labels, estimator_p
 EXTRA_STARTS = {"EVE": ("VEV", "VVI"), "VVE": ("VEV", "EVE", "EVV")}
 
 
-def _best_of_starts(data: SweepData, n_components, covariance_type, params, labels):
+def _best_of_starts(data: SweepData, n_components, covariance_type, params, labels, shared=None):
     """`_fit_from` the cell's start and, for `EXTRA_STARTS` models, from the others.
 
     Returns the best fit by log-likelihood; raises the first start's error if no
-    start can be fitted.
+    start can be fitted. ``shared``: see `fit_cell`.
     """
-    try:
-        best = _fit_from(data, n_components, covariance_type, params, labels)
-    except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
-        best, error = None, exc
     helpers = EXTRA_STARTS.get(covariance_type, ())
     if labels is None or not data.in_memory or params.get("noise", False) is not False:
-        helpers = ()
+        helpers, shared = (), None  # no cell starts from another's fit
+    if shared:
+        # Cells share fits with the same K only: those of a K done before are let go.
+        for done in [key for key in shared if key[0] != n_components]:
+            del shared[done]
+    key = (n_components, covariance_type)
+    own = _made_once(
+        shared if covariance_type in _HELPERS else None,
+        key,
+        lambda: _plain_fit(data, n_components, covariance_type, params),
+    )
+    try:
+        best = _fit_from(data, n_components, covariance_type, params, labels, own)
+    except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
+        best, error = None, exc
+    if shared is not None and key in shared:
+        # The other cells read only the estimator; the training data (a converted copy
+        # of a DataFrame, the weights) need not stay alive for the rest of the sweep.
+        shared[key] = replace(own, source=None)
     for helper in helpers:
         try:
-            start = _start_from_model(data, n_components, covariance_type, helper, params, labels)
+            start = _start_from_model(
+                data, n_components, covariance_type, helper, params, labels, shared
+            )
             candidate = _fit_from(data, n_components, covariance_type, start, labels)
         except (SingularCovarianceError, ValueError, np.linalg.LinAlgError):
             continue
@@ -206,22 +236,95 @@ def _best_of_starts(data: SweepData, n_components, covariance_type, params, labe
     return best
 
 
-def _start_from_model(data: SweepData, n_components, covariance_type, helper, params, labels):
-    """Initial parameters of ``covariance_type`` from a ``helper`` model's fit's responsibilities."""
+@dataclass(frozen=True)
+class _PlainFit:
+    """One start fitted as ``GaussianMixture.fit`` fits it, not yet judged.
+
+    Attributes
+    ----------
+    estimator : GaussianMixture or None
+        The fitted estimator (None if the fit raised); its degeneracy is not checked.
+    source : DataSource or None
+        The training data as the fit read them.
+    error : Exception or None
+        What the fit raised.
+    convergence_warnings : tuple of warnings.WarningMessage
+        The ConvergenceWarnings the fit gave.
+    """
+
+    estimator: GaussianMixture | None
+    source: Any
+    error: Exception | None
+    convergence_warnings: tuple = ()
+
+
+def _plain_fit(data: SweepData, n_components, covariance_type, params) -> _PlainFit:
+    """Fit one start; a fit that raises a singular covariance is recorded, not raised."""
+    estimator = GaussianMixture(
+        n_components=n_components, covariance_type=covariance_type, **params
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        with np.errstate(all="ignore"):
+            try:
+                source = estimator._fit(
+                    data.fit_input, data.fit_weight, estimator.batch_size, check_degeneracy=False
+                )
+            except (SingularCovarianceError, ValueError, np.linalg.LinAlgError) as exc:
+                return _PlainFit(None, None, _without_frames(exc))
+    convergence = tuple(w for w in caught if issubclass(w.category, ConvergenceWarning))
+    return _PlainFit(estimator, source, None, convergence)
+
+
+def _without_frames(exc: Exception) -> Exception:
+    """``exc`` and the exceptions it was raised from, with no tracebacks: kept for other
+    cells, an error must not keep the failed fit's frames (and arrays) alive."""
+    chained: BaseException | None = exc
+    while chained is not None:
+        chained.with_traceback(None)
+        chained = chained.__cause__ or chained.__context__
+    return exc
+
+
+#: The models whose cells' first fits other cells start from.
+_HELPERS = frozenset(helper for helpers in EXTRA_STARTS.values() for helper in helpers)
+
+
+def _made_once(shared: dict | None, key, make: Callable[[], _PlainFit]) -> _PlainFit:
+    """``make()``, or what it made for ``key`` before when ``shared`` keeps the sweep's fits."""
+    if shared is None:
+        return make()
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
+
+
+def _start_from_model(
+    data: SweepData, n_components, covariance_type, helper, params, labels, shared=None
+):
+    """Initial parameters of ``covariance_type`` from a ``helper`` model's fit's responsibilities.
+
+    The helper's fit is its own cell's first fit (from the same partition, with the
+    same parameters), taken from ``shared`` if that cell or another has made it.
+    """
     reg_covar = params.get("reg_covar", 1e-6)
-    helper_params = {
-        **params,
-        **_initial_from_labels(
-            data.start_rows, data.start_weights, labels, n_components, helper, reg_covar
-        ),
-    }
+
+    def helper_fit() -> _PlainFit:
+        helper_params = {
+            **params,
+            **_initial_from_labels(
+                data.start_rows, data.start_weights, labels, n_components, helper, reg_covar
+            ),
+        }
+        return _plain_fit(data, n_components, helper, helper_params)
+
+    fitted = _made_once(shared, (n_components, helper), helper_fit)
+    if fitted.error is not None:
+        raise fitted.error
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
-            fitted = GaussianMixture(
-                n_components=n_components, covariance_type=helper, **helper_params
-            ).fit(data.fit_input, sample_weight=data.fit_weight)
-            resp = fitted.predict_proba(data.fit_input)[:, :n_components]
+            resp = fitted.estimator.predict_proba(data.fit_input)[:, :n_components]
     model = get_covariance_model(covariance_type)
     stats = statistics_about_data_mean(data.start_rows, data.start_weights, resp, model.scatter)
     start = m_step(stats, model, reg_covar)
@@ -236,17 +339,22 @@ def _start_from_model(data: SweepData, n_components, covariance_type, helper, pa
     }
 
 
-def _fit_from(data: SweepData, n_components, covariance_type, params, labels):
-    """Fit one start; returns (estimator, criteria terms, converged, note)."""
-    estimator = GaussianMixture(
-        n_components=n_components, covariance_type=covariance_type, **params
-    )
+def _fit_from(data: SweepData, n_components, covariance_type, params, labels, fitted=None):
+    """Fit one start; returns (estimator, criteria terms, converged, note).
+
+    ``fitted``: the start's `_plain_fit`, if already made.
+    """
+    if fitted is None:
+        fitted = _plain_fit(data, n_components, covariance_type, params)
+    estimator, replayed = fitted.estimator, False
     note = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
+        caught.extend(fitted.convergence_warnings)
         with np.errstate(all="ignore"):
             try:
-                estimator.fit(data.fit_input, sample_weight=data.fit_weight)
+                if fitted.error is not None:
+                    raise fitted.error
                 if estimator.collapse_reason_ is not None and labels is not None:
                     # EM stopped before a singular M-step (kept its last valid iterate).
                     raise SingularCovarianceError(estimator.collapse_reason_)
@@ -257,15 +365,33 @@ def _fit_from(data: SweepData, n_components, covariance_type, params, labels):
                 estimator, note = _stopped_before_singularity(
                     data, n_components, covariance_type, params
                 )
+                replayed = True
                 # Each single step "did not converge": judge the replay as a whole.
                 caught[:] = [w for w in caught if w.category is not ConvergenceWarning]
                 if not note.startswith(_STOPPED_BY_MCLUST_RULE):
                     caught.append(_NOT_CONVERGED)
             # The criteria as GaussianMixture.bic/aic/icl define them, from one pass
             # that gives the densities and the responsibilities.
-            terms = data.criteria_terms(estimator)
+            if replayed:  # the replay has checked its fit for degeneracy
+                terms = data.criteria_terms(estimator)
+            else:
+                terms = _terms_and_degeneracy(data, estimator, fitted.source)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     return estimator, terms, converged, note
+
+
+def _terms_and_degeneracy(data: SweepData, estimator, source) -> CriteriaTerms:
+    """`SweepData.criteria_terms`, and the fit's degeneracy recorded: from one pass over
+    the rows when they are an in-memory array (the distinct-row rule reads the
+    responsibilities the criteria need)."""
+    rows = getattr(source, "X", None)
+    if data.in_memory and type(rows) is np.ndarray:
+        terms, resp = data.terms_from_fitted_rows(estimator, rows)
+        estimator._record_degeneracy(source, resp)
+    else:
+        terms = data.criteria_terms(estimator)
+        estimator._record_degeneracy(source)
+    return terms
 
 
 #: mclust's convergence rule: relative change of the total log-likelihood below this.
@@ -300,11 +426,15 @@ def _stopped_before_singularity(data: SweepData, n_components, covariance_type, 
         covariance_type=covariance_type,
         **{**params, "max_iter": 1, "warm_start": True},
     )
-    stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+    # Each step is what another stepper.fit(...) computes, without validating the data
+    # and planning the fit again (which cost more than the iteration itself).
+    steps = stepper._warm_refits(data.fit_input, sample_weight=data.fit_weight)
+    source = next(steps)
     previous = stepper.lower_bound_ * data.total_weight
+    note = "reached max_iter"
     for iteration in range(2, int(params.get("max_iter", 100)) + 1):
         try:
-            stepper.fit(data.fit_input, sample_weight=data.fit_weight)
+            next(steps)
             if stepper.collapse_reason_ is not None:  # the step's M-step was singular
                 raise SingularCovarianceError(stepper.collapse_reason_)
         except (ValueError, np.linalg.LinAlgError) as exc:
@@ -314,9 +444,11 @@ def _stopped_before_singularity(data: SweepData, n_components, covariance_type, 
             ) from exc
         current = stepper.lower_bound_ * data.total_weight
         if abs(current - previous) <= MCLUST_RELATIVE_TOL * (1.0 + abs(current)):
-            return stepper, f"{_STOPPED_BY_MCLUST_RULE} at iteration {iteration}"
+            note = f"{_STOPPED_BY_MCLUST_RULE} at iteration {iteration}"
+            break
         previous = current
-    return stepper, "reached max_iter"
+    stepper._record_degeneracy(source)
+    return stepper, note
 
 
 def _short_reason(exc: Exception) -> str:

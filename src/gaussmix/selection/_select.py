@@ -297,11 +297,14 @@ def _fitted_cells(data, components, models, partitions, params, n_jobs, progress
     """Fit every (K, model) cell, in table order, telling ``progress`` about each one.
 
     Each fit works on d x d matrices and (n x K) arrays: BLAS threads only contend
-    (badly so on a loaded machine). Parallelism is across cells, by joblib.
+    (badly so on a loaded machine). Parallelism is across cells, by joblib. Cells
+    fitted in this process share their first fits (an EVE or VVE cell also starts from
+    other models' fits, see `fit_cell`); a worker process makes its own.
     """
+    shared: dict = {}
     with threadpool_limits(limits=1, user_api="blas"):
         finished = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(fit_cell)(data, k, name, partitions[k], params)
+            delayed(fit_cell)(data, k, name, partitions[k], params, shared)
             for k in components
             for name in models
         )

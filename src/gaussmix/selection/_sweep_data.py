@@ -72,6 +72,15 @@ class SweepData:
         """Whether the starting rows are all the rows (not a sample of a source)."""
         return self.fit_weight is not None
 
+    def terms_from_fitted_rows(self, estimator, rows) -> tuple[CriteriaTerms, np.ndarray]:
+        """`criteria_terms` in memory, and the responsibilities of every row.
+
+        ``rows`` are the data as the estimator's fit validated them (its training
+        source's array), which are not validated again.
+        """
+        log_density, resp = estimator._log_density_and_responsibilities(rows, checked=True)
+        return _terms(log_density, resp, self.fit_weight), resp
+
     def criteria_terms(self, estimator) -> CriteriaTerms:
         """`CriteriaTerms` of a fitted estimator over all of the data."""
         if self.fit_weight is not None:  # in memory

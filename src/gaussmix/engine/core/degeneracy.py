@@ -104,10 +104,26 @@ def distinct_rows_per_component(X: np.ndarray, members: np.ndarray, at_most: int
     for k in range(members.shape[1]):
         rows = X[members[:, k]]
         # Rows are mostly distinct: the first few usually settle it without a full scan.
-        counts[k] = _distinct(rows[: 4 * at_most], at_most)
+        counts[k] = _distinct_among_few(rows[: 4 * at_most], at_most)
         if counts[k] < at_most and rows.shape[0] > 4 * at_most:
             counts[k] = _distinct(rows, at_most)
     return counts
+
+
+def _distinct_among_few(rows: np.ndarray, at_most: int) -> int:
+    """`_distinct` for a few rows, by their bytes once -0.0 and every NaN are made one value.
+
+    Equal values then have equal bytes (IEEE floats have one encoding per value besides
+    the signed zeros and the NaN payloads), so a set of the rows' bytes counts what
+    `_distinct`'s comparisons do, at a fraction of the cost for a handful of rows.
+    """
+    canonical = np.ascontiguousarray(np.where(np.isnan(rows), np.nan, rows + 0.0))
+    seen: set[bytes] = set()
+    for row in canonical:
+        seen.add(row.tobytes())
+        if len(seen) >= at_most:
+            break
+    return len(seen)
 
 
 def _distinct(rows: np.ndarray, at_most: int) -> int:
