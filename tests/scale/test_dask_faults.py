@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gaussmix import GaussianMixture
+from gaussmix.engine.data import dask_source
 from gaussmix.engine.data.dask_source import WorkersLostError, no_workers_timeout
 
 distributed = pytest.importorskip("distributed")
@@ -57,24 +58,32 @@ def test_a_cluster_without_workers_fails_the_fit_within_the_wait(cluster, rows):
         np.testing.assert_array_equal(getattr(estimator, name), value)
 
 
-def test_workers_closed_mid_fit_fail_the_fit_within_the_wait(cluster, rows):
+def test_workers_closed_mid_fit_fail_the_fit_within_the_wait(cluster, rows, monkeypatch):
+    # The workers are closed while the fourth pass over the rows (an EM iteration) is
+    # being submitted, from another thread as a cluster manager would. The fit's length is
+    # bounded, so a fit that does not notice fails this test instead of running on.
     cluster, client = cluster
     X = da.from_array(rows, chunks=(500, -1))
+    real_compute = dask_source.compute
+    passes = []
 
-    def close_when_busy():
-        deadline = time.monotonic() + 20
-        while not cluster.scheduler.tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.2)  # a few EM iterations in
-        cluster.scale(0)
+    def compute_while_the_workers_are_closed(*collections):
+        passes.append(len(passes) + 1)
+        if len(passes) == 4:
+            closer = threading.Thread(target=_close_all_workers, args=(cluster, client))
+            closer.start()
+            try:
+                return real_compute(*collections)
+            finally:
+                closer.join(timeout=30)
+        return real_compute(*collections)
 
-    killer = threading.Thread(target=close_when_busy, daemon=True)
-    estimator = GaussianMixture(2, tol=0, max_iter=100_000, random_state=0)
-    killer.start()
+    monkeypatch.setattr(dask_source, "compute", compute_while_the_workers_are_closed)
+    estimator = GaussianMixture(2, tol=0, max_iter=30, random_state=0)
     with dask.config.set({"gaussmix.no-workers-timeout": WAIT}):
-        with pytest.raises(WorkersLostError):
+        with pytest.raises(WorkersLostError, match=r"no worker for 1 s"):
             estimator.fit(X)
-    killer.join()
+    assert 4 <= len(passes) <= 5
     assert not hasattr(estimator, "converged_")
 
 
