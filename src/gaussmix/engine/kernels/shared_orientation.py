@@ -279,36 +279,38 @@ def _axpy(factor, source, target):
         target[m] += factor * source[m]
 
 
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+def _dot(first, second):
+    """Dot product of two 1-d arrays, reassociated freely (``fastmath``): vectorised."""
+    total = 0.0
+    for m in range(first.shape[0]):
+        total += first[m] * second[m]
+    return total
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _cholesky(matrix, shift, lower):
     """Lower Cholesky factor of ``matrix + diag(shift)`` into ``lower``; False if not positive definite.
 
-    A pivot that is not positive (or NaN) fails, as in LAPACK's ``potrf``. Right-looking,
-    with the trailing update an ``axpy`` over contiguous rows that compiles to vector
-    instructions: no BLAS call, whose threads cost far more than the arithmetic at these
-    sizes on a busy machine (a d = 30 fit's M-steps took 15 times longer with OpenBLAS's
-    threads than with one), and each entry still subtracts its products in the order
-    of a left-looking loop.
+    A pivot that is not positive (or NaN) fails, as in LAPACK's ``potrf``. No BLAS call:
+    OpenBLAS's threads cost far more than the arithmetic at these sizes on a busy machine
+    (a d = 30 fit's M-steps took 15 times longer with them than with one thread). The
+    left-looking form with vectorised dot products over contiguous rows took 2.7 ms at
+    ``P = 435`` (d = 30) against 1.6 ms for single-threaded LAPACK and 3.6-8 ms for
+    plainer loops.
     """
     size = matrix.shape[0]
-    column = np.empty(size)
-    for i in range(size):
-        for m in range(i + 1):
-            lower[i, m] = matrix[i, m]
-        lower[i, i] += shift[i]
-        for m in range(i + 1, size):
-            lower[i, m] = 0.0
     for j in range(size):
-        pivot = lower[j, j]
-        if not pivot > 0.0:
+        row = lower[j, :j]
+        total = matrix[j, j] + shift[j] - _dot(row, row)
+        if not total > 0.0:
             return False
-        pivot = math.sqrt(pivot)
+        pivot = math.sqrt(total)
         lower[j, j] = pivot
         for i in range(j + 1, size):
-            lower[i, j] /= pivot
-            column[i] = lower[i, j]
+            lower[i, j] = (matrix[i, j] - _dot(lower[i, :j], row)) / pivot
         for i in range(j + 1, size):
-            _axpy(-column[i], column[j + 1 : i + 1], lower[i, j + 1 : i + 1])
+            lower[j, i] = 0.0
     return True
 
 
@@ -362,10 +364,7 @@ def _model_step(lower, gradient, step):
     """The model's minimiser (shortened to `_MAX_ANGLE`) into ``step``; its predicted decrease."""
     size = gradient.shape[0]
     for i in range(size):
-        value = -gradient[i]
-        for m in range(i):
-            value -= lower[i, m] * step[m]
-        step[i] = value / lower[i, i]
+        step[i] = (-gradient[i] - _dot(lower[i, :i], step[:i])) / lower[i, i]
     # L^T x = y by columns of L^T (rows of L, contiguous).
     for i in range(size - 1, -1, -1):
         step[i] /= lower[i, i]
