@@ -49,6 +49,8 @@ def _random_scatter(rng, n_components, n_features, counts, spread=1.0):
 
 
 def _m_step(monkeypatch, compiled, name, scatter, counts, **settings):
+    # The kernel is checked at every size, also above the bound where models use it.
+    monkeypatch.setattr(ellipsoidal, "_COMPILED_MAX_FEATURES", 64)
     monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1" if compiled else "0")
     return get_covariance_model(name, **settings).estimate_covariances(scatter, counts, None)
 
@@ -239,6 +241,7 @@ def test_the_compiled_m_step_runs_unless_switched_off(monkeypatch, name):
         return kernel(*arguments)
 
     monkeypatch.setattr(shared_orientation, "shared_orientation_m_step", spy)
+    assert ellipsoidal._COMPILED_MAX_FEATURES >= 3
     X = _rows(3, seed=1)
     monkeypatch.setenv(kernels.ENVIRONMENT_SWITCH, "1")
     fit = GaussianMixture(3, covariance_type=name, init_params="kmeans", random_state=0).fit(X)
