@@ -26,6 +26,8 @@ __all__ = [
     "compiled_em_available",
     "constraint_codes",
     "run_compiled_em",
+    "OrientationSearch",
+    "compiled_shared_orientation",
     "worth_compiling",
 ]
 
@@ -61,6 +63,16 @@ def _loaded_kernels():
         )
         return None
     return em_loop
+
+
+@functools.cache
+def _loaded_orientation_kernels():
+    """The compiled shared-orientation module, or None when Numba is unavailable."""
+    try:
+        from . import shared_orientation
+    except ImportError:  # no Numba, or a Numba that does not support this NumPy
+        return None
+    return shared_orientation
 
 
 def compiled_em_available() -> bool:
@@ -288,4 +300,120 @@ def compiled_statistics(
         second=second if full else np.diagonal(second, axis1=1, axis2=2).copy(),
         log_likelihood=float(log_likelihood),
         total_weight=float(total_weight),
+    )
+
+
+@dataclass(frozen=True)
+class OrientationSearch:
+    """What `compiled_shared_orientation` found, and what the fit's next M-step starts from.
+
+    Attributes
+    ----------
+    orientation : ndarray of shape (d, d)
+        ``D``, eigenvectors as columns.
+    values : ndarray of shape (K, d)
+        Eigenvalues of each ``Sigma_k`` along ``D``'s columns (NaN when no estimate
+        exists: a component without spread along some column).
+    converged : bool
+        Whether the last method used met the tolerance.
+    majoriser_stalled : bool
+        Whether majorise-minimise steps have stalled in this fit (Newton's method then
+        serves its later M-steps).
+    hessian_factors : ndarray of shape (2, P, P)
+        Cholesky factors of Hessians (``P = d (d - 1) / 2``); ``reusable_slot`` names the
+        one that may start the next M-step (-1: none).
+    reusable_slot : int
+    """
+
+    orientation: np.ndarray
+    values: np.ndarray
+    converged: bool
+    majoriser_stalled: bool
+    hessian_factors: np.ndarray
+    reusable_slot: int
+
+
+def compiled_shared_orientation(
+    scatter: np.ndarray,
+    counts: np.ndarray,
+    orientation: np.ndarray,
+    *,
+    varying_volume: bool,
+    tol: float,
+    max_iter: int,
+    majoriser_stalled: bool,
+    newton_max_features: int,
+    newton_fallback_max_features: int,
+    previous: OrientationSearch | None = None,
+) -> OrientationSearch:
+    """The EVE (``varying_volume=False``) or VVE M-step's orientation and eigenvalues, compiled.
+
+    The NumPy reference is ``_SharedOrientation.estimate_covariances`` in
+    ``gaussmix.engine.covariance.models.ellipsoidal``: Newton's method on ``D`` (its
+    ``minimise_orientation``), or above ``newton_max_features`` features majorise-minimise
+    steps until they stall (``majoriser_stalled``), Newton's method then taking over up to
+    ``newton_fallback_max_features``.
+
+    Parameters
+    ----------
+    scatter : ndarray of shape (K, d, d)
+        ``W_k``.
+    counts : ndarray of shape (K,)
+        ``n_k``.
+    orientation : ndarray of shape (d, d)
+        Orthogonal start (not modified).
+    varying_volume : bool
+    tol : float
+        Tolerance per unit of weight.
+    max_iter : int
+    majoriser_stalled : bool
+        Whether majorise-minimise steps stalled earlier in this fit.
+    newton_max_features, newton_fallback_max_features : int
+    previous : OrientationSearch, optional
+        The fit's previous M-step, when ``orientation`` is its orientation: its last
+        exact Hessian starts this one.
+
+    Returns
+    -------
+    OrientationSearch
+
+    Raises
+    ------
+    RuntimeError
+        If the kernels are unavailable (check `compiled_em_available` first).
+    """
+    kernels = _loaded_orientation_kernels()
+    if kernels is None:
+        raise RuntimeError("The compiled kernels need Numba; check compiled_em_available().")
+    n_components, n_features, _ = scatter.shape
+    n_pairs = n_features * (n_features - 1) // 2
+    if previous is not None and previous.hessian_factors.shape[-1] == n_pairs:
+        factors = previous.hessian_factors.copy()
+        slot = previous.reusable_slot
+    else:
+        factors = np.empty((2, n_pairs, n_pairs))
+        slot = -1
+    state = np.array([slot, int(majoriser_stalled)], dtype=np.int64)
+    orientation = np.array(orientation, dtype=np.float64, order="C")
+    values = np.empty((n_components, n_features))
+    status = kernels.shared_orientation_m_step(
+        np.ascontiguousarray(scatter, dtype=np.float64),
+        np.ascontiguousarray(counts, dtype=np.float64),
+        bool(varying_volume),
+        float(tol),
+        int(max_iter),
+        orientation,
+        values,
+        factors,
+        state,
+        int(newton_max_features),
+        int(newton_fallback_max_features),
+    )
+    return OrientationSearch(
+        orientation=orientation,
+        values=values,
+        converged=status == kernels.CONVERGED,
+        majoriser_stalled=bool(state[kernels.MAJORISER_STALLED]),
+        hessian_factors=factors,
+        reusable_slot=int(state[kernels.REUSABLE_SLOT]),
     )
