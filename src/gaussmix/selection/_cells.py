@@ -319,8 +319,8 @@ def _start_from_model(
         return _plain_fit(data, n_components, helper, helper_params)
 
     fitted = _made_once(shared, (n_components, helper), helper_fit)
-    if fitted.error is not None:
-        raise fitted.error
+    if fitted.error is not None or fitted.estimator is None:
+        raise fitted.error or RuntimeError(f"the {helper} fit left no estimator")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):

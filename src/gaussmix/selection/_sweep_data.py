@@ -78,6 +78,8 @@ class SweepData:
         ``rows`` are the data as the estimator's fit validated them (its training
         source's array), which are not validated again.
         """
+        if self.fit_weight is None:
+            raise RuntimeError("terms_from_fitted_rows is for sweeps whose rows are in memory")
         log_density, resp = estimator._log_density_and_responsibilities(rows, checked=True)
         return _terms(log_density, resp, self.fit_weight), resp
 
