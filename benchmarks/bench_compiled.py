@@ -14,11 +14,11 @@ What is measured
    (``0``), alternating, in one process, one BLAS thread, CPU time, best of the repeats.
    The models (``--models``): VVV and VVI (the whole loop compiled, closed-form
    M-steps), VEI, VEE, VEV (the whole loop, iterative M-steps), EEV (the whole loop,
-   eigendecompositions) and VVE (only the E-step compiled). The row says where
+   eigendecompositions) and VVE (E-step and M-step compiled, the loop in Python). The row says where
    ``worth_compiling`` sends a fit of that size, so the threshold can be checked
    against the measurement.
 2. **First use**: in fresh processes, the wall time of ``import gaussmix`` plus one
-   small VVV fit (the whole-loop kernel) and one small VVE fit (the E-step kernel),
+   small VVV fit (the whole-loop kernel) and one small VVE fit (its E-step and M-step),
    with an empty Numba cache (compiling) and again with the cache just written
    (loading).
 """
@@ -103,7 +103,7 @@ def per_iteration(X, name, n_components, n_iter, repeats):
         for compiled in (True, False):
             one[compiled] = min(one[compiled], fit_seconds(X, name, start, 1, compiled))
             many[compiled] = min(many[compiled], fit_seconds(X, name, start, 1 + n_iter, compiled))
-    return tuple(max(many[side] - one[side], 0.0) / n_iter for side in (True, False))
+    return tuple((many[side] - one[side]) / n_iter for side in (True, False))
 
 
 _FIRST_USE = """

@@ -33,7 +33,7 @@ def main() -> None:
     """Run the command line (the ``gaussmix`` console script)."""
     # The command owns its process, so it may choose Numba's optimisation level before
     # the kernels load: level 1 compiled them ~40% faster than the default 3 (a first
-    # `gaussmix demo` with an empty cache: 56.6 -> 41.5 s) and they ran as fast
+    # `gaussmix demo` with an empty cache: 58.4 -> 46.9 s wall) and they ran as fast
     # (docs/architecture.md, "Compile cost"). A NUMBA_OPT the user set is kept.
     os.environ.setdefault("NUMBA_OPT", "1")
     cli(prog_name="gaussmix")

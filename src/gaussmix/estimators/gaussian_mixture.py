@@ -382,9 +382,12 @@ ParquetSource of shape (n_samples, n_features)
         model = get_covariance_model(self.covariance_type)
         model.check_n_features(data.n_features)
         self._check_parameter_memory(model, data)
-        plan = self._fit_plan(data, model, batch_size, labels)
-        best = self._best_of_runs(plan.run, plan.warm, plan.monitor, data.dtype)
-        self._store_fit(best, model, data.dtype)
+        self._run_and_store(self._fit_plan(data, model, batch_size, labels), data.dtype)
+
+    def _run_and_store(self, plan: FitPlan, dtype) -> None:
+        """Run ``plan``'s EM runs and keep the best as this estimator's fit."""
+        best = self._best_of_runs(plan.run, plan.warm, plan.monitor, dtype)
+        self._store_fit(best, plan.model, dtype)
         self._running_stats, self.n_steps_ = best.running, best.n_steps
 
     def _warm_refits(self, X, sample_weight=None):
@@ -414,7 +417,7 @@ ParquetSource of shape (n_samples, n_features)
             raise ValueError("_warm_refits continues fits: it needs warm_start=True.")
         data = self._fit(X, sample_weight, self.batch_size, check_degeneracy=False)
         yield data
-        # Planned after the first fit: the plan starts each run from the previous fit.
+        # Planned after the first fit, so the plan is warm: each run starts from the last.
         planned = self._fit_plan(data, self._model, self.batch_size, None)
         while True:
             # A new model instance, as each fit makes one: some (EVE, VVE) remember their
@@ -425,9 +428,7 @@ ParquetSource of shape (n_samples, n_features)
                     plan = dataclasses.replace(planned, model=model)
                 else:  # each fit's mini-batches come from a fresh random state
                     plan = self._fit_plan(data, model, self.batch_size, None)
-                best = self._best_of_runs(plan.run, True, plan.monitor, data.dtype)
-                self._store_fit(best, model, data.dtype)
-                self._running_stats, self.n_steps_ = best.running, best.n_steps
+                self._run_and_store(plan, data.dtype)
             yield data
 
     def _fit_plan(self, data, model, batch_size, labels) -> FitPlan:

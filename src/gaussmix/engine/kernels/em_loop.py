@@ -20,7 +20,8 @@ Covariance constraints are mclust's letters as data: ``volume`` (1 equal, 2 vary
 combinations are computed here (EII, VII, EEI, VVI, EVI, EEE, VVV and EVV), the models
 with one shape and an iterative or eigendecomposition M-step in `equal_shape` (VEI, VEE,
 VEV and EEV, started from the current covariances as the NumPy path's M-steps are). EVE
-and VVE are not compiled: their M-step hands back.
+and VVE's M-step is compiled separately (`shared_orientation`, called by the model from
+Python), so their rule here hands back.
 """
 
 from __future__ import annotations
